@@ -1,0 +1,19 @@
+namespace Gantry.Cli;
+
+/// <summary>Every exit code the CLI uses; docs/cli.md lists the same table.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Error = 1;
+    public const int Usage = 2;
+    public const int NeedsBootstrap = 3;
+    public const int PendingMigrations = 4;
+    public const int NewMigrations = 5;
+    public const int LockTimeout = 6;
+}
+
+/// <summary>A failure the CLI reports as <c>Error: message</c> with the given exit code.</summary>
+public sealed class CliException(string message, int exitCode = ExitCodes.Error, Exception? inner = null) : Exception(message, inner)
+{
+    public int ExitCode { get; } = exitCode;
+}

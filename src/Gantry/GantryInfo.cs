@@ -1,0 +1,11 @@
+using System.Reflection;
+
+namespace Gantry;
+
+/// <summary>The release this binary is.</summary>
+public static class GantryInfo
+{
+    public static string Version { get; } =
+        typeof(GantryInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+}

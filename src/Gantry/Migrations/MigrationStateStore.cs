@@ -1,0 +1,152 @@
+using System.Data.Common;
+using Gantry.Store;
+
+namespace Gantry.Migrations;
+
+/// <summary>What the database has recorded: which migrations ran, and whether bootstrap completed.</summary>
+public sealed record StoredState(bool HasStateTables, bool BootstrapComplete, IReadOnlyList<MigrationRecord> Records)
+{
+    public static StoredState Empty { get; } = new(false, false, []);
+}
+
+/// <summary>
+/// Reads and writes Gantry's migration state: one row per migration in <c>gantry_migrations</c>, and
+/// facts about the database as a whole in <c>gantry_meta</c>. Rows are written in the transaction of
+/// the step they describe, so a step can never be applied without being recorded.
+/// </summary>
+public sealed class MigrationStateStore(IDatabase database)
+{
+    public const string MigrationsTable = "gantry_migrations";
+    public const string MetaTable = "gantry_meta";
+    public const string BootstrapKey = "bootstrap";
+
+    public async Task<StoredState> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (!await database.ExistsAsync(cancellationToken))
+            return StoredState.Empty;
+        var tables = await database.ListTablesAsync(cancellationToken);
+        if (!tables.Contains(MigrationsTable) || !tables.Contains(MetaTable))
+            return StoredState.Empty;
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var records = new List<MigrationRecord>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT subsystem, name, state, checksum, gantry_version, up_at, finished_at FROM {MigrationsTable} ORDER BY subsystem, name";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                records.Add(new MigrationRecord(
+                    reader.GetString(0),
+                    reader.GetString(1),
+                    reader.GetString(2) == "executed" ? MigrationRecordState.Executed : MigrationRecordState.Pending,
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    ReadTime(reader, 5),
+                    ReadTime(reader, 6)));
+            }
+        }
+        var bootstrap = await ReadMetaAsync(connection, null, BootstrapKey, cancellationToken);
+        return new StoredState(true, bootstrap == "complete", records);
+    }
+
+    public async Task EnsureTablesAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var time = database.Kind == DatabaseKind.Postgres ? "timestamp with time zone" : "TEXT";
+        await ExecuteAsync(connection, transaction, $"""
+            CREATE TABLE IF NOT EXISTS {MigrationsTable} (
+              subsystem text NOT NULL,
+              name text NOT NULL,
+              state text NOT NULL CHECK (state IN ('pending', 'executed')),
+              checksum text,
+              gantry_version text,
+              up_at {time},
+              finished_at {time},
+              PRIMARY KEY (subsystem, name))
+            """, cancellationToken);
+        await ExecuteAsync(connection, transaction, $"""
+            CREATE TABLE IF NOT EXISTS {MetaTable} (
+              key text PRIMARY KEY,
+              value text NOT NULL,
+              updated_at {time})
+            """, cancellationToken);
+    }
+
+    /// <summary>Records that a migration's Up ran (pending when it has a Finish still to run) or that it fully ran.</summary>
+    public async Task RecordAsync(DbConnection connection, DbTransaction transaction, string subsystem, Migration migration,
+        MigrationRecordState state, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        // up_at keeps the time Up first ran; finished_at is set when the migration becomes executed.
+        command.CommandText = $"""
+            INSERT INTO {MigrationsTable} (subsystem, name, state, checksum, gantry_version, up_at, finished_at)
+            VALUES (@subsystem, @name, @state, @checksum, @version, @now, @finished)
+            ON CONFLICT (subsystem, name) DO UPDATE SET
+              state = excluded.state, checksum = excluded.checksum, gantry_version = excluded.gantry_version,
+              finished_at = excluded.finished_at
+            """;
+        var now = DateTime.UtcNow;
+        AddParameter(command, "subsystem", subsystem);
+        AddParameter(command, "name", migration.Name);
+        AddParameter(command, "state", state == MigrationRecordState.Executed ? "executed" : "pending");
+        AddParameter(command, "checksum", MigrationChecksum.Compute(migration, database.Kind));
+        AddParameter(command, "version", GantryInfo.Version);
+        AddParameter(command, "now", now);
+        AddParameter(command, "finished", state == MigrationRecordState.Executed ? now : null);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task SetMetaAsync(DbConnection connection, DbTransaction transaction, string key, string value, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            INSERT INTO {MetaTable} (key, value, updated_at) VALUES (@key, @value, @now)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """;
+        AddParameter(command, "key", key);
+        AddParameter(command, "value", value);
+        AddParameter(command, "now", DateTime.UtcNow);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<string?> ReadMetaAsync(DbConnection connection, DbTransaction? transaction, string key, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT value FROM {MetaTable} WHERE key = @key";
+        AddParameter(command, "key", key);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddParameter(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    private static DateTimeOffset? ReadTime(DbDataReader reader, int ordinal)
+    {
+        if (reader.IsDBNull(ordinal))
+            return null;
+        var value = reader.GetValue(ordinal);
+        return value switch
+        {
+            DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
+            DateTimeOffset dto => dto,
+            string s => DateTimeOffset.Parse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal),
+            _ => null,
+        };
+    }
+}
