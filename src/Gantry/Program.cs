@@ -1,1 +1,1 @@
-return 0;
+return await Gantry.Cli.CliApp.RunAsync(args);

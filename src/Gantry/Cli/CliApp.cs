@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Gantry.Store;
+
+namespace Gantry.Cli;
+
+/// <summary>The <c>gantry</c> command line: parses, runs one command, and turns every failure into
+/// <c>Error: …</c> on stderr with a documented exit code.</summary>
+public static class CliApp
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Gantry: a Kong-compatible API gateway with zero-downtime upgrades");
+        root.Options.Add(CommonOptions.Conf);
+        root.Options.Add(CommonOptions.Prefix);
+        root.Options.Add(CommonOptions.Verbose);
+        root.Options.Add(CommonOptions.Debug);
+        root.Subcommands.Add(StartCommand.Create());
+        root.Subcommands.Add(StopCommand.Create());
+        root.Subcommands.Add(HealthCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(VersionCommand.Create());
+        root.Subcommands.Add(MigrationsCommand.Create());
+
+        var result = root.Parse(args);
+        var verbosity = CommonOptions.VerbosityOf(result);
+        var output = Output.Console(verbosity);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var error in result.Errors)
+                output.Error(error.Message);
+            Console.Error.WriteLine($"Run '{string.Join(' ', CommandPath(result))} --help' for usage");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return await result.InvokeAsync();
+        }
+        catch (Exception e)
+        {
+            var (message, code) = e switch
+            {
+                CliException cli => (cli.Message, cli.ExitCode),
+                DatabaseUnavailableException db => (db.Message, ExitCodes.Error),
+                FileNotFoundException file => (file.Message, ExitCodes.Error),
+                OperationCanceledException => ("interrupted", ExitCodes.Error),
+                _ => ($"unexpected {e.GetType().Name}: {e.Message}", ExitCodes.Error),
+            };
+            output.Error(message);
+            if (verbosity >= Verbosity.Debug)
+                Console.Error.WriteLine(e.ToString());
+            else if (verbosity < Verbosity.Verbose)
+                Console.Error.WriteLine("Run with --v (verbose) or --vv (debug) for more details");
+            return code;
+        }
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult result)
+    {
+        var names = new Stack<string>();
+        for (var command = result.CommandResult; command is not null; command = command.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Push(command.Command is RootCommand ? "gantry" : command.Command.Name);
+        return names;
+    }
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Gantry.Node;
+
+namespace Gantry.Cli;
+
+/// <summary><c>gantry stop</c>: asks the node of a prefix to shut down (SIGTERM) and waits for it.</summary>
+internal static class StopCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("stop", "Stop the Gantry node running at the prefix");
+        command.SetAction(async (result, ct) =>
+        {
+            var context = CliContext.Load(result);
+            var prefix = new NodePrefix(context.Config.Prefix);
+            if (prefix.RunningPid() is not { } pid)
+                throw new CliException($"Gantry is not running at {prefix.Root}");
+            ProcessSignals.Send(pid, ProcessSignals.SigTerm);
+            var clock = Stopwatch.StartNew();
+            while (ProcessSignals.IsAlive(pid))
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                    throw new CliException($"Gantry (pid {pid}) did not stop within 30s");
+                await Task.Delay(50, ct);
+            }
+            Console.WriteLine("Gantry stopped");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,187 @@
+using System.Text.Json;
+using Gantry.Cli;
+using Gantry.Configuration;
+using Gantry.Store;
+
+namespace Gantry.Node;
+
+/// <summary>
+/// A running node: one Kestrel host with the proxy, Admin API and Status API listeners. Requests are
+/// dispatched by the local port they arrived on, so each role keeps its own pipeline.
+/// </summary>
+internal sealed class GantryNode
+{
+    public static async Task RunAsync(CliContext context, NodePrefix prefix, IDatabase? database, CancellationToken cancellationToken)
+    {
+        var config = context.Config;
+        var nodeId = prefix.NodeId();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
+        builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config.GetPath("ssl_cert"), config.GetPath("ssl_cert_key"), prefix, "proxy"));
+            ListenerSetup.Bind(kestrel, config.AdminListen, () => ListenerSetup.LoadOrCreate(config.GetPath("admin_ssl_cert"), config.GetPath("admin_ssl_cert_key"), prefix, "admin"));
+            ListenerSetup.Bind(kestrel, config.StatusListen, () => ListenerSetup.LoadOrCreate(config.GetPath("status_ssl_cert"), config.GetPath("status_ssl_cert_key"), prefix, "status"));
+        });
+
+        var app = builder.Build();
+        var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
+        var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
+        var health = new DatabaseHealth(database);
+        var info = new NodeInfo(nodeId, Environment.MachineName, config, context);
+
+        app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(http => StatusApi.HandleAsync(http, health, info)));
+        app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin => admin.Run(http => AdminRoot.HandleAsync(http, health, info)));
+        app.Run(http => ProxyFallback.HandleAsync(http));
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
+        }
+        await File.WriteAllTextAsync(prefix.PidFile, Environment.ProcessId.ToString(), cancellationToken);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
+        logger.LogInformation("Gantry {Version} started (node {NodeId}, database {Database})", GantryInfo.Version, nodeId,
+            database?.Location ?? "off");
+        context.Output.Line($"Gantry {GantryInfo.Version} started");
+        try
+        {
+            await app.WaitForShutdownAsync(cancellationToken);
+        }
+        finally
+        {
+            TryDelete(prefix.PidFile);
+            await app.DisposeAsync();
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Facts about the node that its APIs report.</summary>
+internal sealed record NodeInfo(Guid NodeId, string Hostname, GantryConfig Config, CliContext Context);
+
+/// <summary>Whether the database answers, checked when asked and never for longer than a second.</summary>
+internal sealed class DatabaseHealth(IDatabase? database)
+{
+    public async Task<bool?> IsReachableAsync(CancellationToken cancellationToken)
+    {
+        if (database is null)
+            return null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(1));
+        try
+        {
+            await using var connection = await database.OpenAsync(timeout.Token);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is DatabaseUnavailableException or OperationCanceledException or System.Data.Common.DbException)
+        {
+            return false;
+        }
+    }
+}
+
+internal static class JsonResponse
+{
+    public static Task WriteAsync(HttpContext http, int status, object body)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        return http.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+}
+
+/// <summary>The Status API: the node's and the database's health.</summary>
+internal static class StatusApi
+{
+    public static async Task HandleAsync(HttpContext http, DatabaseHealth health, NodeInfo info)
+    {
+        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+        {
+            await JsonResponse.WriteAsync(http, 405, new { message = "Method not allowed" });
+            return;
+        }
+        var reachable = await health.IsReachableAsync(http.RequestAborted);
+        switch (http.Request.Path.Value)
+        {
+            case "/status":
+                var process = System.Diagnostics.Process.GetCurrentProcess();
+                await JsonResponse.WriteAsync(http, 200, new Dictionary<string, object?>
+                {
+                    ["database"] = new Dictionary<string, object?> { ["reachable"] = reachable ?? true },
+                    ["server"] = new Dictionary<string, object?> { ["node_id"] = info.NodeId },
+                    ["memory"] = new Dictionary<string, object?> { ["resident_bytes"] = process.WorkingSet64, ["managed_heap_bytes"] = GC.GetTotalMemory(false) },
+                });
+                return;
+            case "/status/ready":
+                if (reachable == false)
+                    await JsonResponse.WriteAsync(http, 503, new { message = "failed to connect to database" });
+                else
+                    await JsonResponse.WriteAsync(http, 200, new { message = "ready" });
+                return;
+            default:
+                await JsonResponse.WriteAsync(http, 404, new { message = "Not found" });
+                return;
+        }
+    }
+}
+
+/// <summary>The Admin API's root until the entity endpoints exist.</summary>
+internal static class AdminRoot
+{
+    public static async Task HandleAsync(HttpContext http, DatabaseHealth health, NodeInfo info)
+    {
+        switch (http.Request.Path.Value)
+        {
+            case "/":
+                await JsonResponse.WriteAsync(http, 200, new Dictionary<string, object?>
+                {
+                    ["tagline"] = "Welcome to gantry",
+                    ["version"] = GantryInfo.Version,
+                    ["hostname"] = info.Hostname,
+                    ["node_id"] = info.NodeId,
+                    ["configuration"] = info.Config.ToRedactedDictionary(),
+                    ["plugins"] = new Dictionary<string, object?>
+                    {
+                        ["available_on_server"] = info.Context.Plugins.All.ToDictionary(p => p.Name, _ => new { version = GantryInfo.Version }),
+                        ["enabled_in_cluster"] = Array.Empty<string>(),
+                    },
+                });
+                return;
+            case "/status":
+                var reachable = await health.IsReachableAsync(http.RequestAborted);
+                await JsonResponse.WriteAsync(http, 200, new { database = new { reachable = reachable ?? true } });
+                return;
+            default:
+                await JsonResponse.WriteAsync(http, 404, new { message = "Not found" });
+                return;
+        }
+    }
+}
+
+/// <summary>Until routes are served, every proxied request gets Kong's no-route answer.</summary>
+internal static class ProxyFallback
+{
+    public static Task HandleAsync(HttpContext http) =>
+        JsonResponse.WriteAsync(http, 404, new { message = "no Route matched with those values" });
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gantry.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Gantry.Node;
+
+/// <summary>Binds Kestrel to the listen addresses of one role (proxy, admin, status).</summary>
+internal static class ListenerSetup
+{
+    public static void Bind(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, Func<X509Certificate2> certificate)
+    {
+        foreach (var address in addresses)
+        {
+            void Configure(ListenOptions options)
+            {
+                options.Protocols = address.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                if (address.Ssl)
+                    options.UseHttps(certificate());
+            }
+
+            if (address.Host is "localhost")
+                kestrel.ListenLocalhost(address.Port, Configure);
+            else if (address.Host is "*")
+                kestrel.ListenAnyIP(address.Port, Configure);
+            else if (address.Address is { } ip)
+                kestrel.Listen(ip, address.Port, Configure);
+            else
+                kestrel.Listen(ResolveHost(address.Host), address.Port, Configure);
+        }
+    }
+
+    private static IPAddress ResolveHost(string host)
+    {
+        var addresses = Dns.GetHostAddresses(host);
+        return addresses.Length > 0 ? addresses[0] : throw new Cli.CliException($"cannot resolve listen host '{host}'");
+    }
+
+    /// <summary>
+    /// The certificate of TLS listeners: the configured PEM pair, else a self-signed one generated once
+    /// into the prefix (as Kong does), so that the default listeners work out of the box.
+    /// </summary>
+    public static X509Certificate2 LoadOrCreate(string? certPath, string? keyPath, NodePrefix prefix, string role)
+    {
+        if (!string.IsNullOrEmpty(certPath) && !string.IsNullOrEmpty(keyPath))
+        {
+            try
+            {
+                using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+                // Kestrel needs a certificate whose key is usable on every platform; a PKCS#12 round trip gives one.
+                return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            }
+            catch (Exception e) when (e is CryptographicException or IOException)
+            {
+                throw new Cli.CliException($"cannot load the {role} TLS certificate {certPath} with key {keyPath}: {e.Message}");
+            }
+        }
+        var file = Path.Combine(prefix.SslDirectory, $"{role}-default.pfx");
+        if (File.Exists(file))
+            return X509CertificateLoader.LoadPkcs12FromFile(file, null);
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost, O=Gantry self-signed", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(10));
+        var bytes = created.Export(X509ContentType.Pkcs12);
+        File.WriteAllBytes(file, bytes);
+        return X509CertificateLoader.LoadPkcs12(bytes, null);
+    }
+}
