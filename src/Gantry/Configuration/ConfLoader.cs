@@ -144,9 +144,8 @@ public static class ConfLoader
         public string Value(string name) =>
             _values[name] is { Length: 0 } && ConfProperties.Get(name).FallbackTo is { } fallback ? Value(fallback) : _values[name];
 
-        public string? OriginOf(string name) => _origins[name];
-
-        public ConfSource SourceOf(string name) => _sources[name];
+        /// <summary>The property's own text, without following fallbacks.</summary>
+        public string OwnValue(string name) => _values[name];
 
         public void Error(string property, string message) => Errors.Add(new ConfError(property, message, _origins[property]));
 
@@ -320,9 +319,9 @@ public static class ConfLoader
             {
                 return;
             }
-            foreach (var property in ConfProperties.All.Where(p => p.Name.StartsWith("pg_ro_", StringComparison.Ordinal)))
+            foreach (var property in ConfProperties.All.Where(p => p.FallbackTo?.StartsWith("pg_", StringComparison.Ordinal) == true))
             {
-                if (conf.SourceOf(property.Name) != ConfSource.Default)
+                if (conf.OwnValue(property.Name).Length > 0)
                 {
                     conf.Warning(property.Name, "has no effect while pg_ro_host is unset");
                 }
