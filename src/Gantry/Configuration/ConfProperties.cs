@@ -1,0 +1,295 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace Gantry.Configuration;
+
+/// <summary>
+/// Every property Gantry reads from gantry.conf, in the order (and under the sections) they are
+/// documented. Names and defaults follow Kong's where Kong has the property.
+/// </summary>
+public static partial class ConfProperties
+{
+    public const string General = "General";
+    public const string Hybrid = "Hybrid mode";
+    public const string Listeners = "Listeners";
+    public const string Tls = "TLS certificates";
+    public const string Proxy = "Proxy behaviour";
+    public const string Datastore = "Datastore";
+    public const string Cache = "Datastore cache";
+    public const string Routing = "Routing";
+    public const string AdminGui = "Admin GUI";
+
+    public static IReadOnlyList<ConfProperty> All { get; } = Build();
+
+    private static readonly Dictionary<string, ConfProperty> ByName = All.ToDictionary(p => p.Name, StringComparer.Ordinal);
+
+    /// <summary>The section names in document order.</summary>
+    public static IReadOnlyList<string> Sections { get; } = All.Select(p => p.Section).Distinct().ToArray();
+
+    /// <summary>The property with this exact name, or null.</summary>
+    public static ConfProperty? Find(string name) => ByName.GetValueOrDefault(name);
+
+    internal static ConfProperty Get(string name) =>
+        Find(name) ?? throw new ArgumentException($"'{name}' is not a Gantry configuration property", nameof(name));
+
+    private static ConfProperty[] Build()
+    {
+        string[] logLevels = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"];
+        string[] responseHeaders =
+        [
+            "Server", "Via", "X-Kong-Proxy-Latency", "X-Kong-Response-Latency", "X-Kong-Upstream-Latency",
+            "X-Kong-Admin-Latency", "X-Kong-Upstream-Status", "X-Kong-Request-Id", "server_tokens", "latency_tokens",
+        ];
+
+        return
+        [
+            // General
+            new("prefix", General, ConfKind.Path, "/usr/local/gantry",
+                "Working directory of the node: logs, runtime files and relative paths live under it. Each node on a host needs its own."),
+            new("log_level", General, ConfKind.Enum, "notice",
+                "Lowest severity written to the error logs.") { Allowed = logLevels },
+            new("proxy_access_log", General, ConfKind.Path, "logs/access.log",
+                "Where proxied requests are logged, one line each; off disables it. Relative paths are under prefix.") { AllowsOff = true },
+            new("proxy_error_log", General, ConfKind.Path, "logs/error.log",
+                "Where errors met while proxying are written, filtered by log_level."),
+            new("admin_access_log", General, ConfKind.Path, "logs/admin_access.log",
+                "Where Admin API requests (and data plane connections on a control plane) are logged; off disables it.") { AllowsOff = true },
+            new("admin_error_log", General, ConfKind.Path, "logs/error.log",
+                "Where errors met by the Admin API are written, filtered by log_level."),
+            new("status_access_log", General, ConfKind.Path, "off",
+                "Where Status API requests are logged; off (the default) disables it.") { AllowsOff = true },
+            new("status_error_log", General, ConfKind.Path, "logs/status_error.log",
+                "Where errors met by the Status API are written, filtered by log_level."),
+            new("plugins", General, ConfKind.List, "bundled",
+                "Plugins this node loads: bundled for all that ship with Gantry, extra names after it, or off for none. Loading does not enable a plugin.")
+            { AllowsOff = true, Check = CheckPluginNames },
+
+            // Hybrid mode
+            new("role", Hybrid, ConfKind.Enum, "traditional",
+                "traditional: a standalone node; control_plane: owns the database and pushes configuration; data_plane: runs without a database and receives it.")
+            { Allowed = ["traditional", "control_plane", "data_plane"] },
+            new("cluster_mtls", Hybrid, ConfKind.Enum, "shared",
+                "How control and data planes authenticate each other: shared (one certificate for all), pki (certificates from a common CA), or pki_check_cn (pki plus a common-name check).")
+            { Allowed = ["shared", "pki", "pki_check_cn"] },
+            new("cluster_cert", Hybrid, ConfKind.String, "",
+                "Certificate presented between control and data planes: a file path, PEM text or base64 PEM. Required in hybrid mode."),
+            new("cluster_cert_key", Hybrid, ConfKind.String, "",
+                "Private key of cluster_cert, in the same forms. Required in hybrid mode.") { Secret = true },
+            new("cluster_ca_cert", Hybrid, ConfKind.String, "",
+                "CA certificate that both planes trust in pki modes; a data plane needs it when cluster_mtls is pki or pki_check_cn."),
+            new("cluster_control_plane", Hybrid, ConfKind.String, "127.0.0.1:8005",
+                "host:port of the control plane a data plane connects to.") { Check = CheckHostPort },
+            new("cluster_listen", Hybrid, ConfKind.ListenList, "0.0.0.0:8005",
+                "Addresses where a control plane accepts data plane connections (mutual TLS). Ignored unless role is control_plane."),
+
+            // Listeners
+            new("proxy_listen", Listeners, ConfKind.ListenList, "0.0.0.0:8000, 0.0.0.0:8443 http2 ssl",
+                "Addresses where the proxy accepts client traffic, as host:port followed by options such as ssl or http2; off disables proxying."),
+            new("admin_listen", Listeners, ConfKind.ListenList, "127.0.0.1:8001, 127.0.0.1:8444 http2 ssl",
+                "Addresses of the Admin API; keep them private. off disables the Admin API."),
+            new("status_listen", Listeners, ConfKind.ListenList, "127.0.0.1:8007",
+                "Addresses of the read-only Status API (health, metrics); off disables it."),
+
+            // TLS
+            new("ssl_cert", Tls, ConfKind.List, "",
+                "Certificates (paths, PEM text or base64 PEM, comma-separated) for proxy_listen entries marked ssl; unset means a self-signed pair is generated."),
+            new("ssl_cert_key", Tls, ConfKind.List, "",
+                "Private keys for ssl_cert, in the same order.") { Secret = true },
+            new("admin_ssl_cert", Tls, ConfKind.List, "",
+                "Certificates for admin_listen entries marked ssl, in the forms accepted by ssl_cert."),
+            new("admin_ssl_cert_key", Tls, ConfKind.List, "",
+                "Private keys for admin_ssl_cert, in the same order.") { Secret = true },
+            new("status_ssl_cert", Tls, ConfKind.List, "",
+                "Certificates for status_listen entries marked ssl, in the forms accepted by ssl_cert."),
+            new("status_ssl_cert_key", Tls, ConfKind.List, "",
+                "Private keys for status_ssl_cert, in the same order.") { Secret = true },
+
+            // Proxy behaviour
+            new("headers", Proxy, ConfKind.List, "server_tokens, latency_tokens, X-Kong-Request-Id",
+                "Headers the gateway adds to responses: header names, server_tokens (Server and Via), latency_tokens (the latency headers), or off.")
+            { Allowed = responseHeaders, AllowsOff = true },
+            new("headers_upstream", Proxy, ConfKind.List, "X-Kong-Request-Id",
+                "Headers the gateway adds to requests sent upstream: X-Kong-Request-Id, or off.")
+            { Allowed = ["X-Kong-Request-Id"], AllowsOff = true },
+            new("trusted_ips", Proxy, ConfKind.List, "",
+                "Comma-separated IPs or CIDR blocks (or unix:) whose X-Forwarded-* and real-IP headers are believed; unset trusts nobody.")
+            { Check = CheckTrustedIps },
+            new("real_ip_header", Proxy, ConfKind.String, "X-Real-IP",
+                "Request header that carries the client address when the peer is trusted; proxy_protocol takes it from the PROXY protocol instead.")
+            { Check = CheckHeaderName },
+            new("real_ip_recursive", Proxy, ConfKind.Boolean, "off",
+                "When on, the client address is the last untrusted address in real_ip_header rather than the last one."),
+            new("error_default_type", Proxy, ConfKind.Enum, "text/plain",
+                "Format of gateway-generated error bodies when the client sends no Accept header.")
+            { Allowed = ["text/plain", "text/html", "application/json", "application/xml"] },
+            new("upstream_keepalive_pool_size", Proxy, ConfKind.Integer, "512",
+                "Idle connections kept per upstream address and SNI; 0 opens a new connection for every request.") { Min = 0 },
+            new("upstream_keepalive_max_requests", Proxy, ConfKind.Integer, "10000",
+                "Requests sent over one upstream connection before it is closed; 0 means no limit.") { Min = 0 },
+            new("upstream_keepalive_idle_timeout", Proxy, ConfKind.Integer, "60",
+                "Seconds an unused upstream connection stays open; 0 means no limit.") { Min = 0 },
+
+            // Datastore
+            new("database", Datastore, ConfKind.Enum, "sqlite",
+                "Where entities are stored: postgres for clusters, sqlite for a single node, or off to keep them in memory from a declarative file.")
+            { Allowed = ["postgres", "sqlite", "off"] },
+            new("sqlite_path", Datastore, ConfKind.Path, "gantry.db",
+                "SQLite database file used when database is sqlite; relative paths are under prefix."),
+            new("sqlite_busy_timeout", Datastore, ConfKind.Integer, "5000",
+                "Milliseconds a SQLite statement waits for a lock held by another connection before failing.") { Min = 0 },
+            new("pg_host", Datastore, ConfKind.String, "127.0.0.1", "Host name or address of the PostgreSQL server."),
+            new("pg_port", Datastore, ConfKind.Integer, "5432", "Port of the PostgreSQL server.") { Min = 1, Max = 65535 },
+            new("pg_timeout", Datastore, ConfKind.Integer, "5000",
+                "Milliseconds allowed to connect to PostgreSQL, and for each read or write.") { Min = 1 },
+            new("pg_user", Datastore, ConfKind.String, "gantry", "PostgreSQL user name."),
+            new("pg_password", Datastore, ConfKind.String, "", "PostgreSQL password.") { Secret = true },
+            new("pg_database", Datastore, ConfKind.String, "gantry", "PostgreSQL database name."),
+            new("pg_schema", Datastore, ConfKind.String, "",
+                "Schema holding Gantry's tables; unset uses the server's search_path."),
+            new("pg_ssl", Datastore, ConfKind.Boolean, "off",
+                "Ask for TLS on PostgreSQL connections; without pg_ssl_required a server without TLS still gets a plain connection."),
+            new("pg_ssl_required", Datastore, ConfKind.Boolean, "off",
+                "Refuse PostgreSQL connections that cannot use TLS."),
+            new("pg_ssl_verify", Datastore, ConfKind.Boolean, "off",
+                "Verify the PostgreSQL server certificate when TLS is used."),
+            new("pg_ssl_version", Datastore, ConfKind.Enum, "tlsv1_2",
+                "Lowest TLS version accepted for PostgreSQL connections; any lets the client and server agree.")
+            { Allowed = ["tlsv1_1", "tlsv1_2", "tlsv1_3", "any"] },
+            new("pg_max_concurrent_queries", Datastore, ConfKind.Integer, "0",
+                "Most PostgreSQL queries this node runs at once; 0 means no limit.") { Min = 0 },
+            new("pg_semaphore_timeout", Datastore, ConfKind.Integer, "60000",
+                "Milliseconds a query waits for a free slot under pg_max_concurrent_queries before failing.") { Min = 0 },
+            new("pg_keepalive_timeout", Datastore, ConfKind.Integer, "",
+                "Milliseconds an idle pooled PostgreSQL connection is kept; 0 keeps it forever, unset uses the driver default.") { Min = 0 },
+            new("pg_pool_size", Datastore, ConfKind.Integer, "",
+                "Most pooled PostgreSQL connections this node keeps; unset uses the driver default.") { Min = 1 },
+            new("pg_backlog", Datastore, ConfKind.Integer, "",
+                "When set, connection requests beyond pg_pool_size queue, and fail once this many are waiting; unset never queues.") { Min = 0 },
+            ..ReadReplica(),
+            new("declarative_config", Datastore, ConfKind.Path, "",
+                "Declarative file (YAML or JSON) loaded at start when database is off, and by a data plane before it reaches its control plane."),
+            new("declarative_config_string", Datastore, ConfKind.String, "",
+                "The same content given inline instead of as a file; it wins over declarative_config.") { Secret = true },
+
+            // Datastore cache
+            new("db_update_frequency", Cache, ConfKind.Number, "5",
+                "Seconds between checks for entity changes made by other nodes.") { Min = 0, MinExclusive = true },
+            new("db_update_propagation", Cache, ConfKind.Number, "0",
+                "Extra seconds to wait before applying a change, to cover replication lag of eventually consistent datastores.") { Min = 0 },
+            new("db_cache_ttl", Cache, ConfKind.Number, "0",
+                "Seconds a cached entity stays valid; 0 keeps it until it is invalidated.") { Min = 0 },
+            new("db_cache_neg_ttl", Cache, ConfKind.Number, "",
+                "Seconds a cached miss (entity not found) stays valid; unset uses db_cache_ttl, 0 never expires.")
+            { Min = 0, FallbackTo = "db_cache_ttl" },
+            new("db_resurrect_ttl", Cache, ConfKind.Number, "30",
+                "Seconds stale cache entries keep serving when the datastore cannot be reached, before the next refresh attempt.") { Min = 0 },
+
+            // Routing
+            new("router_flavor", Routing, ConfKind.Enum, "traditional_compatible",
+                "Router engine: traditional_compatible (route fields compiled to expressions), traditional, or expressions (routes written as expressions).")
+            { Allowed = ["traditional_compatible", "traditional", "expressions"] },
+
+            // Admin GUI
+            new("admin_gui_listen", AdminGui, ConfKind.ListenList, "0.0.0.0:8002, 0.0.0.0:8445 ssl",
+                "Addresses reserved for a Kong Manager compatible admin GUI; off disables it."),
+            new("admin_gui_url", AdminGui, ConfKind.List, "",
+                "Comma-separated URLs where users reach the admin GUI; the Admin API accepts cross-origin requests from them.")
+            { Check = CheckUrls },
+        ];
+    }
+
+    /// <summary>The pg_ro_* twins: unset means "same as the pg_* property"; pg_ro_host alone turns the replica on.</summary>
+    private static IEnumerable<ConfProperty> ReadReplica()
+    {
+        yield return new("pg_ro_host", Datastore, ConfKind.String, "",
+            "Host of a read-only PostgreSQL replica that serves the proxy's reads; unset means no replica. Other pg_ro_* fall back to their pg_* twin.");
+        (string Name, ConfKind Kind, double? Min, double? Max, bool Secret, string[] Allowed)[] twins =
+        [
+            ("port", ConfKind.Integer, 1, 65535, false, []),
+            ("timeout", ConfKind.Integer, 1, null, false, []),
+            ("user", ConfKind.String, null, null, false, []),
+            ("password", ConfKind.String, null, null, true, []),
+            ("database", ConfKind.String, null, null, false, []),
+            ("schema", ConfKind.String, null, null, false, []),
+            ("ssl", ConfKind.Boolean, null, null, false, []),
+            ("ssl_required", ConfKind.Boolean, null, null, false, []),
+            ("ssl_verify", ConfKind.Boolean, null, null, false, []),
+            ("ssl_version", ConfKind.Enum, null, null, false, ["tlsv1_1", "tlsv1_2", "tlsv1_3", "any"]),
+            ("max_concurrent_queries", ConfKind.Integer, 0, null, false, []),
+            ("semaphore_timeout", ConfKind.Integer, 0, null, false, []),
+            ("keepalive_timeout", ConfKind.Integer, 0, null, false, []),
+            ("pool_size", ConfKind.Integer, 1, null, false, []),
+            ("backlog", ConfKind.Integer, 0, null, false, []),
+        ];
+        foreach (var twin in twins)
+        {
+            yield return new($"pg_ro_{twin.Name}", Datastore, twin.Kind, "", $"pg_{twin.Name} for the read-only replica; unset uses pg_{twin.Name}.")
+            {
+                Min = twin.Min,
+                Max = twin.Max,
+                Secret = twin.Secret,
+                Allowed = twin.Allowed,
+                FallbackTo = $"pg_{twin.Name}",
+            };
+        }
+    }
+
+    private static string? CheckPluginNames(string value)
+    {
+        var bad = ConfValues.SplitList(value).Where(name => !PluginName().IsMatch(name)).ToArray();
+        return bad.Length == 0
+            ? null
+            : $"invalid plugin name {string.Join(", ", bad.Select(b => $"'{b}'"))} (expected bundled, off, or names of lower-case letters, digits, '-' and '_')";
+    }
+
+    private static string? CheckTrustedIps(string value)
+    {
+        var bad = ConfValues.SplitList(value).Where(entry => entry != "unix:" && !IsIpOrCidr(entry)).ToArray();
+        return bad.Length == 0
+            ? null
+            : $"expected IP addresses or CIDR blocks, got {string.Join(", ", bad.Select(b => $"'{b}'"))}";
+    }
+
+    internal static bool IsIpOrCidr(string entry)
+    {
+        var slash = entry.IndexOf('/');
+        var addressText = slash < 0 ? entry : entry[..slash];
+        // "1.2" parses as an IPv4 address in .NET; require the dotted-quad form users mean.
+        if (!IPAddress.TryParse(addressText, out var address)
+            || (address.AddressFamily == AddressFamily.InterNetwork && addressText.Split('.').Length != 4))
+        {
+            return false;
+        }
+        if (slash < 0)
+        {
+            return true;
+        }
+        var maxBits = address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
+        return int.TryParse(entry[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var bits) && bits <= maxBits;
+    }
+
+    private static string? CheckHeaderName(string value) =>
+        HeaderToken().IsMatch(value) ? null : $"expected an HTTP header name or proxy_protocol, got '{value}'";
+
+    private static string? CheckHostPort(string value) =>
+        ListenAddress.TryParse(value, out var address, out _) && address == new ListenAddress { Host = address.Host, Port = address.Port }
+            ? null
+            : $"expected host:port, got '{value}'";
+
+    private static string? CheckUrls(string value)
+    {
+        var bad = ConfValues.SplitList(value)
+            .Where(url => !Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            .ToArray();
+        return bad.Length == 0 ? null : $"expected http:// or https:// URLs, got {string.Join(", ", bad.Select(b => $"'{b}'"))}";
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
+    private static partial Regex PluginName();
+
+    // RFC 9110 token characters.
+    [GeneratedRegex(@"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")]
+    private static partial Regex HeaderToken();
+}
