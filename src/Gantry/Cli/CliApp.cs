@@ -33,7 +33,7 @@ public static class CliApp
         }
         try
         {
-            return await result.InvokeAsync();
+            return await result.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)
         {

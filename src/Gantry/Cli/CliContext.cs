@@ -1,4 +1,3 @@
-using System.Collections;
 using System.CommandLine;
 using Gantry.Configuration;
 using Gantry.Migrations;
@@ -30,29 +29,23 @@ internal sealed class CliContext
 
     public IReadOnlyList<Subsystem> Subsystems { get; }
 
-    public static IReadOnlyDictionary<string, string> Environment()
-    {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
-            environment[(string)entry.Key] = (string?)entry.Value ?? "";
-        return environment;
-    }
-
     /// <summary>Loads and validates the configuration; every problem is reported, not only the first.</summary>
     public static CliContext Load(ParseResult result, string? confPath = null)
     {
         var output = Output.Console(CommonOptions.VerbosityOf(result));
-        var loaded = ConfLoader.Load(confPath ?? result.GetValue(CommonOptions.Conf), Environment(), result.GetValue(CommonOptions.Prefix));
+        var loaded = ConfLoader.Load(confPath ?? result.GetValue(CommonOptions.Conf), ConfLoader.ReadProcessEnvironment(), result.GetValue(CommonOptions.Prefix));
         var testing = TestingSubsystems.Load(System.Environment.GetEnvironmentVariable(TestingSubsystems.EnvironmentVariable));
         var plugins = new PluginCatalog(TestingSubsystems.AsPlugins(testing));
         var errors = loaded.Errors.Select(e => e.ToString()).ToList();
-        var (enabled, pluginErrors) = plugins.Resolve(loaded.Config.GetList("plugins"));
+        var (enabled, pluginErrors) = loaded.Config is { } valid ? plugins.Resolve(valid.Plugins) : ([], []);
         errors.AddRange(pluginErrors);
-        if (errors.Count > 0)
+        if (loaded.Config is null || errors.Count > 0)
         {
-            var where = loaded.Config.FilePath is { } file ? $"configuration at {file}" : "configuration";
+            var where = loaded.FilePath is { } file ? $"configuration at {file}" : "configuration";
             throw new CliException($"{where} is invalid:\n  " + string.Join("\n  ", errors));
         }
+        foreach (var warning in loaded.Warnings)
+            output.Warn(warning.ToString());
         output.Verbose(loaded.Config.FilePath is { } path ? $"reading configuration from {path}" : "no configuration file; using defaults and the environment");
         return new CliContext(loaded.Config, output, plugins, enabled, testing);
     }
@@ -60,25 +53,23 @@ internal sealed class CliContext
     /// <summary>The configured datastore; <paramref name="timeoutSeconds"/> overrides pg_timeout.</summary>
     public IDatabase OpenDatabase(double? timeoutSeconds = null, string purpose = "gantry")
     {
-        switch (Config.Get("database"))
+        switch (Config.Database)
         {
-            case "postgres":
-                var timeout = timeoutSeconds is { } seconds ? (int)Math.Round(seconds * 1000) : Config.GetInt("pg_timeout");
-                return new PostgresDatabase(new PostgresSettings(
-                    Config.Get("pg_host"),
-                    Config.GetInt("pg_port"),
-                    Config.Get("pg_user"),
-                    Config.Get("pg_password") is { Length: > 0 } password ? password : null,
-                    Config.Get("pg_database"),
-                    Config.Get("pg_schema") is { Length: > 0 } schema ? schema : null,
-                    timeout,
-                    Config.GetBool("pg_ssl"),
-                    Config.GetBool("pg_ssl_required"),
-                    Config.GetBool("pg_ssl_verify"),
-                    Math.Max(1, Config.GetInt("pg_pool_size")),
-                    $"{purpose} (pid {System.Environment.ProcessId} on {System.Environment.MachineName})"));
-            case "sqlite":
-                return new SqliteDatabase(Config.SqlitePath, Config.GetInt("sqlite_busy_timeout"));
+            case DatabaseKind.Postgres:
+                var settings = Config.Postgres;
+                if (timeoutSeconds is { } seconds)
+                    settings = new PostgresSettings
+                    {
+                        Host = settings.Host, Port = settings.Port, User = settings.User, Password = settings.Password,
+                        Database = settings.Database, Schema = settings.Schema, Ssl = settings.Ssl, SslRequired = settings.SslRequired,
+                        SslVerify = settings.SslVerify, SslVersion = settings.SslVersion, MaxConcurrentQueries = settings.MaxConcurrentQueries,
+                        SemaphoreTimeout = settings.SemaphoreTimeout, KeepaliveTimeout = settings.KeepaliveTimeout,
+                        PoolSize = settings.PoolSize, Backlog = settings.Backlog,
+                        Timeout = seconds < 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(seconds),
+                    };
+                return new PostgresDatabase(settings, $"{purpose} (pid {System.Environment.ProcessId} on {System.Environment.MachineName})");
+            case DatabaseKind.Sqlite:
+                return new SqliteDatabase(Config.SqlitePath, (int)Config.SqliteBusyTimeout.TotalMilliseconds);
             default:
                 throw new CliException("this command needs a database, but the database property is 'off'");
         }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Gantry.Configuration;
 using Gantry.Store;
 
 namespace Gantry.Migrations;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Gantry.Configuration;
 using Gantry.Store;
 
 namespace Gantry.Migrations;

@@ -23,9 +23,9 @@ internal sealed class GantryNode
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config.GetPath("ssl_cert"), config.GetPath("ssl_cert_key"), prefix, "proxy"));
-            ListenerSetup.Bind(kestrel, config.AdminListen, () => ListenerSetup.LoadOrCreate(config.GetPath("admin_ssl_cert"), config.GetPath("admin_ssl_cert_key"), prefix, "admin"));
-            ListenerSetup.Bind(kestrel, config.StatusListen, () => ListenerSetup.LoadOrCreate(config.GetPath("status_ssl_cert"), config.GetPath("status_ssl_cert_key"), prefix, "status"));
+            ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config, "ssl_cert", prefix, "proxy"));
+            ListenerSetup.Bind(kestrel, config.AdminListen, () => ListenerSetup.LoadOrCreate(config, "admin_ssl_cert", prefix, "admin"));
+            ListenerSetup.Bind(kestrel, config.StatusListen, () => ListenerSetup.LoadOrCreate(config, "status_ssl_cert", prefix, "status"));
         });
 
         var app = builder.Build();

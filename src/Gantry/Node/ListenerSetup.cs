@@ -41,8 +41,11 @@ internal static class ListenerSetup
     /// The certificate of TLS listeners: the configured PEM pair, else a self-signed one generated once
     /// into the prefix (as Kong does), so that the default listeners work out of the box.
     /// </summary>
-    public static X509Certificate2 LoadOrCreate(string? certPath, string? keyPath, NodePrefix prefix, string role)
+    public static X509Certificate2 LoadOrCreate(GantryConfig config, string certProperty, NodePrefix prefix, string role)
     {
+        // The first pair of the lists; picking a certificate per SNI among several comes with the proxy's TLS work.
+        var certPath = config.GetList(certProperty).FirstOrDefault();
+        var keyPath = config.GetList(certProperty + "_key").FirstOrDefault();
         if (!string.IsNullOrEmpty(certPath) && !string.IsNullOrEmpty(keyPath))
         {
             try

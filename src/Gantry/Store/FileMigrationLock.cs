@@ -14,12 +14,14 @@ public sealed class FileMigrationLock(string path, string owner) : IMigrationLoc
     {
         if (_stream is not null)
             return Task.FromResult(true);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         try
         {
             _stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException)
+        catch (IOException e) when (e is not (DirectoryNotFoundException or PathTooLongException))
         {
+            // The file is locked by another process (flock said EWOULDBLOCK).
             return Task.FromResult(false);
         }
         File.WriteAllText(_ownerPath, $"pid {Environment.ProcessId} ('{owner}') since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z");

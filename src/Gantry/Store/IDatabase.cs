@@ -1,3 +1,4 @@
+using Gantry.Configuration;
 using System.Data.Common;
 
 namespace Gantry.Store;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Gantry.Configuration;
 using Npgsql;
 
 namespace Gantry.Store;
@@ -8,10 +9,15 @@ public sealed class PostgresDatabase : IDatabase
 {
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresDatabase(PostgresSettings settings)
+    private readonly string _applicationName;
+
+    /// <param name="settings">The pg_* settings.</param>
+    /// <param name="applicationName">What pg_stat_activity shows for this process's sessions.</param>
+    public PostgresDatabase(PostgresSettings settings, string applicationName)
     {
         Settings = settings;
-        ConnectionString = BuildConnectionString(settings, pooling: true);
+        _applicationName = applicationName;
+        ConnectionString = BuildConnectionString(settings, applicationName, pooling: true);
         _dataSource = NpgsqlDataSource.Create(ConnectionString);
     }
 
@@ -43,7 +49,7 @@ public sealed class PostgresDatabase : IDatabase
     /// <summary>A connection of its own, outside the pool, so closing it really ends the session.</summary>
     internal async Task<NpgsqlConnection> OpenUnpooledAsync(string applicationName, CancellationToken cancellationToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(BuildConnectionString(Settings, pooling: false))
+        var builder = new NpgsqlConnectionStringBuilder(BuildConnectionString(Settings, _applicationName, pooling: false))
         {
             ApplicationName = applicationName,
         };
@@ -134,10 +140,10 @@ public sealed class PostgresDatabase : IDatabase
 
     internal static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 
-    private static string BuildConnectionString(PostgresSettings settings, bool pooling)
+    private static string BuildConnectionString(PostgresSettings settings, string applicationName, bool pooling)
     {
-        // pg_timeout is in milliseconds; Npgsql counts whole seconds, and 0 would mean "wait forever".
-        var seconds = settings.TimeoutMilliseconds <= 0 ? 0 : Math.Max(1, (settings.TimeoutMilliseconds + 999) / 1000);
+        // Npgsql counts whole seconds, where 0 means "wait forever"; a timeout under a second rounds up.
+        var seconds = settings.Timeout <= TimeSpan.Zero ? 0 : Math.Max(1, (int)Math.Ceiling(settings.Timeout.TotalSeconds));
         var builder = new NpgsqlConnectionStringBuilder
         {
             Host = settings.Host,
@@ -148,8 +154,8 @@ public sealed class PostgresDatabase : IDatabase
             Timeout = seconds == 0 ? 1024 : Math.Min(seconds, 1024),
             CommandTimeout = seconds,
             Pooling = pooling,
-            MaxPoolSize = Math.Max(1, settings.PoolSize),
-            ApplicationName = settings.ApplicationName,
+            MaxPoolSize = settings.PoolSize ?? 100,
+            ApplicationName = applicationName,
             SslMode = settings.Ssl ? (settings.SslVerify ? SslMode.VerifyFull : settings.SslRequired ? SslMode.Require : SslMode.Prefer) : SslMode.Disable,
             // Gantry reads its settings from the conf file, never from the user's ~/.pgpass or PG* variables.
             Passfile = null,

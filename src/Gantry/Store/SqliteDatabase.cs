@@ -1,3 +1,4 @@
+using Gantry.Configuration;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
