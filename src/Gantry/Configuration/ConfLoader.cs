@@ -264,12 +264,11 @@ public static class ConfLoader
             {
                 conf.Error("database", $"a data plane receives its configuration from the control plane and must run with database = off, got '{database}'");
             }
-            foreach (var required in new[] { "cluster_cert", "cluster_cert_key" })
+            // When only one of the pair is set, CertificatePair has already said which one is missing.
+            if (Valid("cluster_cert", "cluster_cert_key") && conf.Value("cluster_cert").Length == 0 && conf.Value("cluster_cert_key").Length == 0)
             {
-                if (Valid(required) && conf.Value(required).Length == 0)
-                {
-                    conf.Error(required, $"must be set when role is {role}");
-                }
+                conf.Error("cluster_cert", $"must be set when role is {role}");
+                conf.Error("cluster_cert_key", $"must be set when role is {role}");
             }
             if (role == "data_plane" && conf.Value("cluster_mtls") != "shared" && conf.Value("cluster_ca_cert").Length == 0)
             {
