@@ -301,8 +301,7 @@ public static class ConfLoader
             {
                 foreach (var address in ListenAddress.ParseList(conf.Value(name)))
                 {
-                    var clash = seen.FirstOrDefault(s => s.Address.Port == address.Port
-                        && (s.Address.Host == address.Host || s.Address.IsAnyAddress || address.IsAnyAddress));
+                    var clash = seen.FirstOrDefault(s => Overlap(s.Address, address));
                     if (clash.Property is not null)
                     {
                         conf.Error(name, $"'{address.Host}:{address.Port}' uses the same port as '{clash.Address.Host}:{clash.Address.Port}' in {clash.Property}");
@@ -310,6 +309,27 @@ public static class ConfLoader
                     seen.Add((name, address));
                 }
             }
+        }
+
+        // A wildcard socket collides with addresses of its own family; an IPv6 wildcard is dual-stack and
+        // collides with both. A host name may resolve to anything, so it is treated as colliding.
+        private static bool Overlap(ListenAddress a, ListenAddress b)
+        {
+            if (a.Port != b.Port)
+            {
+                return false;
+            }
+            if (a.Host == b.Host)
+            {
+                return true;
+            }
+            if (!a.IsAnyAddress && !b.IsAnyAddress)
+            {
+                return false;
+            }
+            return a.Address is not { } ipA || b.Address is not { } ipB
+                || ipA.AddressFamily == ipB.AddressFamily
+                || ipA.Equals(System.Net.IPAddress.IPv6Any) || ipB.Equals(System.Net.IPAddress.IPv6Any);
         }
 
         private void ReplicaWithoutHost()

@@ -298,6 +298,17 @@ public sealed class ConfLoaderTests
         Assert.StartsWith(expectedPrefix, errors[0]);
     }
 
+    [Theory]
+    [InlineData("admin_listen = [::]:8000", false)]
+    [InlineData("admin_listen = 127.0.0.1:8000", false)]
+    [InlineData("admin_listen = localhost:8000", false)]
+    [InlineData("admin_listen = [::1]:8000", true)]
+    [InlineData("proxy_listen = 127.0.0.1:8000\nadmin_listen = 127.0.0.2:8000", true)]
+    public void Listener_port_overlap_follows_address_families(string text, bool valid)
+    {
+        Assert.Equal(valid, ConfLoader.LoadText(text).IsValid);
+    }
+
     [Fact]
     public void Hybrid_role_without_any_cluster_certificate_reports_both()
     {
