@@ -15,13 +15,3 @@ public enum ConfKind
     /// <summary>A file system path; relative paths are resolved under <c>prefix</c>.</summary>
     Path,
 }
-
-/// <summary>Which layer supplied the effective value of a property.</summary>
-public enum ConfSource
-{
-    Default,
-    File,
-    Environment,
-    /// <summary>The command line (<c>-p/--prefix</c>).</summary>
-    CommandLine,
-}

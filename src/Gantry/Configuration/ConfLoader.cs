@@ -264,12 +264,11 @@ public static class ConfLoader
             {
                 conf.Error("database", $"a data plane receives its configuration from the control plane and must run with database = off, got '{database}'");
             }
-            foreach (var required in new[] { "cluster_cert", "cluster_cert_key" })
+            // When only one of the pair is set, CertificatePair has already said which one is missing.
+            if (Valid("cluster_cert", "cluster_cert_key") && conf.Value("cluster_cert").Length == 0 && conf.Value("cluster_cert_key").Length == 0)
             {
-                if (Valid(required) && conf.Value(required).Length == 0)
-                {
-                    conf.Error(required, $"must be set when role is {role}");
-                }
+                conf.Error("cluster_cert", $"must be set when role is {role}");
+                conf.Error("cluster_cert_key", $"must be set when role is {role}");
             }
             if (role == "data_plane" && conf.Value("cluster_mtls") != "shared" && conf.Value("cluster_ca_cert").Length == 0)
             {
@@ -302,8 +301,7 @@ public static class ConfLoader
             {
                 foreach (var address in ListenAddress.ParseList(conf.Value(name)))
                 {
-                    var clash = seen.FirstOrDefault(s => s.Address.Port == address.Port
-                        && (s.Address.Host == address.Host || s.Address.IsAnyAddress || address.IsAnyAddress));
+                    var clash = seen.FirstOrDefault(s => Overlap(s.Address, address));
                     if (clash.Property is not null)
                     {
                         conf.Error(name, $"'{address.Host}:{address.Port}' uses the same port as '{clash.Address.Host}:{clash.Address.Port}' in {clash.Property}");
@@ -311,6 +309,27 @@ public static class ConfLoader
                     seen.Add((name, address));
                 }
             }
+        }
+
+        // A wildcard socket collides with addresses of its own family; an IPv6 wildcard is dual-stack and
+        // collides with both. A host name may resolve to anything, so it is treated as colliding.
+        private static bool Overlap(ListenAddress a, ListenAddress b)
+        {
+            if (a.Port != b.Port)
+            {
+                return false;
+            }
+            if (a.Host == b.Host)
+            {
+                return true;
+            }
+            if (!a.IsAnyAddress && !b.IsAnyAddress)
+            {
+                return false;
+            }
+            return a.Address is not { } ipA || b.Address is not { } ipB
+                || ipA.AddressFamily == ipB.AddressFamily
+                || ipA.Equals(System.Net.IPAddress.IPv6Any) || ipB.Equals(System.Net.IPAddress.IPv6Any);
         }
 
         private void ReplicaWithoutHost()

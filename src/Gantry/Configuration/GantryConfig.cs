@@ -17,8 +17,9 @@ public sealed class GantryConfig
 
     internal GantryConfig(Dictionary<string, string> values, Dictionary<string, ConfSource> sources, string? filePath)
     {
-        _values = values;
-        _sources = sources;
+        // Copies, so that nothing the loader still holds can change a finished configuration.
+        _values = new Dictionary<string, string>(values, StringComparer.Ordinal);
+        _sources = new Dictionary<string, ConfSource>(sources, StringComparer.Ordinal);
         FilePath = filePath;
 
         Prefix = System.IO.Path.GetFullPath(Get("prefix"));
