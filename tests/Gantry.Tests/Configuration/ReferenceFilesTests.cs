@@ -1,3 +1,4 @@
+using Gantry.Tests.Support;
 using System.Text.RegularExpressions;
 using Gantry.Configuration;
 

@@ -1,4 +1,4 @@
-namespace Gantry.Tests.Configuration;
+namespace Gantry.Tests.Support;
 
 internal static class RepositoryFiles
 {

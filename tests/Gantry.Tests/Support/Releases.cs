@@ -1,0 +1,59 @@
+namespace Gantry.Tests.Support;
+
+/// <summary>
+/// Test-only subsystems in the JSON form GANTRY_TESTING_SUBSYSTEMS reads. Each release string plays one
+/// release of Gantry: the same binary, knowing different migrations.
+/// </summary>
+public static class Releases
+{
+    private const string ItemsMigrations = """
+        {"name": "001_items", "up": [{"sql": "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"}]},
+        {"name": "002_items_name_index", "up": [{"sql": "CREATE INDEX items_name_idx ON items (name)"}]}
+        """;
+
+    /// <summary>Release A knows migrations 1 and 2 of the "blue" subsystem.</summary>
+    public static string A => Of($$"""{"name": "blue", "migrations": [{{ItemsMigrations}}]}""");
+
+    /// <summary>
+    /// Release B adds migration 3: Up adds the label column (old code ignores it); Finish copies name into
+    /// label and drops name, which release A's code could no longer read.
+    /// </summary>
+    public static string B => Of(BlueB);
+
+    /// <summary>Release B plus a second subsystem with a new migration.</summary>
+    public static string BWithGreen => Of(BlueB, """
+        {"name": "green", "migrations": [{"name": "001_g", "up": [{"sql": "CREATE TABLE g (x INTEGER)"}]}]}
+        """);
+
+    private const string BlueB = $$"""
+        {"name": "blue", "migrations": [{{ItemsMigrations}},
+          {"name": "003_label",
+           "up": [{"sql": "ALTER TABLE items ADD COLUMN label TEXT"}],
+           "finish": [{"sql": "UPDATE items SET label = name WHERE label IS NULL"},
+                      {"sql": "DROP INDEX items_name_idx"},
+                      {"sql": "ALTER TABLE items DROP COLUMN name"}]}]}
+        """;
+
+    /// <summary>Three migrations writing to a ledger; the second holds its transaction open for a while.</summary>
+    public static string Slow(int delayMilliseconds) => Of($$"""
+        {"name": "slow", "migrations": [
+          {"name": "001_fast", "up": [{"sql": "CREATE TABLE ledger (migration TEXT NOT NULL)"}, {"sql": "INSERT INTO ledger VALUES ('001')"}]},
+          {"name": "002_slow", "up": [{"sql": "INSERT INTO ledger VALUES ('002')"}, {"delay_ms": {{delayMilliseconds}}}, {"sql": "CREATE TABLE slow_done (x INTEGER)"}]},
+          {"name": "003_after", "up": [{"sql": "INSERT INTO ledger VALUES ('003')"}]}]}
+        """);
+
+    /// <summary>A plugin that owns a table; it only migrates when the plugins property names it.</summary>
+    public static string AuditPlugin => Of("""
+        {"name": "x-audit", "plugin": true, "migrations": [
+          {"name": "000_base_x_audit", "up": [{"sql": "CREATE TABLE x_audit_entries (id INTEGER PRIMARY KEY, message TEXT)"}]}]}
+        """);
+
+    /// <summary>A subsystem whose second migration fails half-way through its Up step (or not, once fixed).</summary>
+    public static string Broken(bool fixedUp) => Of($$"""
+        {"name": "broken", "migrations": [
+          {"name": "001_ok", "up": [{"sql": "CREATE TABLE ok_t (x INTEGER)"}]},
+          {"name": "002_bad", "up": [{"sql": "CREATE TABLE bad_t (x INTEGER)"}, {"sql": "INSERT INTO {{(fixedUp ? "bad_t" : "does_not_exist")}} VALUES (1)"}]}]}
+        """);
+
+    private static string Of(params string[] subsystems) => $$"""{"subsystems": [{{string.Join(",\n", subsystems)}}]}""";
+}
