@@ -256,3 +256,34 @@ public sealed class MigrationsCommandTests
         Assert.Contains("sideways", result.Stderr);
     }
 }
+
+/// <summary>PostgreSQL specifics: pg_schema, and what --v shows.</summary>
+public sealed class PostgresMigrationsTests
+{
+    [Fact]
+    public async Task Pg_schema_holds_every_table_and_reset_leaves_other_schemas_alone()
+    {
+        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        gantry.Environment["GANTRY_PG_SCHEMA"] = "gateway";
+        await gantry.ExecuteAsync("CREATE TABLE public.unrelated (x int)");
+
+        var bootstrap = await gantry.RunAsync("migrations", "bootstrap");
+        Assert.True(bootstrap.ExitCode == 0, bootstrap.ToString());
+        Assert.Equal(1, await gantry.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'gateway' AND tablename = 'services'"));
+        Assert.Equal(0, await gantry.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'services'"));
+        Assert.Equal(0, (await gantry.RunAsync("migrations", "list")).ExitCode);
+
+        Assert.Equal(0, (await gantry.RunAsync("migrations", "reset", "--yes")).ExitCode);
+        Assert.Equal(0, await gantry.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'gateway'"));
+        Assert.True(await gantry.TableExistsAsync("unrelated"));
+    }
+
+    [Fact]
+    public async Task Verbose_flag_prints_the_sql_each_migration_runs()
+    {
+        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        var bootstrap = await gantry.RunAsync("migrations", "bootstrap", "--v");
+        Assert.Equal(0, bootstrap.ExitCode);
+        Assert.Contains("[verbose] core/000_base: CREATE TABLE IF NOT EXISTS \"services\"", bootstrap.Stderr);
+    }
+}
