@@ -79,5 +79,8 @@ internal sealed class CliContext
         new(database, Subsystems, Output, new MigrationOptions(
             TimeSpan.FromSeconds(Math.Max(0, result.GetValue(CommonOptions.LockTimeout))),
             result.GetValue(CommonOptions.Force),
-            $"gantry migrations {command} (pid {System.Environment.ProcessId} on {System.Environment.MachineName})"));
+            $"gantry migrations {command} (pid {System.Environment.ProcessId} on {System.Environment.MachineName})",
+            new LockPolicy(
+                TimeSpan.FromMilliseconds(Math.Max(1, result.GetValue(CommonOptions.DdlLockTimeout))),
+                TimeSpan.FromSeconds(Math.Max(0, result.GetValue(CommonOptions.DdlRetryFor))))));
 }

@@ -40,6 +40,18 @@ internal static class CommonOptions
         DefaultValueFactory = _ => 60,
     };
 
+    public static readonly Option<int> DdlLockTimeout = new("--ddl-lock-timeout")
+    {
+        Description = "Milliseconds each schema change may wait for its table lock before it is rolled back and retried",
+        DefaultValueFactory = _ => 1000,
+    };
+
+    public static readonly Option<double> DdlRetryFor = new("--ddl-retry-for")
+    {
+        Description = "Seconds to keep retrying a schema change whose lock is taken, before giving up",
+        DefaultValueFactory = _ => 300,
+    };
+
     public static readonly Option<bool> Force = new("--force", "-f")
     {
         Description = "bootstrap: reset first; up/finish: run recorded migrations again",

@@ -19,6 +19,10 @@ internal static class MigrationsCommand
         command.Subcommands.Add(Locking("finish", "Contract: run the Finish step of each pending migration, once every node runs the new release",
             (runner, ct) => runner.FinishAsync(ct)));
 
+        command.Subcommands.Add(Locking("rollback", "Undo an upgrade between 'up' and 'finish', so the previous release runs exactly as before",
+            (runner, ct) => runner.RollbackAsync(ct), force: false));
+        command.Subcommands.Add(PlanCommand.Create());
+
         var list = new Command("list", "List executed, pending and new migrations; the exit code tells the state (0, 3, 4 or 5)");
         list.Options.Add(CommonOptions.DbTimeout);
         list.SetAction((result, ct) => WithDatabase(result, "list", (context, runner) => ListAsync(context, runner, ct)));
@@ -38,17 +42,20 @@ internal static class MigrationsCommand
         return command;
     }
 
-    private static Command Locking(string name, string description, Func<MigrationRunner, CancellationToken, Task<int>> run)
+    private static Command Locking(string name, string description, Func<MigrationRunner, CancellationToken, Task<int>> run, bool force = true)
     {
         var command = new Command(name, description);
         command.Options.Add(CommonOptions.DbTimeout);
         command.Options.Add(CommonOptions.LockTimeout);
-        command.Options.Add(CommonOptions.Force);
+        command.Options.Add(CommonOptions.DdlLockTimeout);
+        command.Options.Add(CommonOptions.DdlRetryFor);
+        if (force)
+            command.Options.Add(CommonOptions.Force);
         command.SetAction((result, ct) => WithDatabase(result, name, (_, runner) => run(runner, ct)));
         return command;
     }
 
-    private static async Task<int> WithDatabase(ParseResult result, string name, Func<CliContext, MigrationRunner, Task<int>> run)
+    internal static async Task<int> WithDatabase(ParseResult result, string name, Func<CliContext, MigrationRunner, Task<int>> run)
     {
         var context = CliContext.Load(result);
         await using var database = context.OpenDatabase(result.GetValue(CommonOptions.DbTimeout), $"gantry migrations {name}");

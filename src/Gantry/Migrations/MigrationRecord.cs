@@ -16,4 +16,5 @@ public sealed record MigrationRecord(
     string? Checksum,
     string? GantryVersion,
     DateTimeOffset? UpAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    string? UpgradeId = null);

@@ -5,12 +5,13 @@ using Gantry.Store;
 
 namespace Gantry.Migrations;
 
-public sealed record MigrationOptions(TimeSpan LockTimeout, bool Force, string Owner);
+public sealed record MigrationOptions(TimeSpan LockTimeout, bool Force, string Owner, LockPolicy? Ddl = null);
 
 /// <summary>
-/// Runs bootstrap, up, finish and reset. Each command reads the state once for its preconditions, then
-/// takes the migration lock and reads it again: what to run is decided only while the lock is held.
-/// Every step commits together with the row that records it.
+/// Runs bootstrap, up, finish, rollback and reset. Each command reads the state once for its
+/// preconditions, then takes the migration lock and reads it again: what to run is decided only while
+/// the lock is held. Steps are journalled; the step that completes a migration also records it, in the
+/// same transaction.
 /// </summary>
 public sealed class MigrationRunner
 {
@@ -19,6 +20,8 @@ public sealed class MigrationRunner
     private readonly Output _output;
     private readonly MigrationOptions _options;
     private readonly MigrationStateStore _state;
+    private readonly MigrationJournal _journal;
+    private readonly StepExecutor _executor;
 
     public MigrationRunner(IDatabase database, IReadOnlyList<Subsystem> subsystems, Output output, MigrationOptions options)
     {
@@ -27,7 +30,11 @@ public sealed class MigrationRunner
         _output = output;
         _options = options;
         _state = new MigrationStateStore(database);
+        _journal = new MigrationJournal(database);
+        _executor = new StepExecutor(database, _journal, output, options.Ddl ?? LockPolicy.Default);
     }
+
+    public IDatabase Database => _database;
 
     public async Task<MigrationStatus> ReadStatusAsync(CancellationToken cancellationToken = default) =>
         MigrationStatus.Classify(_subsystems, await _state.ReadAsync(cancellationToken));
@@ -64,8 +71,8 @@ public sealed class MigrationRunner
             foreach (var migration in group)
             {
                 // A pending migration of an interrupted bootstrap has run its Up already.
-                var steps = migration.IsPending ? [Phase.Finish] : new[] { Phase.Up, Phase.Finish };
-                await RunAsync(mutex, migration, steps, MigrationRecordState.Executed, run, cancellationToken);
+                MigrationPhase[] phases = migration.IsPending ? [MigrationPhase.Finish] : [MigrationPhase.Up, MigrationPhase.Finish];
+                await RunMigrationAsync(mutex, migration, phases, MigrationRecordState.Executed, null, run, cancellationToken);
             }
         }
         await InTransactionAsync((connection, transaction) => _state.SetMetaAsync(connection, transaction, MigrationStateStore.BootstrapKey, "complete", cancellationToken), cancellationToken);
@@ -97,13 +104,15 @@ public sealed class MigrationRunner
             _output.Line("Database is already up-to-date (another process applied the new migrations while this one waited for the lock)");
             return ExitCodes.Success;
         }
+        // One id for this run, so that 'rollback' can undo exactly what it applied.
+        var upgradeId = Guid.NewGuid().ToString("N");
         foreach (var group in fresh.GroupBy(m => m.Subsystem.Name))
         {
             _output.Line($"migrating {group.Key} on database '{_database.DisplayName}'...");
             foreach (var migration in group)
             {
                 var state = migration.Migration.Finish is null ? MigrationRecordState.Executed : MigrationRecordState.Pending;
-                await RunAsync(mutex, migration, [Phase.Up], state, run, cancellationToken);
+                await RunMigrationAsync(mutex, migration, [MigrationPhase.Up], state, upgradeId, run, cancellationToken);
             }
         }
         run.Print(_output);
@@ -141,12 +150,105 @@ public sealed class MigrationRunner
         {
             _output.Line($"migrating {group.Key} on database '{_database.DisplayName}'...");
             foreach (var migration in group)
-                await RunAsync(mutex, migration, [Phase.Finish], MigrationRecordState.Executed, run, cancellationToken);
+                await RunMigrationAsync(mutex, migration, [MigrationPhase.Finish], MigrationRecordState.Executed, null, run, cancellationToken);
+        }
+        if (pending.Count > 0)
+        {
+            var names = MigrationPlanner.Names(pending);
+            await InTransactionAsync((connection, transaction) => _state.SetMetaAsync(connection, transaction, LastFinishKey,
+                $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z ({names})", cancellationToken), cancellationToken);
         }
         run.Print(_output);
         if (!ReportNew(status))
             _output.Line("Database is up-to-date");
         return ExitCodes.Success;
+    }
+
+    /// <summary>The gantry_meta key that remembers the last finish, so that rollback can say why it refuses.</summary>
+    public const string LastFinishKey = "last_finish";
+
+    /// <summary>
+    /// Undoes the upgrade that is between 'up' and 'finish': every migration its 'up' applied (and any
+    /// migration an interrupted 'up' left half-applied), newest first, by running the undo of each
+    /// completed Up operation in reverse order. Refuses, before changing anything, when an operation
+    /// cannot be undone or when there is no unfinished upgrade.
+    /// </summary>
+    public async Task<int> RollbackAsync(CancellationToken cancellationToken = default)
+    {
+        CheckBootstrapped(await ReadStatusAsync(cancellationToken));
+        await CheckRollbackPossibleAsync(await PlanRollbackAsync(cancellationToken), cancellationToken);
+
+        await using var mutex = await AcquireLockAsync(cancellationToken);
+        var targets = await PlanRollbackAsync(cancellationToken);
+        await CheckRollbackPossibleAsync(targets, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        foreach (var target in targets)
+        {
+            var name = target.Migration.Migration.Name;
+            var subsystem = target.Migration.Subsystem.Name;
+            Func<DbConnection, DbTransaction, Task> forget = async (connection, transaction) =>
+            {
+                await _state.DeleteAsync(connection, transaction, subsystem, name, cancellationToken);
+                await _journal.ForgetAsync(connection, transaction, subsystem, name, null, cancellationToken);
+            };
+            var remaining = target.Steps.Where(s => !target.CompletedRollbackSteps.Contains(s.Index)).ToList();
+            if (remaining.Count == 0)
+                await InTransactionAsync(forget, cancellationToken);
+            for (var i = 0; i < remaining.Count; i++)
+                await _executor.RunAsync(mutex, subsystem, name, remaining[i], i == remaining.Count - 1 ? forget : null, cancellationToken);
+            _output.Line($"{subsystem} rolled back: {name}");
+        }
+        _output.Line($"{targets.Count} migration{(targets.Count == 1 ? "" : "s")} rolled back");
+        _output.Line($"took {clock.Elapsed.TotalSeconds:F2}s");
+        _output.Line("The database is back to what the previous release expects; run 'gantry migrations up' again to retry the upgrade");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>What rollback would undo, newest migration first, each with its undo steps.</summary>
+    internal async Task<IReadOnlyList<RollbackTarget>> PlanRollbackAsync(CancellationToken cancellationToken)
+    {
+        var status = await ReadStatusAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        var journal = await _journal.ReadAsync(connection, null, null, cancellationToken);
+        var openUpgrades = status.Known.Where(m => m.IsPending).Select(m => m.Record!.UpgradeId).ToHashSet();
+        var targets = new List<RollbackTarget>();
+        foreach (var migration in status.Known.Reverse())
+        {
+            var entries = journal.Where(e => e.Subsystem == migration.Subsystem.Name && e.Migration == migration.Migration.Name).ToList();
+            var inOpenUpgrade = migration.Record is { } record && openUpgrades.Contains(record.UpgradeId);
+            var halfApplied = migration.IsNew && entries.Any(e => e.Phase == MigrationPhase.Up && e.Completed);
+            if (!inOpenUpgrade && !halfApplied)
+                continue;
+            var upSteps = MigrationStepRun.Split(MigrationPhase.Up, migration.Migration.Up.Operations, _database.Kind);
+            var completedUp = upSteps.Where(s => entries.Any(e => e.Phase == MigrationPhase.Up && e.Step == s.Index && e.Completed)).ToList();
+            var undo = new List<MigrationOperation>();
+            var irreversible = new List<MigrationOperation>();
+            foreach (var operation in completedUp.SelectMany(s => s.Operations).Reverse())
+            {
+                if (operation.Undo is { } inverse)
+                    undo.AddRange(inverse);
+                else
+                    irreversible.Add(operation);
+            }
+            targets.Add(new RollbackTarget(migration, MigrationStepRun.Split(MigrationPhase.Rollback, undo, _database.Kind), irreversible,
+                entries.Where(e => e.Phase == MigrationPhase.Rollback && e.Completed).Select(e => e.Step).ToHashSet()));
+        }
+        return targets;
+    }
+
+    private async Task CheckRollbackPossibleAsync(IReadOnlyList<RollbackTarget> targets, CancellationToken cancellationToken)
+    {
+        if (targets.Count == 0)
+        {
+            var lastFinish = await _state.ReadMetaAsync(LastFinishKey, cancellationToken);
+            throw new CliException(lastFinish is null
+                ? "nothing to roll back: no upgrade is between 'migrations up' and 'migrations finish'"
+                : $"nothing to roll back: the last upgrade was finished at {lastFinish}. 'finish' ran its contract steps, which remove what the previous "
+                  + "release reads, so it cannot be undone; restore the backup taken before 'finish' to go back");
+        }
+        var irreversible = targets.SelectMany(t => t.Irreversible.Select(o => $"{t.Migration.Subsystem.Name}/{t.Migration.Migration.Name}: {o.Describe()}")).ToList();
+        if (irreversible.Count > 0)
+            throw new CliException("cannot roll back: these operations declare no undo, so nothing was changed:\n  " + string.Join("\n  ", irreversible));
     }
 
     /// <summary>Drops everything in Gantry's schema or file. The caller has asked for confirmation.</summary>
@@ -163,6 +265,10 @@ public sealed class MigrationRunner
         return ExitCodes.Success;
     }
 
+    /// <summary>The steps a command would run, without running anything.</summary>
+    public Task<MigrationPlan> PlanAsync(MigrationCommand command, CancellationToken cancellationToken = default) =>
+        new MigrationPlanner(this, _database, _journal).PlanAsync(command, cancellationToken);
+
     private static void CheckBootstrapped(MigrationStatus status)
     {
         if (!status.HasStateTables)
@@ -174,8 +280,8 @@ public sealed class MigrationRunner
     private void CheckUpPreconditions(MigrationStatus status)
     {
         CheckBootstrapped(status);
-        // One upgrade at a time: a second expand on top of an unfinished one would leave two releases'
-        // contract steps interleaved.
+        // One upgrade at a time: a second expand on top of an unfinished one would interleave two
+        // releases' contract steps.
         if (status.HasPending && !_options.Force)
         {
             throw new CliException(
@@ -200,51 +306,44 @@ public sealed class MigrationRunner
             _output.Line($"re-running {group.Key} migrations on database '{_database.DisplayName}' (--force)...");
             foreach (var migration in group)
             {
-                var steps = migration.IsExecuted ? new[] { Phase.Up, Phase.Finish } : [Phase.Up];
-                await RunAsync(mutex, migration, steps, migration.Record!.State, run, cancellationToken);
+                MigrationPhase[] phases = migration.IsExecuted ? [MigrationPhase.Up, MigrationPhase.Finish] : [MigrationPhase.Up];
+                await RunMigrationAsync(mutex, migration, phases, migration.Record!.State, migration.Record.UpgradeId, run, cancellationToken,
+                    ignoreJournal: true);
             }
         }
     }
 
-    private enum Phase
+    /// <summary>
+    /// Runs the given phases of one migration, skipping the steps the journal says completed (an earlier
+    /// run was interrupted after them), and records the migration in the commit of its last step.
+    /// </summary>
+    private async Task RunMigrationAsync(IMigrationLock mutex, KnownMigration migration, MigrationPhase[] phases, MigrationRecordState recordAs,
+        string? upgradeId, RunSummary run, CancellationToken cancellationToken, bool ignoreJournal = false)
     {
-        Up,
-        Finish,
-    }
+        var subsystem = migration.Subsystem.Name;
+        var name = migration.Migration.Name;
+        var completed = ignoreJournal
+            ? []
+            : (await _journal.ReadAsync(subsystem, name, cancellationToken)).Where(e => e.Completed).Select(e => (e.Phase, e.Step)).ToHashSet();
+        var steps = phases.SelectMany(phase => StepsOf(migration.Migration, phase)).Where(s => !completed.Contains((s.Phase, s.Index))).ToList();
+        if (completed.Count > 0 && steps.Count > 0)
+            _output.Line($"{subsystem}/{name}: resuming at {steps[0].Phase.ToString().ToLowerInvariant()} step {steps[0].Index + 1} (earlier steps completed in an interrupted run)");
 
-    private async Task RunAsync(IMigrationLock mutex, KnownMigration migration, Phase[] phases, MigrationRecordState recordAs,
-        RunSummary run, CancellationToken cancellationToken)
-    {
-        await mutex.EnsureHeldAsync(cancellationToken);
-        var name = $"{migration.Subsystem.Name}/{migration.Migration.Name}";
-        var clock = Stopwatch.StartNew();
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var context = new MigrationContext(connection, transaction, _database.Kind, sql => _output.Verbose($"{name}: {sql}"));
-        var current = Phase.Up;
-        try
-        {
-            foreach (var phase in phases)
-            {
-                current = phase;
-                var step = phase == Phase.Up ? migration.Migration.Up : migration.Migration.Finish;
-                if (step is null)
-                    continue;
-                foreach (var operation in step.Operations)
-                    await operation.ExecuteAsync(context, cancellationToken);
-            }
-            await _state.RecordAsync(connection, transaction, migration.Subsystem.Name, migration.Migration, recordAs, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-        catch (DbException e)
-        {
-            throw new CliException(
-                $"migration {name} failed in its {current.ToString().ToLowerInvariant()} step and was rolled back, so it is not recorded: {e.Message}. "
-                + $"{run.Total} migration(s) before it completed and stay recorded; fix the cause and run the command again", ExitCodes.Error, e);
-        }
-        _output.Verbose($"{name} took {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Func<DbConnection, DbTransaction, Task> record = (connection, transaction) =>
+            _state.RecordAsync(connection, transaction, subsystem, migration.Migration, recordAs, upgradeId, cancellationToken);
+        if (steps.Count == 0)
+            await InTransactionAsync(record, cancellationToken);
+        for (var i = 0; i < steps.Count; i++)
+            await _executor.RunAsync(mutex, subsystem, name, steps[i], i == steps.Count - 1 ? record : null, cancellationToken);
+
         run.Add(recordAs);
-        _output.Line($"{migration.Subsystem.Name} migrated up to: {migration.Migration.Name} ({(recordAs == MigrationRecordState.Executed ? "executed" : "pending")})");
+        _output.Line($"{subsystem} migrated up to: {name} ({(recordAs == MigrationRecordState.Executed ? "executed" : "pending")})");
+    }
+
+    internal IReadOnlyList<MigrationStepRun> StepsOf(Migration migration, MigrationPhase phase)
+    {
+        var step = phase == MigrationPhase.Up ? migration.Up : migration.Finish;
+        return step is null ? [] : MigrationStepRun.Split(phase, step.Operations, _database.Kind);
     }
 
     private async Task InTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
@@ -326,3 +425,7 @@ public sealed class MigrationRunner
         }
     }
 }
+
+/// <summary>One migration a rollback undoes, with the undo steps and which of them already ran.</summary>
+internal sealed record RollbackTarget(KnownMigration Migration, IReadOnlyList<MigrationStepRun> Steps, IReadOnlyList<MigrationOperation> Irreversible,
+    IReadOnlySet<int> CompletedRollbackSteps);

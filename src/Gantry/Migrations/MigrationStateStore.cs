@@ -33,7 +33,7 @@ public sealed class MigrationStateStore(IDatabase database)
         var records = new List<MigrationRecord>();
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = $"SELECT subsystem, name, state, checksum, gantry_version, up_at, finished_at FROM {MigrationsTable} ORDER BY subsystem, name";
+            command.CommandText = $"SELECT subsystem, name, state, checksum, gantry_version, up_at, finished_at, upgrade_id FROM {MigrationsTable} ORDER BY subsystem, name";
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -44,7 +44,8 @@ public sealed class MigrationStateStore(IDatabase database)
                     reader.IsDBNull(3) ? null : reader.GetString(3),
                     reader.IsDBNull(4) ? null : reader.GetString(4),
                     ReadTime(reader, 5),
-                    ReadTime(reader, 6)));
+                    ReadTime(reader, 6),
+                    reader.IsDBNull(7) ? null : reader.GetString(7)));
             }
         }
         var bootstrap = await ReadMetaAsync(connection, null, BootstrapKey, cancellationToken);
@@ -63,8 +64,10 @@ public sealed class MigrationStateStore(IDatabase database)
               gantry_version text,
               up_at {time},
               finished_at {time},
+              upgrade_id text,
               PRIMARY KEY (subsystem, name))
             """, cancellationToken);
+        await ExecuteAsync(connection, transaction, MigrationJournal.CreateTableSql(database.Kind), cancellationToken);
         await ExecuteAsync(connection, transaction, $"""
             CREATE TABLE IF NOT EXISTS {MetaTable} (
               key text PRIMARY KEY,
@@ -74,18 +77,19 @@ public sealed class MigrationStateStore(IDatabase database)
     }
 
     /// <summary>Records that a migration's Up ran (pending when it has a Finish still to run) or that it fully ran.</summary>
+    /// <param name="upgradeId">The 'up' run that applied it, so that rollback can undo that run as a whole.</param>
     public async Task RecordAsync(DbConnection connection, DbTransaction transaction, string subsystem, Migration migration,
-        MigrationRecordState state, CancellationToken cancellationToken)
+        MigrationRecordState state, string? upgradeId, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         // up_at keeps the time Up first ran; finished_at is set when the migration becomes executed.
         command.CommandText = $"""
-            INSERT INTO {MigrationsTable} (subsystem, name, state, checksum, gantry_version, up_at, finished_at)
-            VALUES (@subsystem, @name, @state, @checksum, @version, @now, @finished)
+            INSERT INTO {MigrationsTable} (subsystem, name, state, checksum, gantry_version, up_at, finished_at, upgrade_id)
+            VALUES (@subsystem, @name, @state, @checksum, @version, @now, @finished, @upgrade)
             ON CONFLICT (subsystem, name) DO UPDATE SET
               state = excluded.state, checksum = excluded.checksum, gantry_version = excluded.gantry_version,
-              finished_at = excluded.finished_at
+              finished_at = excluded.finished_at, upgrade_id = coalesce({MigrationsTable}.upgrade_id, excluded.upgrade_id)
             """;
         var now = DateTime.UtcNow;
         AddParameter(command, "subsystem", subsystem);
@@ -95,7 +99,27 @@ public sealed class MigrationStateStore(IDatabase database)
         AddParameter(command, "version", GantryInfo.Version);
         AddParameter(command, "now", now);
         AddParameter(command, "finished", state == MigrationRecordState.Executed ? now : null);
+        AddParameter(command, "upgrade", upgradeId);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Forgets a migration that a rollback undid.</summary>
+    public async Task DeleteAsync(DbConnection connection, DbTransaction transaction, string subsystem, string name, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"DELETE FROM {MigrationsTable} WHERE subsystem = @subsystem AND name = @name";
+        AddParameter(command, "subsystem", subsystem);
+        AddParameter(command, "name", name);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<string?> ReadMetaAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!(await database.ListTablesAsync(cancellationToken)).Contains(MetaTable))
+            return null;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await ReadMetaAsync(connection, null, key, cancellationToken);
     }
 
     public async Task SetMetaAsync(DbConnection connection, DbTransaction transaction, string key, string value, CancellationToken cancellationToken)

@@ -29,9 +29,18 @@ public enum OnDelete
     SetNull,
 }
 
+/// <summary>
+/// A default computed by the database. A volatile one (random(), clock_timestamp(), gen_random_uuid())
+/// makes PostgreSQL rewrite the whole table when the column is added; a stable one (now()) does not.
+/// </summary>
+public sealed record SqlDefault(string Postgres, string Sqlite, bool Volatile);
+
 public sealed record ColumnReference(string Table, string Column, OnDelete OnDelete);
 
-/// <summary>A column; <see cref="Default"/> is a bool, a number or a string, rendered per database.</summary>
+/// <summary>
+/// A column; <see cref="Default"/> is a bool, a number, a string, or a <see cref="SqlDefault"/> expression,
+/// rendered per database.
+/// </summary>
 public sealed record ColumnDefinition(
     string Name,
     ColumnType Type,
@@ -101,7 +110,7 @@ public sealed class TableDefinition(string name)
         return sql.ToString();
     }
 
-    private static string RenderColumn(ColumnDefinition column, DatabaseKind kind)
+    internal static string RenderColumn(ColumnDefinition column, DatabaseKind kind)
     {
         var sql = new StringBuilder(Sql.Quote(column.Name)).Append(' ').Append(Sql.TypeName(column.Type, kind));
         if (column.NotNull)
@@ -152,34 +161,11 @@ internal static class Sql
 
     public static string Literal(object value, DatabaseKind kind) => value switch
     {
+        SqlDefault expression => kind == DatabaseKind.Postgres ? expression.Postgres : expression.Sqlite,
         bool b when kind == DatabaseKind.Postgres => b ? "TRUE" : "FALSE",
         bool b => b ? "1" : "0",
         string s => "'" + s.Replace("'", "''") + "'",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => throw new ArgumentException($"unsupported default value {value}"),
     };
-}
-
-/// <summary>Creates a table that does not exist yet; harmless for readers of older releases.</summary>
-public sealed class CreateTableOperation(TableDefinition table) : MigrationOperation
-{
-    public TableDefinition Table { get; } = table;
-
-    public override IReadOnlyList<string> Statements(DatabaseKind kind) => [Table.Render(kind)];
-}
-
-/// <summary>
-/// Creates an index. Only safe in an Up step on a table created by the same migration; an index on an
-/// existing, busy table needs the concurrent form.
-/// </summary>
-public sealed class CreateIndexOperation(string table, string name, params string[] columns) : MigrationOperation
-{
-    public string Table { get; } = table;
-
-    public string Name { get; } = name;
-
-    public IReadOnlyList<string> Columns { get; } = columns;
-
-    public override IReadOnlyList<string> Statements(DatabaseKind kind) =>
-        [$"CREATE INDEX IF NOT EXISTS {Sql.Quote(Name)} ON {Sql.Quote(Table)} ({string.Join(", ", Columns.Select(Sql.Quote))})"];
 }

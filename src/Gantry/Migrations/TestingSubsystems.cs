@@ -39,20 +39,101 @@ public static class TestingSubsystems
     public static IEnumerable<PluginDescriptor> AsPlugins(IEnumerable<Subsystem> subsystems) =>
         subsystems.Where(s => s.IsPlugin).Select(s => new PluginDescriptor(s.Name, Bundled: false, s));
 
-    // A step is a list of operations: {"sql": "..."} for both databases, {"postgres": "...", "sqlite": "..."},
-    // or {"delay_ms": 3000}.
+    // A step is a list of operations: {"sql": "..."} for both databases or {"postgres": "...", "sqlite": "..."},
+    // each optionally with "lock", "reason", "table" and "undo"; {"delay_ms": 3000}; or one typed operation
+    // such as {"add_column": {"table": "items", "name": "label", "type": "text"}} (see docs/cli.md).
     private static MigrationStep ReadStep(JsonElement step)
     {
         var operations = new List<MigrationOperation>();
         foreach (var operation in step.EnumerateArray())
-        {
-            if (operation.TryGetProperty("delay_ms", out var delay))
-                operations.Add(new DelayOperation(delay.GetInt32()));
-            else if (operation.TryGetProperty("sql", out var sql))
-                operations.Add(new SqlOperation(sql.GetString()!, sql.GetString()!));
-            else
-                operations.Add(new SqlOperation(operation.GetProperty("postgres").GetString()!, operation.GetProperty("sqlite").GetString()!));
-        }
+            operations.Add(ReadOperation(operation));
         return new MigrationStep([.. operations]);
     }
+
+    private static MigrationOperation ReadOperation(JsonElement operation)
+    {
+        if (operation.TryGetProperty("delay_ms", out var delay))
+            return new DelayOperation(delay.GetInt32());
+        if (operation.TryGetProperty("sql", out _) || operation.TryGetProperty("postgres", out _))
+        {
+            var postgres = String(operation, "sql") ?? String(operation, "postgres") ?? "";
+            var sqlite = String(operation, "sql") ?? String(operation, "sqlite") ?? "";
+            LockLevel? declared = String(operation, "lock") is { } lockName ? ParseLock(lockName) : null;
+            var undo = String(operation, "undo") is { } undoSql ? new SqlOperation(undoSql, undoSql, declared, "undo", String(operation, "table")) : null;
+            return new SqlOperation(postgres, sqlite, declared, String(operation, "reason"), String(operation, "table"), undo);
+        }
+        var property = operation.EnumerateObject().Single();
+        var a = property.Value;
+        return property.Name switch
+        {
+            "create_table" => new CreateTableOperation(ReadTable(a)),
+            "drop_table" => new DropTableOperation(Required(a, "name")),
+            "add_column" => new AddColumnOperation(Required(a, "table"), ReadColumn(a)),
+            "drop_column" => new DropColumnOperation(Required(a, "table"), Required(a, "name")),
+            "rename_column" => new RenameColumnOperation(Required(a, "table"), Required(a, "column"), Required(a, "to")),
+            "alter_column_type" => new AlterColumnTypeOperation(Required(a, "table"), Required(a, "column"), ParseType(Required(a, "type"))),
+            "set_not_null" => new SetNotNullOperation(Required(a, "table"), Required(a, "column")),
+            "add_check_not_null" => AddCheckConstraintOperation.NotNull(Required(a, "table"), Required(a, "column"),
+                !a.TryGetProperty("not_valid", out var notValid) || notValid.GetBoolean()),
+            "validate_constraint" => new ValidateConstraintOperation(Required(a, "table"), Required(a, "name")),
+            "create_index" => new CreateIndexOperation(Required(a, "table"), Required(a, "name"), Columns(a)),
+            "create_index_concurrently" => new CreateIndexConcurrentlyOperation(Required(a, "table"), Required(a, "name"),
+                a.TryGetProperty("unique", out var unique) && unique.GetBoolean(), Columns(a)),
+            "drop_index" => new DropIndexOperation(Required(a, "name"), a.TryGetProperty("concurrently", out var c) && c.GetBoolean()),
+            _ => throw new InvalidDataException($"{EnvironmentVariable}: unknown operation '{property.Name}'"),
+        };
+    }
+
+    private static TableDefinition ReadTable(JsonElement table)
+    {
+        var definition = new TableDefinition(Required(table, "name"));
+        foreach (var column in table.GetProperty("columns").EnumerateArray())
+        {
+            if (column.TryGetProperty("primary_key", out var pk) && pk.GetBoolean())
+                definition.PrimaryKey(Required(column, "name"), ParseType(Required(column, "type")));
+            else
+                definition.Column(Required(column, "name"), ParseType(Required(column, "type")),
+                    column.TryGetProperty("not_null", out var nn) && nn.GetBoolean());
+        }
+        return definition;
+    }
+
+    private static ColumnDefinition ReadColumn(JsonElement column)
+    {
+        object? defaultValue = null;
+        if (column.TryGetProperty("default", out var value))
+            defaultValue = value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetInt64(),
+                JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
+                _ => null,
+            };
+        if (column.TryGetProperty("default_sql", out var expression))
+            defaultValue = new SqlDefault(expression.GetString()!, expression.GetString()!, column.TryGetProperty("volatile", out var v) && v.GetBoolean());
+        return new ColumnDefinition(Required(column, "name"), ParseType(Required(column, "type")),
+            NotNull: column.TryGetProperty("not_null", out var nn) && nn.GetBoolean(), Default: defaultValue);
+    }
+
+    private static string[] Columns(JsonElement element) => element.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!).ToArray();
+
+    private static string? String(JsonElement element, string name) => element.TryGetProperty(name, out var value) ? value.GetString() : null;
+
+    private static string Required(JsonElement element, string name) =>
+        String(element, name) ?? throw new InvalidDataException($"{EnvironmentVariable}: '{name}' is required in {element}");
+
+    private static ColumnType ParseType(string type) => type switch
+    {
+        "text" => ColumnType.Text,
+        "integer" => ColumnType.Integer,
+        "bigint" => ColumnType.BigInt,
+        "uuid" => ColumnType.Uuid,
+        "float" => ColumnType.Float,
+        "bool" => ColumnType.Bool,
+        "json" => ColumnType.Json,
+        _ => throw new InvalidDataException($"{EnvironmentVariable}: unknown column type '{type}'"),
+    };
+
+    private static LockLevel ParseLock(string name) =>
+        Enum.Parse<LockLevel>(name.Replace("_", "").Replace(" ", ""), ignoreCase: true);
 }
