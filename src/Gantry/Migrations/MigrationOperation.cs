@@ -49,9 +49,20 @@ public abstract class MigrationOperation
     public override string ToString() => Describe();
 }
 
-/// <summary>What an operation runs against: one connection, and the step's transaction when it has one.</summary>
-public sealed class MigrationContext(DbConnection connection, DbTransaction? transaction, DatabaseKind kind, Action<string> trace)
+/// <summary>
+/// What an operation runs against: one connection, and the step's transaction when it has one (an
+/// operation that is not transactional gets the connection alone and manages its own transactions).
+/// </summary>
+public sealed class MigrationContext(DbConnection connection, DbTransaction? transaction, DatabaseKind kind, Action<string> trace,
+    Cli.Output output, string subsystem, string migration)
 {
+    /// <summary>The console, for progress of long operations.</summary>
+    public Cli.Output Output { get; } = output;
+
+    public string Subsystem { get; } = subsystem;
+
+    public string Migration { get; } = migration;
+
     public DbConnection Connection { get; } = connection;
 
     public DbTransaction? Transaction { get; } = transaction;

@@ -68,7 +68,7 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var context = new MigrationContext(connection, transaction, database.Kind, Trace(subsystem, migration));
+        var context = new MigrationContext(connection, transaction, database.Kind, Trace(subsystem, migration), output, subsystem, migration);
         if (database.Kind == DatabaseKind.Postgres)
             await context.ExecuteAsync($"SET LOCAL lock_timeout = {(int)policy.LockTimeout.TotalMilliseconds}", cancellationToken);
         foreach (var operation in step.Operations)
@@ -90,7 +90,7 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
         }
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            var context = new MigrationContext(connection, null, database.Kind, Trace(subsystem, migration));
+            var context = new MigrationContext(connection, null, database.Kind, Trace(subsystem, migration), output, subsystem, migration);
             if (database.Kind == DatabaseKind.Postgres)
                 await context.ExecuteAsync($"SET lock_timeout = {(int)policy.LockTimeout.TotalMilliseconds}", cancellationToken);
             try
