@@ -22,6 +22,8 @@ internal static class MigrationsCommand
         command.Subcommands.Add(Locking("rollback", "Undo an upgrade between 'up' and 'finish', so the previous release runs exactly as before",
             (runner, ct) => runner.RollbackAsync(ct), force: false));
         command.Subcommands.Add(PlanCommand.Create());
+        command.Subcommands.Add(Locking("repair", "Compare the step journal with the database catalog and fix the journal, or say what it cannot fix",
+            (runner, ct) => runner.RepairAsync(ct), force: false));
 
         var list = new Command("list", "List executed, pending and new migrations; the exit code tells the state (0, 3, 4 or 5)");
         list.Options.Add(CommonOptions.DbTimeout);

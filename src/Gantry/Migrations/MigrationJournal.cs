@@ -75,6 +75,13 @@ public sealed class MigrationJournal(IDatabase database)
             $"DELETE FROM {Table} WHERE subsystem = @subsystem AND migration = @migration" + (phase is null ? "" : " AND phase = @phase"),
             cancellationToken, ("subsystem", subsystem), ("migration", migration), ("phase", phase?.ToString().ToLowerInvariant()));
 
+    /// <summary>Forgets one step, so that the next run does it again.</summary>
+    public Task ForgetStepAsync(DbConnection connection, DbTransaction transaction, JournalEntry entry, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction,
+            $"DELETE FROM {Table} WHERE subsystem = @subsystem AND migration = @migration AND phase = @phase AND step = @step",
+            cancellationToken, ("subsystem", entry.Subsystem), ("migration", entry.Migration),
+            ("phase", entry.Phase.ToString().ToLowerInvariant()), ("step", entry.Step));
+
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken,
         params (string Name, object? Value)[] parameters)
     {

@@ -251,6 +251,99 @@ public sealed class MigrationRunner
             throw new CliException("cannot roll back: these operations declare no undo, so nothing was changed:\n  " + string.Join("\n  ", irreversible));
     }
 
+    /// <summary>
+    /// Compares the step journal with the database catalog. A step that an interruption left "started"
+    /// is marked completed when its effect is in the catalog, or forgotten (so the next run redoes it)
+    /// when it is not, after dropping an index a failed concurrent build left invalid. A completed step
+    /// whose effect is missing from a migration still in progress is forgotten too; one of a recorded
+    /// migration cannot be fixed by the journal, and is reported with what is missing.
+    /// </summary>
+    public async Task<int> RepairAsync(CancellationToken cancellationToken = default)
+    {
+        CheckTablesExist(await ReadStatusAsync(cancellationToken));
+        await using var mutex = await AcquireLockAsync(cancellationToken);
+        var status = await ReadStatusAsync(cancellationToken);
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        var catalog = new Catalog(connection, _database.Kind);
+        var journal = await _journal.ReadAsync(connection, null, null, cancellationToken);
+        var fixes = 0;
+        var unfixable = new List<string>();
+        foreach (var migration in status.Known)
+        {
+            var entries = journal.Where(e => e.Subsystem == migration.Subsystem.Name && e.Migration == migration.Migration.Name).ToList();
+            foreach (var entry in entries.Where(e => e.Phase != MigrationPhase.Rollback))
+            {
+                var step = StepsOf(migration.Migration, entry.Phase).FirstOrDefault(s => s.Index == entry.Step);
+                var where = $"{entry.Subsystem}/{entry.Migration} {entry.Phase.ToString().ToLowerInvariant()} step {entry.Step + 1} ({entry.Description})";
+                if (step is null)
+                {
+                    unfixable.Add($"{where}: the journal has a step this release's definition does not; run 'gantry migrations validate'");
+                    continue;
+                }
+                var findings = new List<CatalogFinding>();
+                foreach (var operation in step.Operations)
+                    findings.Add(await operation.InspectAsync(catalog, cancellationToken));
+                var applied = findings.All(f => f is CatalogFinding.Applied or CatalogFinding.Unknown) && findings.Any(f => f == CatalogFinding.Applied);
+                var absent = findings.All(f => f is CatalogFinding.Absent or CatalogFinding.Unknown) && findings.Any(f => f == CatalogFinding.Absent);
+                if (!entry.Completed)
+                {
+                    if (findings.Contains(CatalogFinding.Invalid))
+                    {
+                        foreach (var index in step.Operations.OfType<CreateIndexConcurrentlyOperation>())
+                            await ExecuteAsync(connection, $"DROP INDEX {(_database.Kind == Configuration.DatabaseKind.Postgres ? "CONCURRENTLY " : "")}IF EXISTS {Sql.Quote(index.Name)}", cancellationToken);
+                        await InTransactionAsync((c, t) => _journal.ForgetStepAsync(c, t, entry, cancellationToken), cancellationToken);
+                        _output.Line($"{where}: an interrupted build left its index invalid; dropped it, the next run builds it again");
+                        fixes++;
+                    }
+                    else if (applied)
+                    {
+                        await InTransactionAsync((c, t) => _journal.MarkAsync(c, t, entry.Subsystem, entry.Migration, step, completed: true, cancellationToken), cancellationToken);
+                        _output.Line($"{where}: interrupted after its work was done; marked completed");
+                        fixes++;
+                    }
+                    else if (absent)
+                    {
+                        await InTransactionAsync((c, t) => _journal.ForgetStepAsync(c, t, entry, cancellationToken), cancellationToken);
+                        _output.Line($"{where}: interrupted before its work was done; the next run does it again");
+                        fixes++;
+                    }
+                    else
+                    {
+                        unfixable.Add($"{where}: interrupted, and the catalog cannot tell whether it completed; check it by hand, then run the command again (it re-runs this step)");
+                    }
+                }
+                else if (!applied && !findings.All(f => f == CatalogFinding.Unknown))
+                {
+                    if (migration.IsNew)
+                    {
+                        await InTransactionAsync((c, t) => _journal.ForgetStepAsync(c, t, entry, cancellationToken), cancellationToken);
+                        _output.Line($"{where}: journalled as completed, but its effect is not in the database; the next run does it again");
+                        fixes++;
+                    }
+                    else
+                    {
+                        var missing = step.Operations.Zip(findings).Where(p => p.Second != CatalogFinding.Applied && p.Second != CatalogFinding.Unknown)
+                            .Select(p => $"{p.First.Describe()} ({p.Second.ToString().ToLowerInvariant()})");
+                        unfixable.Add($"{where}: recorded as done, but the database lacks: {string.Join(", ", missing)}. Something changed the schema outside Gantry; restore it, or restore a backup");
+                    }
+                }
+            }
+        }
+        foreach (var problem in unfixable)
+            _output.Error(problem);
+        _output.Line(fixes == 0 && unfixable.Count == 0
+            ? "The journal matches the database; nothing to repair"
+            : $"{fixes} journal entr{(fixes == 1 ? "y" : "ies")} repaired, {unfixable.Count} problem{(unfixable.Count == 1 ? "" : "s")} left that repair cannot fix");
+        return unfixable.Count == 0 ? ExitCodes.Success : ExitCodes.Error;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Drops everything in Gantry's schema or file. The caller has asked for confirmation.</summary>
     public async Task<int> ResetAsync(CancellationToken cancellationToken = default)
     {
@@ -269,10 +362,15 @@ public sealed class MigrationRunner
     public Task<MigrationPlan> PlanAsync(MigrationCommand command, CancellationToken cancellationToken = default) =>
         new MigrationPlanner(this, _database, _journal).PlanAsync(command, cancellationToken);
 
-    private static void CheckBootstrapped(MigrationStatus status)
+    private static void CheckTablesExist(MigrationStatus status)
     {
         if (!status.HasStateTables)
             throw new CliException("Database needs bootstrapping; run 'gantry migrations bootstrap'");
+    }
+
+    private static void CheckBootstrapped(MigrationStatus status)
+    {
+        CheckTablesExist(status);
         if (status.IncompleteBootstrap)
             throw new CliException("the bootstrap of this database did not complete; run 'gantry migrations bootstrap' to complete it");
     }

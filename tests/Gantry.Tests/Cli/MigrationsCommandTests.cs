@@ -73,7 +73,7 @@ public sealed class MigrationsCommandTests
         var list = await gantry.RunAsync("migrations", "list");
         Assert.Equal(5, list.ExitCode);
         Assert.Contains("New migrations available:", list.Stdout);
-        Assert.Contains("blue: 003_label", list.Stdout);
+        Assert.Contains("blue: 003_label, 004_label_index", list.Stdout);
         Assert.Contains("Run 'gantry migrations up' to proceed".ToLowerInvariant(), list.Stdout.ToLowerInvariant());
 
         var finishEarly = await gantry.RunAsync("migrations", "finish");
@@ -111,7 +111,7 @@ public sealed class MigrationsCommandTests
 
         list = await gantry.RunAsync("migrations", "list");
         Assert.Equal(0, list.ExitCode);
-        Assert.Contains("blue: 001_items, 002_items_name_index, 003_label", list.Stdout);
+        Assert.Contains("blue: 001_items, 002_items_name_index, 003_label, 004_label_index", list.Stdout);
 
         var finishAgain = await gantry.RunAsync("migrations", "finish");
         Assert.Equal(0, finishAgain.ExitCode);

@@ -70,7 +70,7 @@ public sealed class NodeStartTests
         gantry.UseRelease(Releases.B);
         var refused = await gantry.RunAsync("start");
         Assert.Equal(1, refused.ExitCode);
-        Assert.Contains("New migrations available (blue: 003_label); run 'gantry migrations up' to proceed", refused.Stderr);
+        Assert.Contains("New migrations available (blue: 003_label, 004_label_index); run 'gantry migrations up' to proceed", refused.Stderr);
 
         var up = await gantry.RunAsync("migrations", "up");
         Assert.True(up.ExitCode == 0, up.ToString());
@@ -86,7 +86,7 @@ public sealed class NodeStartTests
         Assert.Contains("warning: Database has pending migrations (blue: 003_label); run 'gantry migrations finish' once every node runs this release", bOutput);
         gantry.UseRelease(Releases.A);
         var aOutput = await StartAndStopAsync(gantry);
-        Assert.Contains("warning: Database has migrations from a newer release (blue: 003_label)", aOutput);
+        Assert.Contains("warning: Database has migrations from a newer release (blue: 003_label, 004_label_index)", aOutput);
         Assert.Equal(0, (await gantry.RunAsync("migrations", "list")).ExitCode);
 
         // Traffic has moved: contract.

@@ -16,7 +16,8 @@ public static class Releases
 
     /// <summary>
     /// Release B adds migration 3: Up adds the label column (old code ignores it); Finish copies name into
-    /// label and drops name, which release A's code could no longer read.
+    /// label and drops name, which release A's code could no longer read. Migration 4 indexes label
+    /// concurrently (Up only, so it is executed at once).
     /// </summary>
     public static string B => Of(BlueB);
 
@@ -25,14 +26,31 @@ public static class Releases
         {"name": "green", "migrations": [{"name": "001_g", "up": [{"sql": "CREATE TABLE g (x INTEGER)"}]}]}
         """);
 
-    private const string BlueB = $$"""
-        {"name": "blue", "migrations": [{{ItemsMigrations}},
+    private const string BlueB = $$$"""
+        {"name": "blue", "migrations": [{{{ItemsMigrations}}},
           {"name": "003_label",
-           "up": [{"sql": "ALTER TABLE items ADD COLUMN label TEXT"}],
+           "up": [{"add_column": {"table": "items", "name": "label", "type": "text"}}],
            "finish": [{"sql": "UPDATE items SET label = name WHERE label IS NULL"},
-                      {"sql": "DROP INDEX items_name_idx"},
-                      {"sql": "ALTER TABLE items DROP COLUMN name"}]}]}
+                      {"drop_index": {"name": "items_name_idx"}},
+                      {"drop_column": {"table": "items", "name": "name"}}]},
+          {"name": "004_label_index",
+           "up": [{"create_index_concurrently": {"table": "items", "name": "items_label_idx", "columns": ["label"]}}]}]}
         """;
+
+    /// <summary>Release A plus a unique index built concurrently, which fails while names repeat.</summary>
+    public static string UniqueNames => Of($$$"""
+        {"name": "blue", "migrations": [{{{ItemsMigrations}}},
+          {"name": "003_unique_name", "up": [{"create_index_concurrently": {"table": "items", "name": "items_name_key", "unique": true, "columns": ["name"]}}]}]}
+        """);
+
+    /// <summary>Release A plus a migration whose raw SQL declares no undo.</summary>
+    public static string Irreversible => Of($$$"""
+        {"name": "blue", "migrations": [{{{ItemsMigrations}}},
+          {"name": "003_seed",
+           "up": [{"add_column": {"table": "items", "name": "label", "type": "text"}},
+                  {"sql": "UPDATE items SET label = 'default'", "lock": "row_exclusive", "reason": "seed the defaults", "table": "items"}],
+           "finish": [{"sql": "SELECT 1"}]}]}
+        """);
 
     /// <summary>Three migrations writing to a ledger; the second holds its transaction open for a while.</summary>
     public static string Slow(int delayMilliseconds) => Of($$"""
