@@ -234,6 +234,8 @@ public sealed class MigrationRunner
                     await operation.ExecuteAsync(context, cancellationToken);
             }
             await _state.RecordAsync(connection, transaction, migration.Subsystem.Name, migration.Migration, recordAs, cancellationToken);
+            if (phases.Contains(Phase.Finish) && migration.Migration.Finish is not null)
+                await ReleaseFence.RecordContractAsync(_state, connection, transaction, name, _options.Owner, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         catch (DbException e)
