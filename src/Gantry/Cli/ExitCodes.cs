@@ -10,6 +10,8 @@ public static class ExitCodes
     public const int PendingMigrations = 4;
     public const int NewMigrations = 5;
     public const int LockTimeout = 6;
+    /// <summary>The database's migration records disagree with the code's migrations (changed, inserted or removed).</summary>
+    public const int Drift = 7;
 }
 
 /// <summary>A failure the CLI reports as <c>Error: message</c> with the given exit code.</summary>

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Text.Json;
 using Gantry.Migrations;
+using Gantry.Store;
 
 namespace Gantry.Cli;
 
-/// <summary><c>gantry migrations bootstrap|up|finish|list|status|reset</c>.</summary>
+/// <summary><c>gantry migrations bootstrap|up|finish|list|status|validate|reset</c>.</summary>
 internal static class MigrationsCommand
 {
     private static readonly Option<bool> Yes = new("--yes", "-y") { Description = "reset: do not ask for confirmation" };
+    private static readonly Option<bool> Json = new("--json") { Description = "Print the findings as JSON" };
 
     public static Command Create()
     {
@@ -35,6 +37,12 @@ internal static class MigrationsCommand
         status.SetAction((result, ct) => WithDatabase(result, "status", (context, runner) => StatusAsync(context, runner, ct)));
         command.Subcommands.Add(status);
 
+        var validate = new Command("validate", "Compare the database's migration records with this release's migrations: changed, inserted or removed ones exit 7");
+        validate.Options.Add(CommonOptions.DbTimeout);
+        validate.Options.Add(Json);
+        validate.SetAction((result, ct) => WithDatabase(result, "validate", (context, runner) => ValidateCommand.RunAsync(context, runner.Database, result.GetValue(Json), ct)));
+        command.Subcommands.Add(validate);
+
         var reset = new Command("reset", "Drop every table Gantry created (asks first on a terminal; --yes otherwise)");
         reset.Options.Add(CommonOptions.DbTimeout);
         reset.Options.Add(CommonOptions.LockTimeout);
@@ -53,7 +61,11 @@ internal static class MigrationsCommand
         command.Options.Add(CommonOptions.DdlRetryFor);
         if (force)
             command.Options.Add(CommonOptions.Force);
-        command.SetAction((result, ct) => WithDatabase(result, name, (_, runner) => run(runner, ct)));
+        command.SetAction((result, ct) => WithDatabase(result, name, async (_, runner) =>
+        {
+            await ReleaseFence.EnsureAllowedAsync(runner.Database, $"run 'gantry migrations {name}' from Gantry {{0}} or newer", ct);
+            return await run(runner, ct);
+        }));
         return command;
     }
 
@@ -113,16 +125,16 @@ internal static class MigrationsCommand
             ["needs_bootstrap"] = status.NeedsBootstrap,
             ["incomplete_bootstrap"] = status.IncompleteBootstrap,
             ["up_to_date"] = status.IsUpToDate,
-            ["executed_migrations"] = Json(status.Executed),
-            ["pending_migrations"] = Json(status.Pending),
-            ["new_migrations"] = Json(status.New),
-            ["unknown_migrations"] = Json(status.Unknown),
+            ["executed_migrations"] = ToJson(status.Executed),
+            ["pending_migrations"] = ToJson(status.Pending),
+            ["new_migrations"] = ToJson(status.New),
+            ["unknown_migrations"] = ToJson(status.Unknown),
         };
         context.Output.Data(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Success;
     }
 
-    private static List<Dictionary<string, object>> Json(IReadOnlyList<SubsystemMigrations> groups) =>
+    private static List<Dictionary<string, object>> ToJson(IReadOnlyList<SubsystemMigrations> groups) =>
         groups.Select(g => new Dictionary<string, object> { ["subsystem"] = g.Subsystem, ["migrations"] = g.Migrations }).ToList();
 
     private static async Task<int> ResetAsync(CliContext context, MigrationRunner runner, bool yes, CancellationToken cancellationToken)

@@ -61,8 +61,13 @@ internal static class StartCommand
         if (database is SqliteDatabase sqlite && !await database.ExistsAsync(cancellationToken))
         {
             output.Line($"no database at {sqlite.Path} yet; bootstrapping a new embedded database");
-            await runner.BootstrapAsync(cancellationToken);
+            await context.CreateRunner(database, result, "bootstrap").BootstrapAsync(cancellationToken);
         }
+        await ReleaseFence.EnsureAllowedAsync(database, "upgrade this node to {0} or newer", cancellationToken);
+        // Before 'up' runs (--run-migrations included): migrating on top of records that disagree with the
+        // code would only bury the disagreement.
+        if (MigrationDrift.Refusal(await MigrationDrift.AnalyzeAsync(database, context.Subsystems, cancellationToken)) is { } drift)
+            throw new CliException(drift, ExitCodes.Drift);
         var status = await runner.ReadStatusAsync(cancellationToken);
         if (status.NeedsBootstrap)
         {

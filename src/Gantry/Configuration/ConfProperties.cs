@@ -172,6 +172,8 @@ public static partial class ConfProperties
                 "Declarative file (YAML or JSON) loaded at start when database is off, and by a data plane before it reaches its control plane."),
             new("declarative_config_string", Datastore, ConfKind.String, "",
                 "The same content given inline instead of as a file; it wins over declarative_config.") { Secret = true },
+            new("admin_writes_during_upgrade", Datastore, ConfKind.Boolean, "off",
+                "When off, the Admin API of a release whose migrations are pending (after 'migrations up', before 'migrations finish') refuses writes with 503, because nodes of the previous release cannot read them; on accepts them."),
 
             // Datastore cache
             new("db_update_frequency", Cache, ConfKind.Number, "5",

@@ -49,6 +49,7 @@ public sealed class GantryConfig
         DeclarativeConfig = GetPath("declarative_config");
         DeclarativeConfigString = IsSet("declarative_config_string") ? Get("declarative_config_string") : null;
         ClusterControlPlane = Get("cluster_control_plane");
+        AdminWritesDuringUpgrade = GetBool("admin_writes_during_upgrade");
     }
 
     /// <summary>The conf file that was read, as a full path, or null when none was.</summary>
@@ -123,6 +124,9 @@ public sealed class GantryConfig
 
     /// <summary>host:port of the control plane (used by data planes).</summary>
     public string ClusterControlPlane { get; }
+
+    /// <summary>When true, the Admin API accepts writes while this release has migrations pending.</summary>
+    public bool AdminWritesDuringUpgrade { get; }
 
     /// <summary>
     /// The effective text of a property; an unset property with a fallback (<c>pg_ro_port</c> →

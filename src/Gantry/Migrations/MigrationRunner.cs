@@ -427,8 +427,14 @@ public sealed class MigrationRunner
         if (completed.Count > 0 && steps.Count > 0)
             _output.Line($"{subsystem}/{name}: resuming at {steps[0].Phase.ToString().ToLowerInvariant()} step {steps[0].Index + 1} (earlier steps completed in an interrupted run)");
 
-        Func<DbConnection, DbTransaction, Task> record = (connection, transaction) =>
-            _state.RecordAsync(connection, transaction, subsystem, migration.Migration, recordAs, upgradeId, cancellationToken);
+        var contracts = phases.Contains(MigrationPhase.Finish) && migration.Migration.Finish is not null;
+        Func<DbConnection, DbTransaction, Task> record = async (connection, transaction) =>
+        {
+            await _state.RecordAsync(connection, transaction, subsystem, migration.Migration, recordAs, upgradeId, cancellationToken);
+            // A contract step removes what older releases read: from now on they are fenced out.
+            if (contracts)
+                await ReleaseFence.RecordContractAsync(_state, connection, transaction, $"{subsystem}/{name}", _options.Owner, cancellationToken);
+        };
         if (steps.Count == 0)
             await InTransactionAsync(record, cancellationToken);
         for (var i = 0; i < steps.Count; i++)

@@ -136,7 +136,7 @@ public sealed class MigrationStateStore(IDatabase database)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task<string?> ReadMetaAsync(DbConnection connection, DbTransaction? transaction, string key, CancellationToken cancellationToken)
+    public static async Task<string?> ReadMetaAsync(DbConnection connection, DbTransaction? transaction, string key, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;

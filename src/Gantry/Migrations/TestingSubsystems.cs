@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gantry.Cli;
 using Gantry.Plugins;
 
 namespace Gantry.Migrations;
@@ -8,6 +9,7 @@ namespace Gantry.Migrations;
 /// to play different releases (one knows migrations 1 and 2, the next adds 3) against one database with
 /// one binary, and to slow a step down so that a process can be killed or raced in the middle of it.
 /// Subsystems marked as plugins become installable plugins that the plugins property must name.
+/// An optional top-level "release" ("0.2.0") makes the process claim that release instead of its build's.
 /// Not for production use: it is documented in docs/cli.md as a testing aid only.
 /// </summary>
 public static class TestingSubsystems
@@ -21,6 +23,9 @@ public static class TestingSubsystems
         if (!File.Exists(path))
             throw new FileNotFoundException($"{EnvironmentVariable} names '{path}', which does not exist");
         using var document = JsonDocument.Parse(File.ReadAllText(path));
+        if (document.RootElement.TryGetProperty("release", out var release)
+            && (release.ValueKind != JsonValueKind.String || !ReleaseVersion.TryParse(release.GetString(), out _)))
+            throw new CliException($"{EnvironmentVariable} names '{path}', whose release '{release}' is not of the form major.minor.patch");
         var subsystems = new List<Subsystem>();
         foreach (var subsystem in document.RootElement.GetProperty("subsystems").EnumerateArray())
         {
@@ -34,6 +39,28 @@ public static class TestingSubsystems
             subsystems.Add(new Subsystem(subsystem.GetProperty("name").GetString()!, isPlugin, migrations));
         }
         return subsystems;
+    }
+
+    /// <summary>
+    /// The release the file makes this process claim, or null. Never throws: <see cref="Load"/> reports a
+    /// missing or malformed file, and this is read lazily from wherever the version is first needed.
+    /// </summary>
+    public static string? ReadRelease(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || !File.Exists(path))
+            return null;
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            return document.RootElement.TryGetProperty("release", out var release) && release.ValueKind == JsonValueKind.String
+                && ReleaseVersion.TryParse(release.GetString(), out _)
+                ? release.GetString()
+                : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     public static IEnumerable<PluginDescriptor> AsPlugins(IEnumerable<Subsystem> subsystems) =>

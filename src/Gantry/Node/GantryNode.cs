@@ -35,7 +35,16 @@ internal sealed class GantryNode
         var info = new NodeInfo(nodeId, Environment.MachineName, config, context);
 
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(http => StatusApi.HandleAsync(http, health, info)));
-        app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin => admin.Run(http => AdminRoot.HandleAsync(http, health, info)));
+        // In front of the whole Admin API, so that every endpoint added later inherits the refusal.
+        var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
+            ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
+            : null;
+        app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
+        {
+            if (writeGuard is not null)
+                admin.Use(writeGuard.InvokeAsync);
+            admin.Run(http => AdminRoot.HandleAsync(http, health, info));
+        });
         app.Run(http => ProxyFallback.HandleAsync(http));
 
         try

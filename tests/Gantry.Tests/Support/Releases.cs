@@ -11,20 +11,23 @@ public static class Releases
         {"name": "002_items_name_index", "up": [{"sql": "CREATE INDEX items_name_idx ON items (name)"}]}
         """;
 
-    /// <summary>Release A knows migrations 1 and 2 of the "blue" subsystem.</summary>
-    public static string A => Of($$"""{"name": "blue", "migrations": [{{ItemsMigrations}}]}""");
+    public const string AVersion = "0.1.0";
+    public const string BVersion = "0.2.0";
+
+    /// <summary>Release A (0.1.0) knows migrations 1 and 2 of the "blue" subsystem.</summary>
+    public static string A => Claiming(AVersion, Of($$"""{"name": "blue", "migrations": [{{ItemsMigrations}}]}"""));
 
     /// <summary>
-    /// Release B adds migration 3: Up adds the label column (old code ignores it); Finish copies name into
+    /// Release B (0.2.0) adds migration 3: Up adds the label column (old code ignores it); Finish copies name into
     /// label and drops name, which release A's code could no longer read. Migration 4 indexes label
     /// concurrently (Up only, so it is executed at once).
     /// </summary>
-    public static string B => Of(BlueB);
+    public static string B => Claiming(BVersion, Of(BlueB));
 
     /// <summary>Release B plus a second subsystem with a new migration.</summary>
-    public static string BWithGreen => Of(BlueB, """
+    public static string BWithGreen => Claiming(BVersion, Of(BlueB, """
         {"name": "green", "migrations": [{"name": "001_g", "up": [{"sql": "CREATE TABLE g (x INTEGER)"}]}]}
-        """);
+        """));
 
     private const string BlueB = $$$"""
         {"name": "blue", "migrations": [{{{ItemsMigrations}}},
@@ -38,19 +41,19 @@ public static class Releases
         """;
 
     /// <summary>Release A plus a unique index built concurrently, which fails while names repeat.</summary>
-    public static string UniqueNames => Of($$$"""
+    public static string UniqueNames => Claiming(BVersion, Of($$$"""
         {"name": "blue", "migrations": [{{{ItemsMigrations}}},
           {"name": "003_unique_name", "up": [{"create_index_concurrently": {"table": "items", "name": "items_name_key", "unique": true, "columns": ["name"]}}]}]}
-        """);
+        """));
 
     /// <summary>Release A plus a migration whose raw SQL declares no undo.</summary>
-    public static string Irreversible => Of($$$"""
+    public static string Irreversible => Claiming(BVersion, Of($$$"""
         {"name": "blue", "migrations": [{{{ItemsMigrations}}},
           {"name": "003_seed",
            "up": [{"add_column": {"table": "items", "name": "label", "type": "text"}},
                   {"sql": "UPDATE items SET label = 'default'", "lock": "row_exclusive", "reason": "seed the defaults", "table": "items"}],
            "finish": [{"sql": "SELECT 1"}]}]}
-        """);
+        """));
 
     /// <summary>Three migrations writing to a ledger; the second holds its transaction open for a while.</summary>
     public static string Slow(int delayMilliseconds) => Of($$"""
@@ -73,5 +76,13 @@ public static class Releases
           {"name": "002_bad", "up": [{"sql": "CREATE TABLE bad_t (x INTEGER)"}, {"sql": "INSERT INTO {{(fixedUp ? "bad_t" : "does_not_exist")}} VALUES (1)"}]}]}
         """);
 
-    private static string Of(params string[] subsystems) => $$"""{"subsystems": [{{string.Join(",\n", subsystems)}}]}""";
+    /// <summary>The same subsystems, played by the given release (the testing aid's "release").</summary>
+    public static string Claiming(string release, string releaseJson)
+    {
+        var document = System.Text.Json.Nodes.JsonNode.Parse(releaseJson)!.AsObject();
+        document["release"] = release;
+        return document.ToJsonString();
+    }
+
+    public static string Of(params string[] subsystems) => $$"""{"subsystems": [{{string.Join(",\n", subsystems)}}]}""";
 }

@@ -125,11 +125,31 @@ public sealed class TestInstallation : IAsyncDisposable
         ? await CountAsync($"SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{table}' AND column_name = '{column}'") == 1
         : await CountAsync($"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = '{column}'") == 1;
 
+    private static int _nextPort = 12000 + System.Environment.ProcessId % 500 * 30;
+
+    /// <summary>
+    /// A port for a listener the test will bind later. Ports come from below Linux's ephemeral range
+    /// (32768 and up), so no outgoing connection can take one between this check and the bind, and a
+    /// counter keeps the tests of this run from handing out the same port twice.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = Interlocked.Increment(ref _nextPort);
+            if (port > 32000)
+                Interlocked.CompareExchange(ref _nextPort, 12000, port);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use by something else; take the next one.
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
