@@ -352,7 +352,8 @@ public sealed class MigrationRunner
             _output.Line("Database not bootstrapped, nothing to reset");
             return ExitCodes.Success;
         }
-        await using var mutex = await AcquireLockAsync(cancellationToken);
+        // Any release may reset, including one the database has fenced out.
+        await using var mutex = await AcquireLockAsync(cancellationToken, fenced: false);
         await _database.DropEverythingAsync(cancellationToken);
         _output.Line("Database successfully reset");
         return ExitCodes.Success;
@@ -458,8 +459,11 @@ public sealed class MigrationRunner
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Polls a try-lock until the lock timeout, saying once who holds it.</summary>
-    private async Task<IMigrationLock> AcquireLockAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls a try-lock until the lock timeout, saying once who holds it. Once held, the release fence is
+    /// checked again: a 'finish' of a newer release may have run while this process waited.
+    /// </summary>
+    private async Task<IMigrationLock> AcquireLockAsync(CancellationToken cancellationToken, bool fenced = true)
     {
         var mutex = _database.CreateMigrationLock(_options.Owner);
         var clock = Stopwatch.StartNew();
@@ -473,6 +477,8 @@ public sealed class MigrationRunner
                 {
                     if (announced is not null)
                         _output.Line($"acquired the migration lock after {clock.Elapsed.TotalSeconds:F1}s");
+                    if (fenced)
+                        await ReleaseFence.EnsureAllowedAsync(_database, "run this command from Gantry {0} or newer", cancellationToken);
                     return mutex;
                 }
                 var holder = await mutex.DescribeHolderAsync(cancellationToken) ?? "another process";
