@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Gantry.Configuration;
+using Gantry.Store;
 
 namespace Gantry.Migrations;
 
@@ -89,12 +90,7 @@ public sealed class Catalog(DbConnection connection, DatabaseKind databaseKind)
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         for (var i = 0; i < arguments.Length; i++)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = ((char)('a' + i)).ToString();
-            parameter.Value = arguments[i];
-            command.Parameters.Add(parameter);
-        }
+            command.With(((char)('a' + i)).ToString(), arguments[i]);
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is DBNull ? null : value;
     }

@@ -36,10 +36,7 @@ public sealed class MigrationJournal(IDatabase database)
             + (subsystem is null ? "" : " WHERE subsystem = @subsystem AND migration = @migration")
             + " ORDER BY subsystem, migration, phase, step";
         if (subsystem is not null)
-        {
-            Add(command, "subsystem", subsystem);
-            Add(command, "migration", migration);
-        }
+            command.With("subsystem", subsystem).With("migration", migration);
         var entries = new List<JournalEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -89,15 +86,7 @@ public sealed class MigrationJournal(IDatabase database)
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
-            Add(command, name, value);
+            command.With(name, value);
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static void Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
     }
 }

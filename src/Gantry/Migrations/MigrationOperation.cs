@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Gantry.Configuration;
+using Gantry.Store;
 
 namespace Gantry.Migrations;
 
@@ -86,12 +87,7 @@ public sealed class MigrationContext(DbConnection connection, DbTransaction? tra
         command.Transaction = Transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
+            command.With(name, value);
         var result = await command.ExecuteScalarAsync(cancellationToken);
         return result is DBNull ? null : result;
     }

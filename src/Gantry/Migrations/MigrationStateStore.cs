@@ -92,14 +92,14 @@ public sealed class MigrationStateStore(IDatabase database)
               finished_at = excluded.finished_at, upgrade_id = coalesce({MigrationsTable}.upgrade_id, excluded.upgrade_id)
             """;
         var now = DateTime.UtcNow;
-        AddParameter(command, "subsystem", subsystem);
-        AddParameter(command, "name", migration.Name);
-        AddParameter(command, "state", state == MigrationRecordState.Executed ? "executed" : "pending");
-        AddParameter(command, "checksum", MigrationChecksum.Compute(migration, database.Kind));
-        AddParameter(command, "version", GantryInfo.Version);
-        AddParameter(command, "now", now);
-        AddParameter(command, "finished", state == MigrationRecordState.Executed ? now : null);
-        AddParameter(command, "upgrade", upgradeId);
+        command.With("subsystem", subsystem);
+        command.With("name", migration.Name);
+        command.With("state", state == MigrationRecordState.Executed ? "executed" : "pending");
+        command.With("checksum", MigrationChecksum.Compute(migration, database.Kind));
+        command.With("version", GantryInfo.Version);
+        command.With("now", now);
+        command.With("finished", state == MigrationRecordState.Executed ? now : null);
+        command.With("upgrade", upgradeId);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -109,8 +109,8 @@ public sealed class MigrationStateStore(IDatabase database)
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = $"DELETE FROM {MigrationsTable} WHERE subsystem = @subsystem AND name = @name";
-        AddParameter(command, "subsystem", subsystem);
-        AddParameter(command, "name", name);
+        command.With("subsystem", subsystem);
+        command.With("name", name);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -130,9 +130,9 @@ public sealed class MigrationStateStore(IDatabase database)
             INSERT INTO {MetaTable} (key, value, updated_at) VALUES (@key, @value, @now)
             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
             """;
-        AddParameter(command, "key", key);
-        AddParameter(command, "value", value);
-        AddParameter(command, "now", DateTime.UtcNow);
+        command.With("key", key);
+        command.With("value", value);
+        command.With("now", DateTime.UtcNow);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -141,7 +141,7 @@ public sealed class MigrationStateStore(IDatabase database)
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = $"SELECT value FROM {MetaTable} WHERE key = @key";
-        AddParameter(command, "key", key);
+        command.With("key", key);
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
@@ -153,13 +153,6 @@ public sealed class MigrationStateStore(IDatabase database)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static void AddParameter(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
-    }
 
     private static DateTimeOffset? ReadTime(DbDataReader reader, int ordinal)
     {
