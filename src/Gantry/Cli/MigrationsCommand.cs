@@ -51,7 +51,12 @@ internal static class MigrationsCommand
         command.Options.Add(CommonOptions.DdlRetryFor);
         if (force)
             command.Options.Add(CommonOptions.Force);
-        command.SetAction((result, ct) => WithDatabase(result, name, (_, runner) => run(runner, ct)));
+        command.Options.Add(CommonOptions.Progress);
+        command.SetAction((result, ct) => WithDatabase(result, name, (context, runner) =>
+        {
+            context.Output.Progress = result.GetValue(CommonOptions.Progress);
+            return run(runner, ct);
+        }));
         return command;
     }
 
