@@ -196,8 +196,27 @@ public sealed partial class BackfillTests(ITestOutputHelper log)
         Assert.Equal("free", await gantry.ScalarAsync("SELECT label FROM items WHERE name = 'after-finish'"));
     }
 
+    [Fact]
+    public async Task A_batch_that_hits_the_statement_timeout_is_rolled_back_and_retried_smaller()
+    {
+        await using var gantry = await SeededAsync("postgres", 40);
+        // 30 ms per row (the subquery reads id, so it runs for each row): 40 rows take 1.2 s, over the 300 ms limit; halving reaches a batch that fits.
+        gantry.UseRelease(Release(batchSize: 40, pauseMs: 0, filter: null,
+            set: "label = upper(name) || (SELECT '' FROM pg_sleep(0.03 + 0 * id)), touches = touches + 1", statementTimeoutMs: 300));
+
+        var up = await gantry.RunAsync("migrations", "up", "--v");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.Contains("canceling statement due to statement timeout", up.Stderr);
+        Assert.Contains("with batches of 20", up.Stderr);
+        Assert.Contains("backfill items completed: 40 rows (40 updated)", up.Stdout);
+        Assert.Contains("batches shrank to 5 rows after hitting the 300 ms statement timeout", up.Stdout);
+        // The timed-out attempts rolled back with their checkpoint moves: every row was updated exactly once.
+        Assert.Equal(40, await gantry.CountAsync("SELECT count(*) FROM items WHERE touches = 1 AND label = upper(name)"));
+    }
+
     /// <summary>Release 1 creates the table; release 2 adds label, keeps it in step with a trigger, and backfills it.</summary>
-    private static string Release(int batchSize, int pauseMs, string? filter, bool withLabel = true)
+    private static string Release(int batchSize, int pauseMs, string? filter, bool withLabel = true,
+        string set = "label = upper(name), touches = touches + 1", int statementTimeoutMs = 5000)
     {
         var items = """
             {"name": "001_items", "up": [{
@@ -209,7 +228,7 @@ public sealed partial class BackfillTests(ITestOutputHelper log)
                "up": [
                  {"add_column": {"table": "items", "name": "label", "type": "text"}},
                  {"sync_trigger": {"name": "items_label_sync", "table": "items", "column": "label", "sources": ["name"], "expression": "upper(NEW.name)"}},
-                 {"backfill": {"table": "items", "key": "id", "set": "label = upper(name), touches = touches + 1",
+                 {"backfill": {"table": "items", "key": "id", "set": "{{{set}}}", "statement_timeout_ms": {{{statementTimeoutMs}}},
                                {{{(filter is null ? "" : $"\"filter\": \"{filter}\",")}}} "batch_size": {{{batchSize}}}, "pause_ms": {{{pauseMs}}}}}],
                "finish": [{"drop_sync_trigger": {"name": "items_label_sync", "table": "items"}}]}
             """;

@@ -117,8 +117,11 @@ public sealed class BackfillOperation(BackfillDefinition definition) : Migration
         {
             progress.End();
         }
+        var shrank = batchSize < Definition.BatchSize
+            ? $"; batches shrank to {batchSize} rows after hitting the {Definition.StatementTimeoutMilliseconds} ms statement timeout"
+            : "";
         context.Output.Line(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: backfill {table} completed: {done} rows ({updated} updated) in {progress.Elapsed.TotalSeconds:F1}s, {progress.Rate(done):F0} rows/s"));
+            $"{name}: backfill {table} completed: {done} rows ({updated} updated) in {progress.Elapsed.TotalSeconds:F1}s, {progress.Rate(done):F0} rows/s{shrank}"));
     }
 
     /// <summary>Captures the key bound and the row count, and records them, at the first run.</summary>
