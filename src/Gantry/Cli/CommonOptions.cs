@@ -57,6 +57,12 @@ internal static class CommonOptions
         Description = "bootstrap: reset first; up/finish: run recorded migrations again",
     };
 
+    public static readonly Option<ProgressStyle> Progress = new("--progress")
+    {
+        Description = "How backfills report progress: auto (a rewriting line on a terminal, lines in a log), plain, or json (one object per line)",
+        DefaultValueFactory = _ => ProgressStyle.Auto,
+    };
+
     public static Verbosity VerbosityOf(ParseResult result) =>
         result.GetValue(Debug) ? Verbosity.Debug : result.GetValue(Verbose) ? Verbosity.Verbose : Verbosity.Normal;
 }

@@ -61,8 +61,10 @@ internal static class MigrationsCommand
         command.Options.Add(CommonOptions.DdlRetryFor);
         if (force)
             command.Options.Add(CommonOptions.Force);
-        command.SetAction((result, ct) => WithDatabase(result, name, async (_, runner) =>
+        command.Options.Add(CommonOptions.Progress);
+        command.SetAction((result, ct) => WithDatabase(result, name, async (context, runner) =>
         {
+            context.Output.Progress = result.GetValue(CommonOptions.Progress);
             await ReleaseFence.EnsureAllowedAsync(runner.Database, $"run 'gantry migrations {name}' from Gantry {{0}} or newer", ct);
             return await run(runner, ct);
         }));

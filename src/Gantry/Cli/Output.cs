@@ -15,6 +15,19 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, Verbosity verbo
 
     public Verbosity Verbosity { get; } = verbosity;
 
+    /// <summary>How long operations report progress (set from <c>--progress</c>).</summary>
+    public ProgressStyle Progress { get; set; }
+
+    /// <summary>Text without a line end, for a progress line that rewrites itself on a terminal.</summary>
+    public void Partial(string text)
+    {
+        if (Verbosity != Verbosity.Quiet)
+        {
+            stdout.Write(text);
+            stdout.Flush();
+        }
+    }
+
     public void Line(string message)
     {
         if (Verbosity != Verbosity.Quiet)

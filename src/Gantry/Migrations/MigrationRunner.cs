@@ -190,6 +190,7 @@ public sealed class MigrationRunner
             {
                 await _state.DeleteAsync(connection, transaction, subsystem, name, cancellationToken);
                 await _journal.ForgetAsync(connection, transaction, subsystem, name, null, cancellationToken);
+                await Backfill.BackfillCheckpoints.ForgetMigrationAsync(connection, transaction, _database.Kind, subsystem, name, cancellationToken);
             };
             var remaining = target.Steps.Where(s => !target.CompletedRollbackSteps.Contains(s.Index)).ToList();
             if (remaining.Count == 0)

@@ -68,6 +68,7 @@ public sealed class MigrationStateStore(IDatabase database)
               PRIMARY KEY (subsystem, name))
             """, cancellationToken);
         await ExecuteAsync(connection, transaction, MigrationJournal.CreateTableSql(database.Kind), cancellationToken);
+        await ExecuteAsync(connection, transaction, Backfill.BackfillCheckpoints.CreateTableSql(database.Kind), cancellationToken);
         await ExecuteAsync(connection, transaction, $"""
             CREATE TABLE IF NOT EXISTS {MetaTable} (
               key text PRIMARY KEY,

@@ -107,6 +107,12 @@ public static class TestingSubsystems
             "create_index_concurrently" => new CreateIndexConcurrentlyOperation(Required(a, "table"), Required(a, "name"),
                 a.TryGetProperty("unique", out var unique) && unique.GetBoolean(), Columns(a)),
             "drop_index" => new DropIndexOperation(Required(a, "name"), a.TryGetProperty("concurrently", out var c) && c.GetBoolean()),
+            "sync_trigger" => new SyncTriggerOperation(Required(a, "name"), Required(a, "table"), Required(a, "column"),
+                a.GetProperty("sources").EnumerateArray().Select(s => s.GetString()!).ToArray(), Dialect(a, "expression"), String(a, "key")),
+            "drop_sync_trigger" => new DropSyncTriggerOperation(Required(a, "name"), Required(a, "table")),
+            "backfill" => new BackfillOperation(new BackfillDefinition(Required(a, "table"), Required(a, "key"), Dialect(a, "set"),
+                a.TryGetProperty("filter", out _) || a.TryGetProperty("filter_postgres", out _) ? Dialect(a, "filter") : null,
+                Int(a, "batch_size") ?? 1000, Int(a, "pause_ms") ?? 0, Int(a, "statement_timeout_ms") ?? 5000)),
             _ => throw new InvalidDataException($"{EnvironmentVariable}: unknown operation '{property.Name}'"),
         };
     }
@@ -143,6 +149,13 @@ public static class TestingSubsystems
     }
 
     private static string[] Columns(JsonElement element) => element.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!).ToArray();
+
+    // "set": "..." for both databases, or "set_postgres" and "set_sqlite".
+    private static DialectSql Dialect(JsonElement element, string name) => String(element, name) is { } both
+        ? DialectSql.Both(both)
+        : new DialectSql(Required(element, name + "_postgres"), Required(element, name + "_sqlite"));
+
+    private static int? Int(JsonElement element, string name) => element.TryGetProperty(name, out var value) ? value.GetInt32() : null;
 
     private static string? String(JsonElement element, string name) => element.TryGetProperty(name, out var value) ? value.GetString() : null;
 
