@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Gantry.Admin;
 using Gantry.Cli;
+using Gantry.Entities.Definitions;
 using Gantry.Configuration;
 using Gantry.Store;
 
@@ -39,11 +41,12 @@ internal sealed class GantryNode
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
+        var adminApi = CreateAdminApi(context, database, nodeId, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"), health, info);
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
         {
             if (writeGuard is not null)
                 admin.Use(writeGuard.InvokeAsync);
-            admin.Run(http => AdminRoot.HandleAsync(http, health, info));
+            admin.Run(adminApi.HandleAsync);
         });
         app.Run(http => ProxyFallback.HandleAsync(http));
 
@@ -69,6 +72,17 @@ internal sealed class GantryNode
             TryDelete(prefix.PidFile);
             await app.DisposeAsync();
         }
+    }
+
+    private static AdminApi CreateAdminApi(CliContext context, IDatabase? database, Guid nodeId, ILogger logger, DatabaseHealth health, NodeInfo info)
+    {
+        var registry = CoreEntities.Registry(context.EnabledPlugins);
+        // Without a database (database = off) the entity endpoints have nothing to read from yet.
+        var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
+        var api = new AdminApi(dao, registry, logger);
+        api.Map("/", (http, _) => AdminRoot.RootAsync(http, info));
+        api.Map("/status", (http, _) => AdminRoot.StatusAsync(http, health));
+        return api;
     }
 
     private static void TryDelete(string path)
@@ -155,36 +169,28 @@ internal static class StatusApi
     }
 }
 
-/// <summary>The Admin API's root until the entity endpoints exist.</summary>
+/// <summary>The Admin API's root and status endpoints.</summary>
 internal static class AdminRoot
 {
-    public static async Task HandleAsync(HttpContext http, DatabaseHealth health, NodeInfo info)
-    {
-        switch (http.Request.Path.Value)
+    public static Task RootAsync(HttpContext http, NodeInfo info) =>
+        JsonResponse.WriteAsync(http, 200, new Dictionary<string, object?>
         {
-            case "/":
-                await JsonResponse.WriteAsync(http, 200, new Dictionary<string, object?>
-                {
-                    ["tagline"] = "Welcome to gantry",
-                    ["version"] = GantryInfo.Version,
-                    ["hostname"] = info.Hostname,
-                    ["node_id"] = info.NodeId,
-                    ["configuration"] = info.Config.ToRedactedDictionary(),
-                    ["plugins"] = new Dictionary<string, object?>
-                    {
-                        ["available_on_server"] = info.Context.Plugins.All.ToDictionary(p => p.Name, _ => new { version = GantryInfo.Version }),
-                        ["enabled_in_cluster"] = Array.Empty<string>(),
-                    },
-                });
-                return;
-            case "/status":
-                var reachable = await health.IsReachableAsync(http.RequestAborted);
-                await JsonResponse.WriteAsync(http, 200, new { database = new { reachable = reachable ?? true } });
-                return;
-            default:
-                await JsonResponse.WriteAsync(http, 404, new { message = "Not found" });
-                return;
-        }
+            ["tagline"] = "Welcome to gantry",
+            ["version"] = GantryInfo.Version,
+            ["hostname"] = info.Hostname,
+            ["node_id"] = info.NodeId,
+            ["configuration"] = info.Config.ToRedactedDictionary(),
+            ["plugins"] = new Dictionary<string, object?>
+            {
+                ["available_on_server"] = info.Context.Plugins.All.ToDictionary(p => p.Name, _ => new { version = GantryInfo.Version }),
+                ["enabled_in_cluster"] = Array.Empty<string>(),
+            },
+        });
+
+    public static async Task StatusAsync(HttpContext http, DatabaseHealth health)
+    {
+        var reachable = await health.IsReachableAsync(http.RequestAborted);
+        await JsonResponse.WriteAsync(http, 200, new { database = new { reachable = reachable ?? true } });
     }
 }
 

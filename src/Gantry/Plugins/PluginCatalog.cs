@@ -3,7 +3,11 @@ using Gantry.Migrations;
 namespace Gantry.Plugins;
 
 /// <summary>A plugin this build can load, and the migrations of the tables it owns (if any).</summary>
-public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migrations);
+public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migrations)
+{
+    /// <summary>The entities the plugin owns (its credentials), served by the Admin API while it is enabled.</summary>
+    public IReadOnlyList<Gantry.Entities.Schema.EntitySchema> Entities { get; init; } = [];
+}
 
 /// <summary>
 /// The plugins this build knows. The plugins property picks from it: <c>bundled</c> stands for every

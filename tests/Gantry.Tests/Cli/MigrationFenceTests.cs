@@ -223,11 +223,11 @@ public sealed class MigrationFenceTests
         foreach (var method in new[] { HttpMethod.Put, HttpMethod.Patch, HttpMethod.Delete })
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await Http.SendAsync(new HttpRequestMessage(method, gantry.AdminUrl + "/services/s1"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(gantry.AdminUrl + "/")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(gantry.AdminUrl + "/services")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(gantry.AdminUrl + "/services")).StatusCode);
 
         // The old release's node sees unknown migrations, not pending ones: writes pass the guard.
-        var oldWrite = await Http.PostAsJsonAsync(oldAdmin + "/services", new { name = "s1" });
-        Assert.Equal(HttpStatusCode.NotFound, oldWrite.StatusCode);
+        var oldWrite = await Http.PostAsJsonAsync(oldAdmin + "/services", new { name = "s0", host = "example.test" });
+        Assert.Equal(HttpStatusCode.Created, oldWrite.StatusCode);
 
         Assert.Equal(0, (await gantry.RunAsync("migrations", "finish")).ExitCode);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -235,10 +235,10 @@ public sealed class MigrationFenceTests
         do
         {
             await Task.Delay(200);
-            status = (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "s1" })).StatusCode;
+            status = (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "s1", host = "example.test" })).StatusCode;
         }
         while (status == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromSeconds(15));
-        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal(HttpStatusCode.Created, status);
         Assert.False(newNode.HasExited);
     }
 
@@ -254,8 +254,8 @@ public sealed class MigrationFenceTests
         gantry.Environment["GANTRY_ADMIN_WRITES_DURING_UPGRADE"] = "on";
         await using var node = gantry.Start("start");
         await node.WaitForOutputAsync("Gantry 0.2.0 started", TimeSpan.FromSeconds(60));
-        var write = await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "s1" });
-        Assert.Equal(HttpStatusCode.NotFound, write.StatusCode);
+        var write = await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "s1", host = "example.test" });
+        Assert.Equal(HttpStatusCode.Created, write.StatusCode);
     }
 
     [Fact]

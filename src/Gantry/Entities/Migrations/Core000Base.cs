@@ -56,7 +56,7 @@ internal static class Core000Base
                 .ForeignKey("client_certificate_id", "certificates", OnDelete.NoAction)
                 .Column("tls_verify", Bool)
                 .Column("tls_verify_depth", BigInt)
-                .Column("ca_certificates", UuidArray)
+                .Column("ca_certificates", Json)
                 .Column("enabled", Bool, notNull: true, defaultValue: true),
 
             new TableDefinition("routes")
@@ -85,7 +85,6 @@ internal static class Core000Base
             new TableDefinition("consumers")
                 .EntityColumns()
                 .Column("username", Text, unique: true)
-                .Column("username_lower", Text)
                 .Column("custom_id", Text, unique: true)
                 .Column("tags", TextArray),
 
@@ -198,7 +197,6 @@ internal static class Core000Base
         operations.Add(new CreateIndexOperation("plugins", "plugins_service_id_idx", "service_id"));
         operations.Add(new CreateIndexOperation("plugins", "plugins_consumer_id_idx", "consumer_id"));
         operations.Add(new CreateIndexOperation("plugins", "plugins_name_idx", "name"));
-        operations.Add(new CreateIndexOperation("consumers", "consumers_username_lower_idx", "username_lower"));
         operations.Add(new CreateIndexOperation("targets", "targets_upstream_id_idx", "upstream_id"));
         operations.Add(new CreateIndexOperation("snis", "snis_certificate_id_idx", "certificate_id"));
         operations.Add(new CreateIndexOperation("keys", "keys_set_id_idx", "set_id"));

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+
+namespace Gantry.Entities.Schema;
+
+/// <summary>What happens to children when their parent is deleted.</summary>
+public enum ParentDelete
+{
+    /// <summary>The parent cannot be deleted while children exist (routes of a service).</summary>
+    Restrict,
+    /// <summary>The children are deleted with the parent (plugins of a service).</summary>
+    Cascade,
+    /// <summary>The children's reference is cleared.</summary>
+    SetNull,
+}
+
+/// <summary>An entity type: its table, fields, keys, and the rules that span several fields.</summary>
+public sealed class EntitySchema
+{
+    private readonly Dictionary<string, Field> _byName;
+
+    public EntitySchema(string name, IReadOnlyList<Field> fields)
+    {
+        Name = name;
+        Fields = fields;
+        _byName = fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The collection name, as in the URL (<c>services</c>, <c>key_sets</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>The URL segment, when it differs from the name (<c>key-sets</c>, <c>key-auths</c>).</summary>
+    public string? Path { get; init; }
+
+    public string Table { get; init; } = "";
+
+    public IReadOnlyList<Field> Fields { get; }
+
+    /// <summary>The field besides <c>id</c> that addresses an entity in URLs (<c>name</c>, <c>username</c>).</summary>
+    public string? EndpointKey { get; init; }
+
+    /// <summary>Fields that together are unique (a target's upstream and address): a clash is a 409.</summary>
+    public IReadOnlyList<string[]> UniqueTogether { get; init; } = [];
+
+    /// <summary>How deleting each referenced entity treats this one, by foreign field name.</summary>
+    public IReadOnlyDictionary<string, ParentDelete> OnParentDelete { get; init; } = new Dictionary<string, ParentDelete>();
+
+    /// <summary>Rules across fields; each returns (field or null for the whole entity, message) pairs.</summary>
+    public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> EntityChecks { get; init; } = [];
+
+    /// <summary>Fills computed fields before the entity is stored (a target's port, a consumer's lower-case name).</summary>
+    public Action<JsonObject>? Normalize { get; init; }
+
+    /// <summary>Rewrites shorthand input before validation (a service's url, a certificate's snis).</summary>
+    public Action<JsonObject, ValidationErrors>? Shorthands { get; init; }
+
+    /// <summary>The segment under a parent, when it differs (<c>/consumers/{c}/key-auth</c> for <c>key-auths</c>).</summary>
+    public string? NestedPath { get; init; }
+
+    /// <summary>Whether the entity has a tags field (filterable with ?tags=).</summary>
+    public bool Taggable => _byName.ContainsKey("tags");
+
+    /// <summary>Whether the nested collection /{parent}/{id}/{this} exists for the foreign field.</summary>
+    public bool ExposedOnlyNested { get; init; }
+
+    public string UrlSegment => Path ?? Name;
+
+    public Field? Find(string name) => _byName.GetValueOrDefault(name);
+
+    public IEnumerable<Field> ForeignFields => Fields.Where(f => f.Kind == FieldKind.Foreign);
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,436 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gantry.Configuration;
+using Gantry.Entities.Schema;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Gantry.Store;
+
+/// <summary>A page of entities and the opaque offset of the next one (null on the last page).</summary>
+public sealed record EntityPage(IReadOnlyList<JsonObject> Data, string? Offset);
+
+/// <summary>What a list request filters on.</summary>
+public sealed record PageRequest(int Size, string? Offset, IReadOnlyList<string> Tags, bool TagsAny, (string Column, string Id)? Parent, bool Descending);
+
+/// <summary>
+/// Reads and writes entities of any schema, with the same behaviour on PostgreSQL and SQLite. Each write
+/// is one transaction that also keeps the tags index and appends a cluster event, so other nodes and the
+/// proxy's snapshot builder learn of it. Uniqueness and references are checked first so that the error
+/// names the field; the database constraints remain the backstop against races.
+/// </summary>
+public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid nodeId)
+{
+    private static readonly TimeSpan EventLifetime = TimeSpan.FromDays(1);
+
+    private bool Postgres => database.Kind == DatabaseKind.Postgres;
+
+    public IDatabase Database => database;
+
+    /// <summary>By id, or by endpoint key (a service's name) when the value is not a UUID.</summary>
+    public async Task<JsonObject?> GetAsync(EntitySchema schema, string idOrKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await GetAsync(connection, null, schema, idOrKey, cancellationToken);
+    }
+
+    private async Task<JsonObject?> GetAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, string idOrKey, CancellationToken cancellationToken)
+    {
+        if (Guid.TryParse(idOrKey, out var id))
+        {
+            var found = await FindAsync(connection, transaction, schema, "id", Uuid(id.ToString()), cancellationToken);
+            if (found is not null || schema.EndpointKey is null)
+                return found;
+        }
+        return schema.EndpointKey is { } key ? await FindAsync(connection, transaction, schema, schema.Find(key)!.Column, idOrKey, cancellationToken) : null;
+    }
+
+    public async Task<JsonObject?> FindAsync(EntitySchema schema, string column, object value, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await FindAsync(connection, null, schema, column, value, cancellationToken);
+    }
+
+    private async Task<JsonObject?> FindAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, string column, object value, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {SelectList(schema)} FROM {Q(schema.Table)} WHERE {Q(column)} = {Param(schema, column, "v")} LIMIT 1";
+        command.With("v", value);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(schema, reader) : null;
+    }
+
+    public async Task<EntityPage> PageAsync(EntitySchema schema, PageRequest request, CancellationToken cancellationToken)
+    {
+        string? after = null;
+        if (request.Offset is { Length: > 0 } offset)
+        {
+            try
+            {
+                after = Encoding.UTF8.GetString(Convert.FromBase64String(offset.Replace('-', '+').Replace('_', '/').PadRight((offset.Length + 3) / 4 * 4, '=')));
+            }
+            catch (FormatException)
+            {
+                throw EntityException.InvalidOffset(offset);
+            }
+            if (!Guid.TryParse(after, out _))
+                throw EntityException.InvalidOffset(offset);
+        }
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = new List<string>();
+        if (after is not null)
+        {
+            where.Add($"\"id\" {(request.Descending ? "<" : ">")} {Param(schema, "id", "after")}");
+            command.With("after", Uuid(after));
+        }
+        if (request.Parent is { } parent)
+        {
+            where.Add($"{Q(parent.Column)} = {Param(schema, parent.Column, "parent")}");
+            command.With("parent", Uuid(parent.Id));
+        }
+        if (request.Tags.Count > 0)
+        {
+            var names = new List<string>();
+            for (var i = 0; i < request.Tags.Count; i++)
+            {
+                names.Add($"@tag{i}");
+                command.With($"tag{i}", request.Tags[i]);
+            }
+            // The tags index answers both filters the same way on both databases.
+            where.Add($"\"id\" IN (SELECT entity_id FROM tags WHERE entity_name = @entity AND tag IN ({string.Join(", ", names)}) GROUP BY entity_id"
+                + (request.TagsAny ? ")" : $" HAVING count(*) = {request.Tags.Count})"));
+            command.With("entity", schema.Name);
+        }
+        command.CommandText = $"SELECT {SelectList(schema)} FROM {Q(schema.Table)}"
+            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "")
+            + $" ORDER BY \"id\" {(request.Descending ? "DESC" : "ASC")} LIMIT {request.Size + 1}";
+        var rows = new List<JsonObject>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                rows.Add(Read(schema, reader));
+        }
+        string? next = null;
+        if (rows.Count > request.Size)
+        {
+            rows.RemoveAt(rows.Count - 1);
+            next = Convert.ToBase64String(Encoding.UTF8.GetBytes(rows[^1]["id"]!.GetValue<string>())).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        }
+        return new EntityPage(rows, next);
+    }
+
+    /// <summary>Inserts a validated entity; a clash on id is a primary key violation.</summary>
+    public Task<JsonObject> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken) =>
+        WriteAsync(schema, entity, upsert: false, cancellationToken);
+
+    /// <summary>Creates or replaces the entity with this id (PUT).</summary>
+    public Task<JsonObject> UpsertAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken) =>
+        WriteAsync(schema, entity, upsert: true, cancellationToken);
+
+    private async Task<JsonObject> WriteAsync(EntitySchema schema, JsonObject entity, bool upsert, CancellationToken cancellationToken)
+    {
+        var id = entity["id"]!.GetValue<string>();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var existing = await FindAsync(connection, transaction, schema, "id", Uuid(id), cancellationToken);
+        if (existing is not null && !upsert)
+            throw new EntityException(400, 3, "primary key violation", $"primary key violation on key '{{id=\"{id}\"}}'", new JsonObject { ["id"] = id });
+        if (existing is not null)
+        {
+            // A replace keeps the creation time.
+            entity["created_at"] = existing["created_at"]?.DeepClone();
+        }
+        await CheckConstraintsAsync(connection, transaction, schema, entity, id, cancellationToken);
+
+        var fields = schema.Fields;
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            var columns = string.Join(", ", fields.Select(f => Q(f.Column)));
+            var values = string.Join(", ", fields.Select(f => Param(f, "p_" + f.Column)));
+            command.CommandText = $"INSERT INTO {Q(schema.Table)} ({columns}) VALUES ({values})"
+                + (upsert ? $" ON CONFLICT (\"id\") DO UPDATE SET {string.Join(", ", fields.Where(f => f.Name != "id").Select(f => $"{Q(f.Column)} = excluded.{Q(f.Column)}"))}" : "");
+            foreach (var field in fields)
+                command.With("p_" + field.Column, ToDb(field, entity[field.Name]));
+            await ExecuteGuardedAsync(command, schema, entity, cancellationToken);
+        }
+        await IndexTagsAsync(connection, transaction, schema, id, entity, cancellationToken);
+        await AppendEventAsync(connection, transaction, schema, id, existing is null ? "create" : "update", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return entity;
+    }
+
+    /// <summary>Writes an updated entity (PATCH), already merged and validated.</summary>
+    public async Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken)
+    {
+        var id = entity["id"]!.GetValue<string>();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await CheckConstraintsAsync(connection, transaction, schema, entity, id, cancellationToken);
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            var fields = schema.Fields.Where(f => f.Name != "id").ToList();
+            command.CommandText = $"UPDATE {Q(schema.Table)} SET {string.Join(", ", fields.Select(f => $"{Q(f.Column)} = {Param(f, "p_" + f.Column)}"))} WHERE \"id\" = {Param(schema, "id", "id")}";
+            foreach (var field in fields)
+                command.With("p_" + field.Column, ToDb(field, entity[field.Name]));
+            command.With("id", Uuid(id));
+            await ExecuteGuardedAsync(command, schema, entity, cancellationToken);
+        }
+        await IndexTagsAsync(connection, transaction, schema, id, entity, cancellationToken);
+        await AppendEventAsync(connection, transaction, schema, id, "update", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return entity;
+    }
+
+    /// <summary>Deletes an entity and, by the schemas' rules, its children; false when it did not exist.</summary>
+    public async Task<bool> DeleteAsync(EntitySchema schema, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await FindAsync(connection, transaction, schema, "id", Uuid(id), cancellationToken) is null)
+            return false;
+        await DeleteTreeAsync(connection, transaction, schema, id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private async Task DeleteTreeAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, CancellationToken cancellationToken)
+    {
+        foreach (var (child, field) in registry.ChildrenOf(schema.Name))
+        {
+            var rule = child.OnParentDelete.GetValueOrDefault(field.Name, ParentDelete.Cascade);
+            var childIds = await IdsAsync(connection, transaction, child, field.Column, id, cancellationToken);
+            if (childIds.Count == 0)
+                continue;
+            switch (rule)
+            {
+                case ParentDelete.Restrict:
+                    throw EntityException.ReferencedBy(child.Name, schema.Name);
+                case ParentDelete.Cascade:
+                    foreach (var childId in childIds)
+                        await DeleteTreeAsync(connection, transaction, child, childId, cancellationToken);
+                    break;
+                case ParentDelete.SetNull:
+                    await ExecuteAsync(connection, transaction, $"UPDATE {Q(child.Table)} SET {Q(field.Column)} = NULL WHERE {Q(field.Column)} = {Param(child, field.Column, "id")}", cancellationToken, ("id", Uuid(id)));
+                    foreach (var childId in childIds)
+                        await AppendEventAsync(connection, transaction, child, childId, "update", cancellationToken);
+                    break;
+            }
+        }
+        await ExecuteAsync(connection, transaction, $"DELETE FROM {Q(schema.Table)} WHERE \"id\" = {Param(schema, "id", "id")}", cancellationToken, ("id", Uuid(id)));
+        await ExecuteAsync(connection, transaction, $"DELETE FROM tags WHERE entity_id = {UuidParam("id")}", cancellationToken, ("id", Uuid(id)));
+        await AppendEventAsync(connection, transaction, schema, id, "delete", cancellationToken);
+    }
+
+    private async Task<List<string>> IdsAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string column, string value, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT \"id\" FROM {Q(schema.Table)} WHERE {Q(column)} = {Param(schema, column, "v")}";
+        command.With("v", Uuid(value));
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            ids.Add(reader.GetValue(0).ToString()!);
+        return ids;
+    }
+
+    /// <summary>Unique fields and references, checked so that the error names the field.</summary>
+    private async Task CheckConstraintsAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, JsonObject entity, string id, CancellationToken cancellationToken)
+    {
+        foreach (var field in schema.Fields.Where(f => f.Unique && f.Name != "id"))
+        {
+            var value = entity[field.Name];
+            if (value is null)
+                continue;
+            var comparison = field.UniqueIgnoreCase ? $"lower({Q(field.Column)}) = lower({Param(field, "v")})" : $"{Q(field.Column)} = {Param(field, "v")}";
+            if (await ExistsAsync(connection, transaction, $"SELECT 1 FROM {Q(schema.Table)} WHERE {comparison} AND \"id\" <> {Param(schema, "id", "id")} LIMIT 1",
+                    cancellationToken, ("v", ToDb(field, value)), ("id", Uuid(id))))
+                throw EntityException.Unique(field.Name, value);
+        }
+        foreach (var together in schema.UniqueTogether)
+        {
+            var fields = together.Select(n => schema.Find(n)!).ToList();
+            if (fields.Any(f => entity[f.Name] is null))
+                continue;
+            var parameters = fields.Select((f, i) => ($"u{i}", ToDb(f, entity[f.Name]))).Append(("id", Uuid(id))).ToArray();
+            var condition = string.Join(" AND ", fields.Select((f, i) => $"{Q(f.Column)} = {Param(f, $"u{i}")}"));
+            if (await ExistsAsync(connection, transaction, $"SELECT 1 FROM {Q(schema.Table)} WHERE {condition} AND \"id\" <> {Param(schema, "id", "id")} LIMIT 1", cancellationToken, parameters))
+                throw EntityException.UniqueTogether(fields.Select(f => (f.Name, entity[f.Name])).ToList());
+        }
+        foreach (var field in schema.ForeignFields)
+        {
+            if (entity[field.Name]?["id"] is not JsonValue reference)
+                continue;
+            var parentId = reference.GetValue<string>();
+            var parent = registry.Get(field.Reference!);
+            if (!await ExistsAsync(connection, transaction, $"SELECT 1 FROM {Q(parent.Table)} WHERE \"id\" = {UuidParam("id")}", cancellationToken, ("id", Uuid(parentId))))
+                throw EntityException.ForeignKey(field.Name, parentId, parent.Name);
+        }
+    }
+
+    /// <summary>Runs a write; a constraint the checks above missed (a concurrent writer) still becomes Kong's error.</summary>
+    private static async Task ExecuteGuardedAsync(DbCommand command, EntitySchema schema, JsonObject entity, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw UniqueFromConstraint(schema, entity, e.ConstraintName ?? "");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal))
+        {
+            throw UniqueFromConstraint(schema, entity, e.Message);
+        }
+    }
+
+    private static EntityException UniqueFromConstraint(EntitySchema schema, JsonObject entity, string constraint)
+    {
+        var field = schema.Fields.Where(f => f.Unique).FirstOrDefault(f => constraint.Contains(f.Column, StringComparison.Ordinal)) ?? schema.Find("id")!;
+        return EntityException.Unique(field.Name, entity[field.Name]);
+    }
+
+    private async Task IndexTagsAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, JsonObject entity, CancellationToken cancellationToken)
+    {
+        if (!schema.Taggable)
+            return;
+        await ExecuteAsync(connection, transaction, $"DELETE FROM tags WHERE entity_id = {UuidParam("id")}", cancellationToken, ("id", Uuid(id)));
+        if (entity["tags"] is not JsonArray tags)
+            return;
+        foreach (var tag in tags.Select(t => t!.GetValue<string>()).Distinct())
+        {
+            await ExecuteAsync(connection, transaction, $"INSERT INTO tags (entity_id, tag, entity_name) VALUES ({UuidParam("id")}, @tag, @entity)", cancellationToken,
+                ("id", Uuid(id)), ("tag", tag), ("entity", schema.Name));
+        }
+    }
+
+    private Task AppendEventAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, string operation, CancellationToken cancellationToken)
+    {
+        // The database's clock orders events across nodes; no node's own clock is trusted for that.
+        var now = Postgres ? "extract(epoch FROM clock_timestamp())" : "((julianday('now') - 2440587.5) * 86400.0)";
+        var data = JsonSerializer.Serialize(new { entity = schema.Name, id, operation });
+        return ExecuteAsync(connection, transaction,
+            $"INSERT INTO cluster_events (id, node_id, at, nbf, expire_at, channel, data) VALUES ({UuidParam("id")}, {UuidParam("node")}, {now}, NULL, {now} + {EventLifetime.TotalSeconds}, 'invalidations', @data)",
+            cancellationToken, ("id", Uuid(Guid.NewGuid().ToString())), ("node", Uuid(nodeId.ToString())), ("data", data));
+    }
+
+    private static async Task<bool> ExistsAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            command.With(name, value);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            command.With(name, value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // ---- mapping between JSON values and columns ----
+
+    private static string Q(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+
+    private object Uuid(string id) => Postgres ? Guid.Parse(id) : id.ToLowerInvariant();
+
+    private string UuidParam(string name) => Postgres ? $"@{name}::uuid" : $"@{name}";
+
+    private string Param(EntitySchema schema, string column, string name)
+    {
+        var field = schema.Fields.FirstOrDefault(f => f.Column == column);
+        return field is null ? "@" + name : Param(field, name);
+    }
+
+    private string Param(Field field, string name)
+    {
+        if (!Postgres)
+            return "@" + name;
+        return StorageOf(field) switch
+        {
+            Storage.Uuid => $"@{name}::uuid",
+            Storage.Json => $"@{name}::jsonb",
+            _ => "@" + name,
+        };
+    }
+
+    private enum Storage
+    {
+        Text,
+        Uuid,
+        Integer,
+        Number,
+        Boolean,
+        TextArray,
+        Json,
+    }
+
+    private static Storage StorageOf(Field field) => field.Kind switch
+    {
+        FieldKind.Uuid or FieldKind.Foreign => Storage.Uuid,
+        FieldKind.Integer => Storage.Integer,
+        FieldKind.Number => Storage.Number,
+        FieldKind.Boolean => Storage.Boolean,
+        FieldKind.Array or FieldKind.Set when field.Elements?.Kind == FieldKind.String => Storage.TextArray,
+        FieldKind.String => Storage.Text,
+        _ => Storage.Json,
+    };
+
+    private object? ToDb(Field field, JsonNode? value)
+    {
+        if (value is null)
+            return null;
+        return StorageOf(field) switch
+        {
+            Storage.Uuid => Uuid(field.Kind == FieldKind.Foreign ? value["id"]!.GetValue<string>() : value.GetValue<string>()),
+            Storage.Integer => (long)SchemaValidator.ToDouble(value),
+            Storage.Number => SchemaValidator.ToDouble(value),
+            Storage.Boolean => Postgres ? value.GetValue<bool>() : value.GetValue<bool>() ? 1L : 0L,
+            Storage.TextArray => Postgres ? value.AsArray().Select(n => n!.GetValue<string>()).ToArray() : value.ToJsonString(),
+            Storage.Json => value.ToJsonString(),
+            _ => value.GetValue<string>(),
+        };
+    }
+
+    private string SelectList(EntitySchema schema) =>
+        string.Join(", ", schema.Fields.Select(f => Postgres && StorageOf(f) == Storage.Json ? $"{Q(f.Column)}::text" : Q(f.Column)));
+
+    private JsonObject Read(EntitySchema schema, DbDataReader reader)
+    {
+        var entity = new JsonObject();
+        for (var i = 0; i < schema.Fields.Count; i++)
+        {
+            var field = schema.Fields[i];
+            if (reader.IsDBNull(i))
+            {
+                entity[field.Name] = null;
+                continue;
+            }
+            entity[field.Name] = StorageOf(field) switch
+            {
+                Storage.Uuid when field.Kind == FieldKind.Foreign => new JsonObject { ["id"] = reader.GetValue(i).ToString() },
+                Storage.Uuid => reader.GetValue(i).ToString(),
+                Storage.Integer => reader.GetInt64(i),
+                Storage.Number => reader.GetDouble(i),
+                Storage.Boolean => Postgres ? reader.GetBoolean(i) : reader.GetInt64(i) != 0,
+                Storage.TextArray when Postgres => new JsonArray(reader.GetFieldValue<string[]>(i).Select(s => (JsonNode?)s).ToArray()),
+                Storage.TextArray or Storage.Json => JsonNode.Parse(reader.GetString(i)),
+                _ => reader.GetString(i),
+            };
+        }
+        return entity;
+    }
+}
