@@ -23,6 +23,9 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         var ct = http.RequestAborted;
         if (segments.Length == 0 || registry.FindBySegment(segments[0]) is not { } schema)
             return false;
+        // Targets and their like exist only under their parent: /targets is not an endpoint.
+        if (schema.ExposedOnlyNested)
+            return false;
         switch (segments.Length)
         {
             case 1:
@@ -80,6 +83,14 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
     private async Task ListAsync(HttpContext http, EntitySchema schema, (Field Field, string Id)? parent, string basePath, CancellationToken ct)
     {
         var query = http.Request.Query;
+        foreach (var filter in schema.ListFilters)
+        {
+            if (query.TryGetValue(filter, out var wanted))
+            {
+                await ExactLookupAsync(http, schema, filter, wanted.ToString(), parent, ct);
+                return;
+            }
+        }
         var size = DefaultPageSize;
         if (query.TryGetValue("size", out var sizeText))
         {
@@ -107,6 +118,18 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
             body["next"] = null;
         }
         await AdminJson.WriteAsync(http, 200, body);
+    }
+
+    /// <summary><c>/consumers?custom_id=X</c>: a one-page list holding the entity with that value, or empty.</summary>
+    private async Task ExactLookupAsync(HttpContext http, EntitySchema schema, string fieldName, string value, (Field Field, string Id)? parent, CancellationToken ct)
+    {
+        var found = await dao.FindAsync(schema, schema.Find(fieldName)!.Column, value, ct);
+        if (found is not null && parent is { } p && found[p.Field.Name]?["id"]?.GetValue<string>() != p.Id)
+            found = null;
+        var data = new JsonArray();
+        if (found is not null)
+            data.Add(AdminJson.Present(schema, found));
+        await AdminJson.WriteAsync(http, 200, new JsonObject { ["data"] = data, ["next"] = null });
     }
 
     private static (IReadOnlyList<string> Tags, bool Any) ParseTags(EntitySchema schema, string filter)
@@ -143,7 +166,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
     private async Task EntityAsync(HttpContext http, EntitySchema schema, string idOrKey, (Field Field, string Id)? parent, CancellationToken ct)
     {
         var method = http.Request.Method;
-        var existing = await dao.GetAsync(schema, idOrKey, ct);
+        var existing = await dao.GetAsync(schema, idOrKey, ct, parent is { } scope ? (scope.Field.Column, scope.Id) : null);
         if (existing is not null && parent is { } owner && existing[owner.Field.Name]?["id"]?.GetValue<string>() != owner.Id)
             existing = null;
         if (HttpMethods.IsGet(method))
@@ -215,7 +238,8 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
             : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (schema.Find("updated_at") is not null)
             entity["updated_at"] = now;
-        if (schema.Find("created_at") is not null && entity["created_at"] is null)
+        // A new entity is created and updated at the same instant (a replace keeps its stored created_at).
+        if (schema.Find("created_at") is not null && (mode != WriteMode.Update || entity["created_at"] is null))
             entity["created_at"] = now.DeepClone();
         return entity;
     }

@@ -29,14 +29,20 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
 
     public IDatabase Database => database;
 
-    /// <summary>By id, or by endpoint key (a service's name) when the value is not a UUID.</summary>
-    public async Task<JsonObject?> GetAsync(EntitySchema schema, string idOrKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// By id, or by endpoint key (a service's name) when the value is not a UUID. With a parent, only an
+    /// entity of that parent is found: a target's address is unique within its upstream only.
+    /// </summary>
+    public async Task<JsonObject?> GetAsync(EntitySchema schema, string idOrKey, CancellationToken cancellationToken, (string Column, string Id)? parent = null)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await GetAsync(connection, null, schema, idOrKey, cancellationToken);
+        var found = await GetAsync(connection, null, schema, idOrKey, parent, cancellationToken);
+        if (found is not null)
+            await AttachOwnedNamesAsync(connection, null, schema, [found], cancellationToken);
+        return found;
     }
 
-    private async Task<JsonObject?> GetAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, string idOrKey, CancellationToken cancellationToken)
+    private async Task<JsonObject?> GetAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, string idOrKey, (string Column, string Id)? parent, CancellationToken cancellationToken)
     {
         if (Guid.TryParse(idOrKey, out var id))
         {
@@ -44,24 +50,130 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
             if (found is not null || schema.EndpointKey is null)
                 return found;
         }
-        return schema.EndpointKey is { } key ? await FindAsync(connection, transaction, schema, schema.Find(key)!.Column, idOrKey, cancellationToken) : null;
+        if (schema.EndpointKey is { } key)
+            return await FindAsync(connection, transaction, schema, schema.Find(key)!.Column, idOrKey, cancellationToken, parent);
+        if (schema.OwnedNames is { } owned)
+        {
+            // A certificate is also addressed by any of its SNI names.
+            var child = registry.Get(owned.Child);
+            var row = await FindAsync(connection, transaction, child, child.Find(owned.Key)!.Column, idOrKey, cancellationToken);
+            if (row?[owned.Foreign]?["id"]?.GetValue<string>() is { } parentId)
+                return await FindAsync(connection, transaction, schema, "id", Uuid(parentId), cancellationToken);
+        }
+        return null;
     }
 
     public async Task<JsonObject?> FindAsync(EntitySchema schema, string column, object value, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await FindAsync(connection, null, schema, column, value, cancellationToken);
+        var found = await FindAsync(connection, null, schema, column, value, cancellationToken);
+        if (found is not null)
+            await AttachOwnedNamesAsync(connection, null, schema, [found], cancellationToken);
+        return found;
     }
 
-    private async Task<JsonObject?> FindAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, string column, object value, CancellationToken cancellationToken)
+    private async Task<JsonObject?> FindAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, string column, object value, CancellationToken cancellationToken, (string Column, string Id)? parent = null)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"SELECT {SelectList(schema)} FROM {Q(schema.Table)} WHERE {Q(column)} = {Param(schema, column, "v")} LIMIT 1";
+        command.CommandText = $"SELECT {SelectList(schema)} FROM {Q(schema.Table)} WHERE {Q(column)} = {Param(schema, column, "v")}"
+            + (parent is { } p ? $" AND {Q(p.Column)} = {Param(schema, p.Column, "parent")}" : "") + " LIMIT 1";
         command.With("v", value);
+        if (parent is { } scope)
+            command.With("parent", Uuid(scope.Id));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(schema, reader) : null;
     }
+
+    /// <summary>Fills the transient name list (a certificate's snis, sorted) of each entity from the child rows.</summary>
+    private async Task AttachOwnedNamesAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, IReadOnlyList<JsonObject> entities, CancellationToken cancellationToken)
+    {
+        if (schema.OwnedNames is not { } owned || entities.Count == 0)
+            return;
+        var child = registry.Get(owned.Child);
+        var foreignColumn = child.Find(owned.Foreign)!.Column;
+        var names = entities.ToDictionary(e => e["id"]!.GetValue<string>().ToLowerInvariant(), _ => new List<string>());
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            var parameters = new List<string>();
+            var i = 0;
+            foreach (var id in names.Keys)
+            {
+                parameters.Add(UuidParam($"p{i}"));
+                command.With($"p{i++}", Uuid(id));
+            }
+            command.CommandText = $"SELECT {Q(foreignColumn)}, {Q(child.Find(owned.Key)!.Column)} FROM {Q(child.Table)} WHERE {Q(foreignColumn)} IN ({string.Join(", ", parameters)})";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                names[reader.GetValue(0).ToString()!.ToLowerInvariant()].Add(reader.GetString(1));
+        }
+        foreach (var entity in entities)
+        {
+            var list = names[entity["id"]!.GetValue<string>().ToLowerInvariant()];
+            list.Sort(StringComparer.Ordinal);
+            entity[owned.Field] = new JsonArray(list.Select(n => (JsonNode?)n).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// Makes the child rows match the parent's transient list: names held by another parent are refused,
+    /// names dropped from the list are deleted, new ones inserted.
+    /// </summary>
+    private async Task WriteOwnedNamesAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, JsonObject entity, string id, CancellationToken cancellationToken)
+    {
+        if (schema.OwnedNames is not { } owned || entity[owned.Field] is not JsonArray list)
+            return;
+        var child = registry.Get(owned.Child);
+        var keyColumn = child.Find(owned.Key)!.Column;
+        var foreign = child.Find(owned.Foreign)!;
+        var wanted = list.Select(n => n!.GetValue<string>()).ToList();
+        var current = new List<(string Id, string Name)>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"SELECT \"id\", {Q(keyColumn)} FROM {Q(child.Table)} WHERE {Q(foreign.Column)} = {UuidParam("parent")}";
+            command.With("parent", Uuid(id));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                current.Add((reader.GetValue(0).ToString()!, reader.GetString(1)));
+        }
+        foreach (var name in wanted.Where(n => current.All(c => c.Name != n)))
+        {
+            var holder = await FindAsync(connection, transaction, child, keyColumn, name, cancellationToken);
+            if (holder is not null)
+            {
+                var errors = new ValidationErrors();
+                errors.Add([owned.Field], $"{name} already associated with existing {SingularOf(schema)} '{holder[owned.Foreign]?["id"]?.GetValue<string>()}'");
+                throw EntityException.SchemaViolation(errors);
+            }
+        }
+        foreach (var (childId, _) in current.Where(c => !wanted.Contains(c.Name)))
+            await DeleteTreeAsync(connection, transaction, child, childId, cancellationToken);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (var name in wanted.Where(n => current.All(c => c.Name != n)))
+        {
+            var row = new JsonObject
+            {
+                ["id"] = Guid.NewGuid().ToString(),
+                ["created_at"] = now,
+                ["updated_at"] = now,
+                [owned.Key] = name,
+                [owned.Foreign] = new JsonObject { ["id"] = id },
+            };
+            foreach (var field in child.StoredFields.Where(f => !row.ContainsKey(f.Name)))
+                row[field.Name] = field.Default?.DeepClone();
+            await InsertRowAsync(connection, transaction, child, row, upsert: false, cancellationToken);
+            await IndexTagsAsync(connection, transaction, child, row["id"]!.GetValue<string>(), row, cancellationToken);
+            await AppendEventAsync(connection, transaction, child, row["id"]!.GetValue<string>(), "create", cancellationToken);
+        }
+        list.Clear();
+        foreach (var name in wanted.Order(StringComparer.Ordinal))
+            list.Add(name);
+    }
+
+    /// <summary>"ca_certificates" → "ca certificate", as Kong names an entity in messages.</summary>
+    private static string SingularOf(EntitySchema schema) => schema.Name.TrimEnd('s').Replace('_', ' ');
 
     public async Task<EntityPage> PageAsync(EntitySchema schema, PageRequest request, CancellationToken cancellationToken)
     {
@@ -120,6 +232,7 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
             rows.RemoveAt(rows.Count - 1);
             next = Convert.ToBase64String(Encoding.UTF8.GetBytes(rows[^1]["id"]!.GetValue<string>())).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         }
+        await AttachOwnedNamesAsync(connection, null, schema, rows, cancellationToken);
         return new EntityPage(rows, next);
     }
 
@@ -145,23 +258,27 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
             entity["created_at"] = existing["created_at"]?.DeepClone();
         }
         await CheckConstraintsAsync(connection, transaction, schema, entity, id, cancellationToken);
-
-        var fields = schema.Fields;
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            var columns = string.Join(", ", fields.Select(f => Q(f.Column)));
-            var values = string.Join(", ", fields.Select(f => Param(f, "p_" + f.Column)));
-            command.CommandText = $"INSERT INTO {Q(schema.Table)} ({columns}) VALUES ({values})"
-                + (upsert ? $" ON CONFLICT (\"id\") DO UPDATE SET {string.Join(", ", fields.Where(f => f.Name != "id").Select(f => $"{Q(f.Column)} = excluded.{Q(f.Column)}"))}" : "");
-            foreach (var field in fields)
-                command.With("p_" + field.Column, ToDb(field, entity[field.Name]));
-            await ExecuteGuardedAsync(command, schema, entity, cancellationToken);
-        }
+        await InsertRowAsync(connection, transaction, schema, entity, upsert, cancellationToken);
+        await WriteOwnedNamesAsync(connection, transaction, schema, entity, id, cancellationToken);
+        await AttachOwnedNamesAsync(connection, transaction, schema, [entity], cancellationToken);
         await IndexTagsAsync(connection, transaction, schema, id, entity, cancellationToken);
         await AppendEventAsync(connection, transaction, schema, id, existing is null ? "create" : "update", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return entity;
+    }
+
+    private async Task InsertRowAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, JsonObject entity, bool upsert, CancellationToken cancellationToken)
+    {
+        var fields = schema.StoredFields;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var columns = string.Join(", ", fields.Select(f => Q(f.Column)));
+        var values = string.Join(", ", fields.Select(f => Param(f, "p_" + f.Column)));
+        command.CommandText = $"INSERT INTO {Q(schema.Table)} ({columns}) VALUES ({values})"
+            + (upsert ? $" ON CONFLICT (\"id\") DO UPDATE SET {string.Join(", ", fields.Where(f => f.Name != "id").Select(f => $"{Q(f.Column)} = excluded.{Q(f.Column)}"))}" : "");
+        foreach (var field in fields)
+            command.With("p_" + field.Column, ToDb(field, entity[field.Name]));
+        await ExecuteGuardedAsync(command, schema, entity, cancellationToken);
     }
 
     /// <summary>Writes an updated entity (PATCH), already merged and validated.</summary>
@@ -174,13 +291,15 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
         await using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            var fields = schema.Fields.Where(f => f.Name != "id").ToList();
+            var fields = schema.StoredFields.Where(f => f.Name != "id").ToList();
             command.CommandText = $"UPDATE {Q(schema.Table)} SET {string.Join(", ", fields.Select(f => $"{Q(f.Column)} = {Param(f, "p_" + f.Column)}"))} WHERE \"id\" = {Param(schema, "id", "id")}";
             foreach (var field in fields)
                 command.With("p_" + field.Column, ToDb(field, entity[field.Name]));
             command.With("id", Uuid(id));
             await ExecuteGuardedAsync(command, schema, entity, cancellationToken);
         }
+        await WriteOwnedNamesAsync(connection, transaction, schema, entity, id, cancellationToken);
+        await AttachOwnedNamesAsync(connection, transaction, schema, [entity], cancellationToken);
         await IndexTagsAsync(connection, transaction, schema, id, entity, cancellationToken);
         await AppendEventAsync(connection, transaction, schema, id, "update", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -201,6 +320,19 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
 
     private async Task DeleteTreeAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, CancellationToken cancellationToken)
     {
+        foreach (var (holder, field) in registry.ArrayReferencesTo(schema.Name))
+        {
+            // Arrays of ids are not foreign keys, so the database cannot refuse this delete; Kong's DAO does.
+            var contains = Postgres
+                ? $"{Q(field.Column)} @> jsonb_build_array(@v::text)"
+                : $"EXISTS (SELECT 1 FROM json_each({Q(field.Column)}) WHERE value = @v)";
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = $"SELECT \"id\" FROM {Q(holder.Table)} WHERE {contains} LIMIT 1";
+            command.With("v", id.ToLowerInvariant());
+            if (await command.ExecuteScalarAsync(cancellationToken) is { } holderId and not DBNull)
+                throw EntityException.ReferencedByOthers($"{SingularOf(schema)} {id} is still referenced by {holder.Name} (id = {holderId})");
+        }
         foreach (var (child, field) in registry.ChildrenOf(schema.Name))
         {
             var rule = child.OnParentDelete.GetValueOrDefault(field.Name, ParentDelete.Cascade);
@@ -243,7 +375,7 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
     /// <summary>Unique fields and references, checked so that the error names the field.</summary>
     private async Task CheckConstraintsAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, JsonObject entity, string id, CancellationToken cancellationToken)
     {
-        foreach (var field in schema.Fields.Where(f => f.Unique && f.Name != "id"))
+        foreach (var field in schema.StoredFields.Where(f => f.Unique && f.Name != "id"))
         {
             var value = entity[field.Name];
             if (value is null)
@@ -351,7 +483,7 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
 
     private string Param(EntitySchema schema, string column, string name)
     {
-        var field = schema.Fields.FirstOrDefault(f => f.Column == column);
+        var field = schema.StoredFields.FirstOrDefault(f => f.Column == column);
         return field is null ? "@" + name : Param(field, name);
     }
 
@@ -406,14 +538,14 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
     }
 
     private string SelectList(EntitySchema schema) =>
-        string.Join(", ", schema.Fields.Select(f => Postgres && StorageOf(f) == Storage.Json ? $"{Q(f.Column)}::text" : Q(f.Column)));
+        string.Join(", ", schema.StoredFields.Select(f => Postgres && StorageOf(f) == Storage.Json ? $"{Q(f.Column)}::text" : Q(f.Column)));
 
     private JsonObject Read(EntitySchema schema, DbDataReader reader)
     {
         var entity = new JsonObject();
-        for (var i = 0; i < schema.Fields.Count; i++)
+        for (var i = 0; i < schema.StoredFields.Count; i++)
         {
-            var field = schema.Fields[i];
+            var field = schema.StoredFields[i];
             if (reader.IsDBNull(i))
             {
                 entity[field.Name] = null;

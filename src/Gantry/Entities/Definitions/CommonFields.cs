@@ -62,6 +62,96 @@ public static partial class CommonFields
         return HostPattern().IsMatch(host) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) ? null : $"invalid value: {host}";
     }
 
+    /// <summary>
+    /// A host a route or certificate matches: a host name or IP address with at most one '*' standing for
+    /// the leftmost or rightmost label (<c>*.example.com</c>, <c>example.*</c>), and for routes an optional
+    /// <c>:port</c>.
+    /// </summary>
+    public static string? WildcardHostError(string value, bool allowPort)
+    {
+        var host = value;
+        if (allowPort && !host.StartsWith('[') && host.LastIndexOf(':') is var colon and > 0 && host.IndexOf(':') == colon)
+        {
+            if (!int.TryParse(host[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > 65535)
+                return "invalid port number";
+            host = host[..colon];
+        }
+        var stars = host.Count(c => c == '*');
+        if (stars > 1)
+            return "invalid wildcard: must have at most one wildcard";
+        if (stars == 1)
+        {
+            if (!(host.StartsWith("*.", StringComparison.Ordinal) || host.EndsWith(".*", StringComparison.Ordinal)))
+                return "invalid wildcard: must be placed at leftmost or rightmost label";
+            host = host.Replace("*", "wildcard", StringComparison.Ordinal);
+        }
+        if (HostPattern().IsMatch(host) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+            return null;
+        return $"invalid hostname: {value}";
+    }
+
+    /// <summary>An SNI name: a wildcard host without port or IP address; '*' alone names the default certificate.</summary>
+    public static string? SniNameError(JsonNode value)
+    {
+        var name = value.GetValue<string>();
+        if (name == "*")
+            return null;
+        if (System.Net.IPAddress.TryParse(name.Trim('[', ']'), out _))
+            return "must not be an IP";
+        if (name.Contains(':'))
+            return "must not have a port";
+        return WildcardHostError(name, allowPort: false);
+    }
+
+    /// <summary>The name field of an SNI, shared by the snis entity and a certificate's snis list.</summary>
+    public static Field SniName(string name = "name") => new(name, FieldKind.String) { MinLength = 1, Check = SniNameError };
+
+    /// <summary>"at least one of these fields must be non-empty: 'a', 'b'": empty strings, lists and maps count as unset.</summary>
+    public static (string?, string)? AtLeastOneOf(JsonObject entity, params string[] fields) =>
+        fields.Any(f => IsSet(entity[f])) ? null : (null, $"at least one of these fields must be non-empty: {string.Join(", ", fields.Select(f => $"'{f}'"))}");
+
+    public static bool IsSet(JsonNode? value) => value switch
+    {
+        null => false,
+        JsonArray a => a.Count > 0,
+        JsonObject o => o.Count > 0,
+        JsonValue v when v.TryGetValue(out string? s) => s.Length > 0,
+        _ => true,
+    };
+
+    /// <summary>An HTTP header name (RFC 9110 token).</summary>
+    public static Field HeaderName(string name) => new(name, FieldKind.String) { MinLength = 1, Pattern = HeaderNamePattern(), PatternMessage = "bad header name" };
+
+    /// <summary>A reference to a secret in a vault (<c>{vault://env/cert}</c>), resolved when used, not when stored.</summary>
+    public static bool IsVaultReference(string value) => value.StartsWith("{vault://", StringComparison.Ordinal) && value.EndsWith('}');
+
+    [GeneratedRegex(@"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
+    private static partial Regex HeaderNamePattern();
+
+    /// <summary>A URL path: starts with /, RFC 3986 characters, valid %XX escapes, no empty segments.</summary>
+    public static string? PathError(JsonNode value)
+    {
+        var path = value.GetValue<string>();
+        if (!path.StartsWith('/'))
+            return "should start with: /";
+        if (path.Contains("//", StringComparison.Ordinal))
+            return "must not have empty segments";
+        for (var i = 0; i < path.Length; i++)
+        {
+            var c = path[i];
+            if (c == '%')
+            {
+                if (i + 2 >= path.Length || !Uri.IsHexDigit(path[i + 1]) || !Uri.IsHexDigit(path[i + 2]))
+                    return "invalid url-encoded value: '" + path.Substring(i, Math.Min(3, path.Length - i)) + "'";
+            }
+            else if (!(char.IsAsciiLetterOrDigit(c) || "-._~/!$&'()*+,;=:@".Contains(c)))
+            {
+                return $"invalid path: '{path}' (characters outside of the reserved list of RFC 3986 found)";
+            }
+        }
+        return null;
+    }
+
     [GeneratedRegex(@"^[\x21-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+$")]
     private static partial Regex TagPattern();
 

@@ -9,6 +9,16 @@ public static class CoreEntities
     public static IReadOnlyList<EntitySchema> Core { get; } =
     [
         Services.Schema,
+        Routes.Schema,
+        Consumers.Schema,
+        Upstreams.Schema,
+        Targets.Schema,
+        Certificates.Schema,
+        Snis.Schema,
+        CaCertificates.Schema,
+        KeySets.Schema,
+        Keys.Schema,
+        Vaults.Schema,
     ];
 
     public static EntityRegistry Registry(IEnumerable<PluginDescriptor> enabledPlugins) =>

@@ -7,7 +7,7 @@ namespace Gantry.Entities.Definitions;
 /// <summary>Services: where requests go. The url shorthand is expanded by <see cref="ExpandUrl"/>.</summary>
 public static class Services
 {
-    public static readonly string[] Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"];
+    public static readonly string[] Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
 
     public static EntitySchema Schema { get; } = new("services",
     [
@@ -27,7 +27,7 @@ public static class Services
         Foreign("client_certificate", "certificates"),
         Boolean("tls_verify"),
         Integer("tls_verify_depth", null, 0, 64),
-        new Field("ca_certificates", FieldKind.Array) { Elements = new Field("ca_certificate", FieldKind.Uuid) },
+        new Field("ca_certificates", FieldKind.Array) { Elements = new Field("ca_certificate", FieldKind.Uuid), ElementReference = "ca_certificates" },
         Boolean("enabled", true),
     ])
     {
@@ -35,6 +35,7 @@ public static class Services
         EndpointKey = "name",
         OnParentDelete = new Dictionary<string, ParentDelete> { ["client_certificate"] = ParentDelete.Restrict },
         EntityChecks = [Check],
+        Normalize = LowerCaseIds,
         Shorthands = ExpandUrl,
     };
 
@@ -42,34 +43,29 @@ public static class Services
     {
         var protocol = service["protocol"]?.GetValue<string>();
         if (protocol is "tcp" or "tls" or "tls_passthrough" or "udp" or "grpc" or "grpcs" && service["path"] is not null)
-            yield return ("path", $"value must be null");
-        if (protocol is not ("https" or "tls" or "wss") && service["client_certificate"] is not null)
-            yield return ("client_certificate", "value must be null");
-        if (protocol is not ("https" or "tls" or "wss" or "grpcs") && service["tls_verify"] is not null)
-            yield return ("tls_verify", "value must be null");
-    }
-
-    private static string? PathError(JsonNode value)
-    {
-        var path = value.GetValue<string>();
-        if (!path.StartsWith('/'))
-            return "should start with: /";
-        if (path.Contains("//", StringComparison.Ordinal))
-            return "must not have empty segments";
-        for (var i = 0; i < path.Length; i++)
+            yield return ("path", "value must be null");
+        // Client certificates and upstream verification only make sense where Gantry speaks TLS to the upstream.
+        if (protocol is not ("https" or "tls"))
         {
-            var c = path[i];
-            if (c == '%')
+            foreach (var field in (string[])["client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"])
             {
-                if (i + 2 >= path.Length || !Uri.IsHexDigit(path[i + 1]) || !Uri.IsHexDigit(path[i + 2]))
-                    return "invalid url-encoded value: '" + path.Substring(i, Math.Min(3, path.Length - i)) + "'";
-            }
-            else if (!(char.IsAsciiLetterOrDigit(c) || "-._~/!$&'()*+,;=:@".Contains(c)))
-            {
-                return $"invalid path: '{path}' (characters outside of the reserved list of RFC 3986 found)";
+                if (service[field] is not null)
+                    yield return (field, "value must be null");
             }
         }
-        return null;
+    }
+
+    /// <summary>
+    /// ca_certificates ids are kept lower-case, the form every id is stored in, so that deleting a CA
+    /// certificate finds the services that still name it.
+    /// </summary>
+    private static void LowerCaseIds(JsonObject service)
+    {
+        if (service["ca_certificates"] is JsonArray ids)
+        {
+            for (var i = 0; i < ids.Count; i++)
+                ids[i] = ids[i]!.GetValue<string>().ToLowerInvariant();
+        }
     }
 
     /// <summary>

@@ -78,8 +78,6 @@ internal static class Core000Base
                 .Column("path_handling", Text)
                 .Column("request_buffering", Bool)
                 .Column("response_buffering", Bool)
-                .Column("expression", Text)
-                .Column("priority", BigInt)
                 .Column("tags", TextArray),
 
             new TableDefinition("consumers")
@@ -132,7 +130,6 @@ internal static class Core000Base
                 .ForeignKey("upstream_id", "upstreams", OnDelete.Cascade, notNull: true)
                 .Column("target", Text, notNull: true)
                 .Column("weight", BigInt, notNull: true)
-                .Column("cache_key", Text, unique: true)
                 .Column("tags", TextArray),
 
             new TableDefinition("key_sets")
@@ -145,7 +142,6 @@ internal static class Core000Base
                 .ForeignKey("set_id", "key_sets", OnDelete.Cascade)
                 .Column("name", Text, unique: true)
                 .Column("kid", Text, notNull: true)
-                .Column("cache_key", Text, unique: true)
                 .Column("jwk", Text)
                 .Column("pem", Json)
                 .Column("tags", TextArray),

@@ -25,6 +25,10 @@ public sealed class EntityRegistry
 
     public IReadOnlyList<EntitySchema> All { get; }
 
+    /// <summary>Array fields whose elements are ids of <paramref name="entity"/> (a service's ca_certificates).</summary>
+    public IEnumerable<(EntitySchema Schema, Field Field)> ArrayReferencesTo(string entity) =>
+        All.SelectMany(s => s.StoredFields.Where(f => f.ElementReference == entity).Select(f => (s, f)));
+
     public EntitySchema Get(string name) =>
         _byName.TryGetValue(name, out var schema) ? schema : throw new KeyNotFoundException($"no entity schema named '{name}'");
 

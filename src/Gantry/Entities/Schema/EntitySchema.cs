@@ -13,6 +13,13 @@ public enum ParentDelete
     SetNull,
 }
 
+/// <summary>
+/// A transient list field whose names are rows of a child entity: a certificate's <c>snis</c> are the
+/// <c>name</c>s of the <c>snis</c> rows whose <c>certificate</c> points at it. Writing the parent replaces
+/// those rows; reading it lists them; the names also address the parent in URLs.
+/// </summary>
+public sealed record OwnedNameList(string Field, string Child, string Foreign, string Key);
+
 /// <summary>An entity type: its table, fields, keys, and the rules that span several fields.</summary>
 public sealed class EntitySchema
 {
@@ -23,7 +30,15 @@ public sealed class EntitySchema
         Name = name;
         Fields = fields;
         _byName = fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        StoredFields = fields.Where(f => !f.Transient).ToList();
     }
+
+    /// <summary>The fields that are columns of <see cref="Table"/>, in order.</summary>
+    public IReadOnlyList<Field> StoredFields { get; }
+
+    /// <summary>A transient list of child names written and read with the entity (a certificate's snis).</summary>
+    public OwnedNameList? OwnedNames { get; init; }
+
 
     /// <summary>The collection name, as in the URL (<c>services</c>, <c>key_sets</c>).</summary>
     public string Name { get; }
@@ -59,8 +74,14 @@ public sealed class EntitySchema
     /// <summary>Whether the entity has a tags field (filterable with ?tags=).</summary>
     public bool Taggable => _byName.ContainsKey("tags");
 
-    /// <summary>Whether the nested collection /{parent}/{id}/{this} exists for the foreign field.</summary>
+    /// <summary>
+    /// Served only under its parent (<c>/upstreams/{u}/targets</c>): the top-level collection does not exist,
+    /// and the endpoint key is looked up within the parent (two upstreams may both have a target "a:80").
+    /// </summary>
     public bool ExposedOnlyNested { get; init; }
+
+    /// <summary>Fields a list request may filter on by exact value (<c>/consumers?custom_id=X</c>).</summary>
+    public IReadOnlyList<string> ListFilters { get; init; } = [];
 
     public string UrlSegment => Path ?? Name;
 

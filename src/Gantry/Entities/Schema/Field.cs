@@ -71,6 +71,18 @@ public sealed class Field
     /// <summary>Stored but never shown nor accepted: computed keys such as a plugin's cache_key.</summary>
     public bool Internal { get; init; }
 
+    /// <summary>
+    /// Accepted and shown but not a column of the entity's table: a certificate's <c>snis</c>, which live as
+    /// rows of their own and are written and read back by the DAO (see <see cref="EntitySchema.OwnedNames"/>).
+    /// </summary>
+    public bool Transient { get; init; }
+
+    /// <summary>
+    /// For arrays of ids: the entity the ids point at (a service's <c>ca_certificates</c>). Not a foreign key,
+    /// but the referenced entity cannot be deleted while an array names it.
+    /// </summary>
+    public string? ElementReference { get; init; }
+
     /// <summary>Not writable by clients (created_at, updated_at, computed fields).</summary>
     public bool ReadOnly { get; init; }
 

@@ -1,0 +1,192 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gantry.Entities.Schema;
+using static Gantry.Entities.Definitions.CommonFields;
+
+namespace Gantry.Entities.Definitions;
+
+/// <summary>
+/// Routes: which requests reach which service. The rules across fields follow the protocol family:
+/// HTTP routes match on methods, hosts, headers and paths; stream routes on sources, destinations and SNIs.
+/// </summary>
+public static class Routes
+{
+    public static readonly string[] Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
+
+    private static readonly string[][] Families = [["http", "https"], ["tcp", "tls", "udp"], ["tls_passthrough"], ["grpc", "grpcs"]];
+
+    private static readonly long[] RedirectCodes = [426, 301, 302, 307, 308];
+
+    public static EntitySchema Schema { get; } = new("routes",
+    [
+        Id(),
+        CreatedAt(),
+        UpdatedAt(),
+        Name(),
+        new Field("protocols", FieldKind.Set)
+        {
+            Default = Array("http", "https"),
+            Elements = new Field("protocol", FieldKind.String) { OneOf = Protocols },
+            Check = v => v.AsArray().Count == 0 ? "length must be at least 1" : null,
+        },
+        new Field("methods", FieldKind.Set)
+        {
+            Elements = new Field("method", FieldKind.String) { Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
+        },
+        new Field("hosts", FieldKind.Array)
+        {
+            Elements = new Field("host", FieldKind.String) { MinLength = 1, Check = v => WildcardHostError(v.GetValue<string>(), allowPort: true) },
+        },
+        new Field("paths", FieldKind.Array) { Elements = new Field("path", FieldKind.String) { Check = RoutePathError } },
+        new Field("headers", FieldKind.Map)
+        {
+            Keys = HeaderName("header"),
+            Elements = new Field("values", FieldKind.Array) { Elements = new Field("value", FieldKind.String) },
+            Check = HostHeaderError,
+        },
+        new Field("https_redirect_status_code", FieldKind.Integer)
+        {
+            Default = 426,
+            Check = v => RedirectCodes.Contains((long)SchemaValidator.ToDouble(v)) ? null : $"expected one of: {string.Join(", ", RedirectCodes)}",
+        },
+        Integer("regex_priority", 0),
+        Boolean("strip_path", true),
+        String("path_handling", "v0", oneOf: ["v0", "v1"]),
+        Boolean("preserve_host", false),
+        Boolean("request_buffering", true),
+        Boolean("response_buffering", true),
+        new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
+        new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
+        new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
+        Tags(),
+        Foreign("service", "services"),
+    ])
+    {
+        Table = "routes",
+        EndpointKey = "name",
+        OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
+        EntityChecks = [Check],
+    };
+
+    /// <summary>A stream route's source or destination: an IP or CIDR block, a port, or both.</summary>
+    private static Field Endpoint(string name) => new(name, FieldKind.Record)
+    {
+        Fields =
+        [
+            new Field("ip", FieldKind.String) { Check = v => IsIpOrCidr(v.GetValue<string>()) ? null : "invalid ip or cidr range: '" + v.GetValue<string>() + "'" },
+            Integer("port", null, 0, 65535),
+        ],
+        Check = v => AtLeastOneOf(v.AsObject(), "ip", "port")?.Item2,
+    };
+
+    private static bool IsIpOrCidr(string value)
+    {
+        var slash = value.IndexOf('/');
+        if (slash < 0)
+            return System.Net.IPAddress.TryParse(value, out _);
+        return System.Net.IPNetwork.TryParse(value, out _);
+    }
+
+    private static string? HostHeaderError(JsonNode headers)
+    {
+        foreach (var (name, _) in headers.AsObject())
+        {
+            if (name.Equals("host", StringComparison.OrdinalIgnoreCase))
+                return "cannot contain 'host' header, which must be specified in the 'hosts' attribute";
+        }
+        return null;
+    }
+
+    /// <summary>A prefix path starts with '/', a regex path with '~/' and must compile.</summary>
+    private static string? RoutePathError(JsonNode value)
+    {
+        var path = value.GetValue<string>();
+        if (path.StartsWith("~/", StringComparison.Ordinal))
+        {
+            try
+            {
+                // Only compiled to check it; the router compiles the paths it keeps.
+                _ = new Regex(path[1..], RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                return null;
+            }
+            catch (ArgumentException e)
+            {
+                return $"invalid regex: '{path[1..]}' ({e.Message})";
+            }
+        }
+        if (!path.StartsWith('/'))
+            return "should start with: / (fixed path) or ~/ (regex path)";
+        return PathError(value);
+    }
+
+    private static IEnumerable<(string?, string)> Check(JsonObject route)
+    {
+        var protocols = route["protocols"]!.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        var families = Families.Where(f => f.Any(protocols.Contains)).ToList();
+        if (families.Count > 1)
+        {
+            yield return ("protocols", "these sets are mutually exclusive: "
+                + string.Join(", ", Families.Select(f => "(" + string.Join(", ", f.Select(p => $"'{p}'")) + ")")));
+            yield break;
+        }
+        var family = families[0];
+        var named = Quote(protocols);
+        bool Set(string field) => IsSet(route[field]);
+
+        if (family[0] == "http")
+        {
+            var only = protocols.Contains("http") ? "http" : "https";
+            string[] needed = only == "http" ? ["methods", "hosts", "headers", "paths"] : ["methods", "hosts", "headers", "paths", "snis"];
+            if (!needed.Any(Set))
+                yield return (null, $"must set one of {List(needed)} when 'protocols' is '{only}'");
+        }
+        else if (family[0] == "grpc")
+        {
+            if (Set("methods"))
+                yield return ("methods", "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'");
+            if (route["strip_path"]?.GetValue<bool>() == true)
+                yield return ("strip_path", "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");
+            var only = protocols.Contains("grpc") ? "grpc" : "grpcs";
+            string[] needed = only == "grpc" ? ["hosts", "headers", "paths"] : ["hosts", "headers", "paths", "snis"];
+            if (!needed.Any(Set))
+                yield return (null, $"must set one of {List(needed)} when 'protocols' is '{only}'");
+        }
+        else
+        {
+            // Stream routes match on connections, not requests.
+            foreach (var field in (string[])["methods", "hosts", "headers", "paths"])
+            {
+                if (Set(field))
+                    yield return (field, $"cannot set '{field}' when 'protocols' is {named}");
+            }
+            if (family[0] == "tls_passthrough")
+            {
+                if (!Set("snis"))
+                    yield return (null, "must set snis when 'protocols' is 'tls_passthrough'");
+            }
+            else if (!Set("sources") && !Set("destinations") && !Set("snis"))
+            {
+                yield return (null, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'");
+            }
+        }
+        if (family[0] is "http" or "grpc")
+        {
+            foreach (var field in (string[])["sources", "destinations"])
+            {
+                if (Set(field))
+                    yield return (field, $"cannot set '{field}' when 'protocols' is {named}");
+            }
+        }
+        if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))
+            yield return ("snis", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+    }
+
+    private static string List(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"'{v}'"));
+
+    /// <summary>'a', 'b' or 'c', as Kong lists protocols in messages.</summary>
+    private static string Quote(IReadOnlyList<string> values) => values.Count switch
+    {
+        1 => $"'{values[0]}'",
+        _ => string.Join(", ", values.Take(values.Count - 1).Select(v => $"'{v}'")) + $" or '{values[^1]}'",
+    };
+}
