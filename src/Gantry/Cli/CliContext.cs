@@ -37,7 +37,8 @@ internal sealed class CliContext
         var testing = TestingSubsystems.Load(System.Environment.GetEnvironmentVariable(TestingSubsystems.EnvironmentVariable));
         var plugins = new PluginCatalog(TestingSubsystems.AsPlugins(testing));
         var errors = loaded.Errors.Select(e => e.ToString()).ToList();
-        var (enabled, pluginErrors) = loaded.Config is { } valid ? plugins.Resolve(valid.Plugins) : ([], []);
+        // The configuration keeps the 'bundled' keyword apart from the names; the catalog expands it.
+        var (enabled, pluginErrors) = loaded.Config is { } valid ? plugins.Resolve(valid.LoadBundledPlugins ? ["bundled", .. valid.Plugins] : valid.Plugins) : ([], []);
         errors.AddRange(pluginErrors);
         if (loaded.Config is null || errors.Count > 0)
         {

@@ -82,6 +82,7 @@ internal sealed class GantryNode
         var api = new AdminApi(dao, registry, logger);
         api.Map("/", (http, _) => AdminRoot.RootAsync(http, info));
         api.Map("/status", (http, _) => AdminRoot.StatusAsync(http, health));
+        PluginEndpoints.Map(api, context.EnabledPlugins);
         return api;
     }
 

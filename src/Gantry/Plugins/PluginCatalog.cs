@@ -1,12 +1,50 @@
+using System.Text.Json.Nodes;
+using Gantry.Entities.Schema;
 using Gantry.Migrations;
+using Gantry.Plugins.Acl;
+using Gantry.Plugins.BasicAuth;
+using Gantry.Plugins.CorrelationId;
+using Gantry.Plugins.Cors;
+using Gantry.Plugins.HmacAuth;
+using Gantry.Plugins.IpRestriction;
+using Gantry.Plugins.Jwt;
+using Gantry.Plugins.KeyAuth;
+using Gantry.Plugins.OAuth2;
+using Gantry.Plugins.Prometheus;
+using Gantry.Plugins.RateLimiting;
 
 namespace Gantry.Plugins;
 
-/// <summary>A plugin this build can load, and the migrations of the tables it owns (if any).</summary>
+/// <summary>
+/// A plugin this build can load: its config schema, priority and version, the entities it owns (its
+/// credentials) and the migrations of their tables. Each bundled plugin describes itself in its own folder
+/// (<c>Plugins/KeyAuth/KeyAuthPlugin.cs</c>); the request handler joins the descriptor there when the
+/// proxy runs plugins.
+/// </summary>
 public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migrations)
 {
+    /// <summary>The protocols every plugin accepts and a new plugin instance gets by default.</summary>
+    public static readonly IReadOnlyList<string> HttpProtocols = ["grpc", "grpcs", "http", "https"];
+
     /// <summary>The entities the plugin owns (its credentials), served by the Admin API while it is enabled.</summary>
-    public IReadOnlyList<Gantry.Entities.Schema.EntitySchema> Entities { get; init; } = [];
+    public IReadOnlyList<EntitySchema> Entities { get; init; } = [];
+
+    /// <summary>The fields of the plugin's <c>config</c>, with their defaults.</summary>
+    public IReadOnlyList<Field> Config { get; init; } = [];
+
+    /// <summary>Rules across config fields: (a config field, or null for the whole config, and a message) pairs.</summary>
+    public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> ConfigChecks { get; init; } = [];
+
+    /// <summary>Higher runs first in each phase.</summary>
+    public int Priority { get; init; }
+
+    public string Version { get; init; } = GantryInfo.Version;
+
+    /// <summary>The protocols an instance may list; stream plugins add tcp, tls, udp.</summary>
+    public IReadOnlyList<string> Protocols { get; init; } = HttpProtocols;
+
+    /// <summary>Authentication plugins identify the consumer, so they cannot be scoped to one.</summary>
+    public bool NoConsumer { get; init; }
 }
 
 /// <summary>
@@ -15,8 +53,20 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
 /// </summary>
 public sealed class PluginCatalog
 {
-    // Plugins register here as they are built (key-auth, rate-limiting, ...); each brings its own subsystem.
-    private static readonly PluginDescriptor[] Bundled = [];
+    private static readonly PluginDescriptor[] Bundled =
+    [
+        AclPlugin.Descriptor,
+        BasicAuthPlugin.Descriptor,
+        CorrelationIdPlugin.Descriptor,
+        CorsPlugin.Descriptor,
+        HmacAuthPlugin.Descriptor,
+        IpRestrictionPlugin.Descriptor,
+        JwtPlugin.Descriptor,
+        KeyAuthPlugin.Descriptor,
+        OAuth2Plugin.Descriptor,
+        PrometheusPlugin.Descriptor,
+        RateLimitingPlugin.Descriptor,
+    ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;
 

@@ -383,7 +383,7 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
             var comparison = field.UniqueIgnoreCase ? $"lower({Q(field.Column)}) = lower({Param(field, "v")})" : $"{Q(field.Column)} = {Param(field, "v")}";
             if (await ExistsAsync(connection, transaction, $"SELECT 1 FROM {Q(schema.Table)} WHERE {comparison} AND \"id\" <> {Param(schema, "id", "id")} LIMIT 1",
                     cancellationToken, ("v", ToDb(field, value)), ("id", Uuid(id))))
-                throw EntityException.Unique(field.Name, value);
+                throw UniqueOn(field, entity);
         }
         foreach (var together in schema.UniqueTogether)
         {
@@ -426,8 +426,13 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
     private static EntityException UniqueFromConstraint(EntitySchema schema, JsonObject entity, string constraint)
     {
         var field = schema.Fields.Where(f => f.Unique).FirstOrDefault(f => constraint.Contains(f.Column, StringComparison.Ordinal)) ?? schema.Find("id")!;
-        return EntityException.Unique(field.Name, entity[field.Name]);
+        return UniqueOn(field, entity);
     }
+
+    /// <summary>A clash on a computed key is reported on the fields it is made of, which the client wrote.</summary>
+    private static EntityException UniqueOn(Field field, JsonObject entity) => field.KeyOf is { } parts
+        ? EntityException.UniqueTogether(parts.Select(name => (name, entity[name])).ToList())
+        : EntityException.Unique(field.Name, entity[field.Name]);
 
     private async Task IndexTagsAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, JsonObject entity, CancellationToken cancellationToken)
     {

@@ -21,6 +21,15 @@ public static class CoreEntities
         Vaults.Schema,
     ];
 
-    public static EntityRegistry Registry(IEnumerable<PluginDescriptor> enabledPlugins) =>
-        new(Core.Concat(enabledPlugins.SelectMany(p => p.Entities)));
+    /// <summary>
+    /// Core's entities, the plugins entity (whose names and configs depend on the enabled plugins, so it is
+    /// built here rather than listed in <see cref="Core"/>), and the enabled plugins' own entities.
+    /// </summary>
+    public static EntityRegistry Registry(IReadOnlyList<PluginDescriptor> enabledPlugins) =>
+        new([
+            .. Core,
+            .. ReferenceStandIns.Missing(Core),
+            Plugins.Schema(enabledPlugins),
+            .. enabledPlugins.SelectMany(p => p.Entities),
+        ]);
 }

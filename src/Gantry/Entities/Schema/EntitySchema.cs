@@ -68,6 +68,22 @@ public sealed class EntitySchema
     /// <summary>Rewrites shorthand input before validation (a service's url, a certificate's snis).</summary>
     public Action<JsonObject, ValidationErrors>? Shorthands { get; init; }
 
+    /// <summary>
+    /// Fills stored values from the client's input once the entity is valid, such as basic-auth's password
+    /// hashed with the consumer's id: only a value the client sent is transformed, so an update that leaves
+    /// the password out does not hash the stored hash again.
+    /// </summary>
+    public Action<JsonObject, JsonObject>? OnWrite { get; init; }
+
+    /// <summary>The field whose value picks a subschema (a plugin's <c>name</c>), with <see cref="Subschemas"/>.</summary>
+    public string? SubschemaKey { get; init; }
+
+    /// <summary>
+    /// The complete field list for one value of <see cref="SubschemaKey"/> (a plugin's fields with its own
+    /// config record), or null when the value names no subschema; built once per value, not per request.
+    /// </summary>
+    public Func<string, IReadOnlyList<Field>?>? Subschemas { get; init; }
+
     /// <summary>The segment under a parent, when it differs (<c>/consumers/{c}/key-auth</c> for <c>key-auths</c>).</summary>
     public string? NestedPath { get; init; }
 
@@ -86,6 +102,15 @@ public sealed class EntitySchema
     public string UrlSegment => Path ?? Name;
 
     public Field? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>The fields to validate this input with: the subschema's when the key names one.</summary>
+    public IReadOnlyList<Field> FieldsFor(JsonObject input, JsonObject? existing)
+    {
+        if (SubschemaKey is null || Subschemas is null)
+            return Fields;
+        var key = input[SubschemaKey] ?? existing?[SubschemaKey];
+        return key is JsonValue value && value.TryGetValue(out string? name) && Subschemas(name) is { } fields ? fields : Fields;
+    }
 
     public IEnumerable<Field> ForeignFields => Fields.Where(f => f.Kind == FieldKind.Foreign);
 

@@ -83,6 +83,12 @@ public sealed class Field
     /// </summary>
     public string? ElementReference { get; init; }
 
+    /// <summary>
+    /// For an internal key computed from other fields (a plugin's cache_key from its name and scope): the
+    /// fields a clash is reported on, since the key itself means nothing to the client.
+    /// </summary>
+    public IReadOnlyList<string>? KeyOf { get; init; }
+
     /// <summary>Not writable by clients (created_at, updated_at, computed fields).</summary>
     public bool ReadOnly { get; init; }
 

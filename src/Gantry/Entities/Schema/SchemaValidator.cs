@@ -27,9 +27,11 @@ public static class SchemaValidator
     public static JsonObject Prepare(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient, ValidationErrors errors)
     {
         var result = mode == WriteMode.Update && existing is not null ? (JsonObject)existing.DeepClone() : [];
+        // A plugin validates its config with its own record: the fields depend on the entity's name.
+        var fields = schema.FieldsFor(input, existing);
         foreach (var (name, value) in input)
         {
-            var field = schema.Find(name);
+            var field = Find(fields, name);
             if (field is null)
             {
                 errors.Add([name], "unknown field");
@@ -46,11 +48,14 @@ public static class SchemaValidator
             result[name] = Coerce(field, merged, lenient, [name], errors);
         }
         if (mode != WriteMode.Update)
-            ApplyDefaults(schema.Fields, result);
-        foreach (var field in schema.Fields)
+            ApplyDefaults(fields, result);
+        else
+            ApplyRecordDefaults(fields, result);
+        foreach (var field in fields)
             Validate(field, result[field.Name], [field.Name], errors, lenient);
         if (!errors.Any)
         {
+            schema.OnWrite?.Invoke(input, result);
             schema.Normalize?.Invoke(result);
             foreach (var check in schema.EntityChecks)
             {
@@ -74,6 +79,29 @@ public static class SchemaValidator
         ApplyDefaults(fields, result);
         Validate(record, result, path, errors, lenient);
         return result;
+    }
+
+    private static Field? Find(IReadOnlyList<Field> fields, string name)
+    {
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (fields[i].Name == name)
+                return fields[i];
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// On update, a record's fields added by a newer release (a plugin's new config field) take their
+    /// defaults, as they would have on insert; fields outside records stay as stored.
+    /// </summary>
+    private static void ApplyRecordDefaults(IReadOnlyList<Field> fields, JsonObject target)
+    {
+        foreach (var field in fields)
+        {
+            if (field.Kind == FieldKind.Record && field.Fields is not null && target[field.Name] is JsonObject nested)
+                ApplyDefaults(field.Fields, nested);
+        }
     }
 
     private static JsonObject MergeRecord(JsonObject stored, JsonObject patch)

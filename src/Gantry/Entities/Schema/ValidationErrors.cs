@@ -16,22 +16,28 @@ public sealed class ValidationErrors
 
     public int Count => _flat.Count;
 
+    /// <summary>
+    /// Adds an error at a field; a path ending in <c>@entity</c> (<c>config.@entity</c>) is a rule across the
+    /// fields of that record, listed with the record's other such errors.
+    /// </summary>
     public void Add(IReadOnlyList<string> path, string message)
     {
-        _flat.Add(path.Count == 0 ? message : $"{string.Join('.', path)}: {message}");
-        if (path.Count == 0)
-        {
-            if (_tree["@entity"] is not JsonArray entity)
-                _tree["@entity"] = entity = [];
-            entity.Add(message);
-            return;
-        }
+        var entityLevel = path.Count == 0 || path[^1] == "@entity";
+        var owner = entityLevel && path.Count > 0 ? path.Take(path.Count - 1).ToList() : path;
+        _flat.Add(owner.Count == 0 ? message : $"{string.Join('.', owner)}: {message}");
         var node = _tree;
-        for (var i = 0; i < path.Count - 1; i++)
+        for (var i = 0; i < (entityLevel ? owner.Count : path.Count - 1); i++)
         {
             if (node[path[i]] is not JsonObject child)
                 node[path[i]] = child = [];
             node = child;
+        }
+        if (entityLevel)
+        {
+            if (node["@entity"] is not JsonArray entity)
+                node["@entity"] = entity = [];
+            entity.Add(message);
+            return;
         }
         // A second error on the same field keeps the first: one message per field, as Kong answers.
         node.TryAdd(path[^1], message);

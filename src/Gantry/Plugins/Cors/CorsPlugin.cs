@@ -1,0 +1,30 @@
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.Cors;
+
+/// <summary>cors: answers preflight requests and adds the Access-Control-* headers.</summary>
+public static class CorsPlugin
+{
+    public static readonly string[] Methods = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
+
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        Strings("origins"),
+        Strings("headers"),
+        Strings("exposed_headers"),
+        Strings("methods", Methods, oneOf: Methods),
+        Number("max_age"),
+        Flag("credentials", false),
+        Flag("private_network", false),
+        Flag("preflight_continue", false),
+    ];
+
+    // The access and header_filter handlers (preflight answer, response headers) join this descriptor with the proxy.
+    public static PluginDescriptor Descriptor { get; } = new("cors", Bundled: true, Migrations: null)
+    {
+        Priority = 2000,
+        Config = Config,
+        NoConsumer = true,
+    };
+}

@@ -1,0 +1,30 @@
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.HmacAuth;
+
+/// <summary>hmac-auth: a consumer signs the request with a shared secret (HTTP Signatures).</summary>
+public static class HmacAuthPlugin
+{
+    public static readonly string[] Algorithms = ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"];
+
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        Flag("hide_credentials", false),
+        Positive("clock_skew", 300),
+        Anonymous(),
+        Flag("validate_request_body", false),
+        Strings("enforce_headers", []),
+        Strings("algorithms", Algorithms, oneOf: Algorithms),
+        Realm(),
+    ];
+
+    // The access handler (parse the signature, check skew, digest and HMAC) joins this descriptor with the proxy.
+    public static PluginDescriptor Descriptor { get; } = new("hmac-auth", Bundled: true, HmacAuthMigrations.Subsystem)
+    {
+        Priority = 1030,
+        Config = Config,
+        NoConsumer = true,
+        Entities = [HmacAuthCredentials.Schema],
+    };
+}

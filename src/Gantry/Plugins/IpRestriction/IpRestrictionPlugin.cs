@@ -1,0 +1,27 @@
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.IpRestriction;
+
+/// <summary>ip-restriction: lets through, or turns away, client addresses by IP or CIDR range.</summary>
+public static class IpRestrictionPlugin
+{
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        Strings("allow", check: IpOrCidrError),
+        Strings("deny", check: IpOrCidrError),
+        // The answer to a refused address; null keeps 403 "IP address not allowed: <ip>".
+        Number("status"),
+        Text("message"),
+    ];
+
+    // The access (and stream preread) handler joins this descriptor with the proxy.
+    public static PluginDescriptor Descriptor { get; } = new("ip-restriction", Bundled: true, Migrations: null)
+    {
+        Priority = 990,
+        Config = Config,
+        ConfigChecks = [AtLeastOneOf("allow", "deny")],
+        // Addresses are known on stream connections too.
+        Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls"],
+    };
+}

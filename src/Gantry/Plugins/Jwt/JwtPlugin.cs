@@ -1,0 +1,31 @@
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.Jwt;
+
+/// <summary>jwt: a consumer presents a signed token whose issuer claim names one of its jwt secrets.</summary>
+public static class JwtPlugin
+{
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        StringSet("uri_param_names", ["jwt"]),
+        StringSet("cookie_names", []),
+        Text("key_claim_name", "iss"),
+        Flag("secret_is_base64", false),
+        StringSet("claims_to_verify", oneOf: ["exp", "nbf"]),
+        Anonymous(),
+        Flag("run_on_preflight", true),
+        Number("maximum_expiration", 0, 0, 31536000),
+        StringSet("header_names", ["authorization"]),
+        Realm(),
+    ];
+
+    // The access handler (find the token, check signature and claims) joins this descriptor with the proxy.
+    public static PluginDescriptor Descriptor { get; } = new("jwt", Bundled: true, JwtMigrations.Subsystem)
+    {
+        Priority = 1450,
+        Config = Config,
+        NoConsumer = true,
+        Entities = [JwtSecrets.Schema],
+    };
+}

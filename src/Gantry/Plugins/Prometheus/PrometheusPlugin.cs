@@ -1,0 +1,26 @@
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.Prometheus;
+
+/// <summary>prometheus: exposes request and node metrics on /metrics of the Status and Admin APIs.</summary>
+public static class PrometheusPlugin
+{
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        Flag("per_consumer", false),
+        Flag("status_code_metrics", false),
+        Flag("latency_metrics", false),
+        Flag("bandwidth_metrics", false),
+        Flag("upstream_health_metrics", false),
+    ];
+
+    // The log handler (count each request) and the /metrics exporter join this descriptor with the proxy.
+    public static PluginDescriptor Descriptor { get; } = new("prometheus", Bundled: true, Migrations: null)
+    {
+        Priority = 13,
+        Config = Config,
+        NoConsumer = true,
+        Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"],
+    };
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.RateLimiting;
+
+/// <summary>rate-limiting: counts requests per window (second … year) and answers 429 past the limit.</summary>
+public static class RateLimitingPlugin
+{
+    public static readonly string[] Periods = ["second", "minute", "hour", "day", "month", "year"];
+
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        Positive("second"),
+        Positive("minute"),
+        Positive("hour"),
+        Positive("day"),
+        Positive("month"),
+        Positive("year"),
+        Text("limit_by", "consumer", oneOf: ["consumer", "credential", "ip", "service", "header", "path", "consumer-group"]),
+        Text("header_name"),
+        Text("path"),
+        Text("policy", "local", oneOf: ["local", "cluster", "redis"]),
+        Flag("fault_tolerant", true),
+        new Field("redis", FieldKind.Record)
+        {
+            Required = true,
+            Fields =
+            [
+                Text("host"),
+                Number("port", 6379, 0, 65535),
+                Number("timeout", 2000, 0, int.MaxValue),
+                Text("username"),
+                Text("password"),
+                Number("database", 0),
+                Flag("ssl", false),
+                Flag("ssl_verify", false),
+                Text("server_name"),
+            ],
+        },
+        Flag("hide_client_headers", false),
+        Number("error_code", 429, 0),
+        Text("error_message", "API rate limit exceeded"),
+        // -1 counts synchronously; a positive value batches Redis increments every that many seconds.
+        Number("sync_rate", -1),
+    ];
+
+    // The access handler (count, compare, set the RateLimit headers) joins this descriptor with the proxy.
+    public static PluginDescriptor Descriptor { get; } = new("rate-limiting", Bundled: true, RateLimitingMigrations.Subsystem)
+    {
+        Priority = 910,
+        Config = Config,
+        ConfigChecks =
+        [
+            AtLeastOneOf(Periods),
+            LongerPeriodsAllowMore,
+            RequiredWhen("limit_by", "header", "header_name"),
+            RequiredWhen("limit_by", "path", "path"),
+            RequiredWhen("policy", "redis", "redis.host"),
+        ],
+    };
+
+    /// <summary>A longer window may not have a smaller limit than a shorter one: it could never be reached.</summary>
+    private static IEnumerable<(string?, string)> LongerPeriodsAllowMore(JsonObject config)
+    {
+        for (var i = 0; i < Periods.Length; i++)
+        {
+            if (config[Periods[i]] is not JsonValue shorter)
+                continue;
+            for (var j = i + 1; j < Periods.Length; j++)
+            {
+                if (config[Periods[j]] is JsonValue longer && SchemaValidator.ToDouble(longer) < SchemaValidator.ToDouble(shorter))
+                {
+                    yield return (null, string.Create(CultureInfo.InvariantCulture,
+                        $"The limit for {Periods[j]}({SchemaValidator.ToDouble(longer):0.0}) cannot be lower than the limit for {Periods[i]}({SchemaValidator.ToDouble(shorter):0.0})"));
+                    yield break;
+                }
+            }
+        }
+    }
+}
