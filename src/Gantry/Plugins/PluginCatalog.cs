@@ -7,6 +7,9 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
 {
     /// <summary>The entities the plugin owns (its credentials), served by the Admin API while it is enabled.</summary>
     public IReadOnlyList<Gantry.Entities.Schema.EntitySchema> Entities { get; init; } = [];
+
+    /// <summary>Order in the plugin chain (higher runs first), as <c>GET /</c> reports it.</summary>
+    public int Priority { get; init; }
 }
 
 /// <summary>
