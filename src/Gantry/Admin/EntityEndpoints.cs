@@ -19,7 +19,8 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
     /// <summary>Answers the request when its path is an entity endpoint; false when it is not one.</summary>
     public async Task<bool> TryHandleAsync(HttpContext http, string[] segments)
     {
-        var method = http.Request.Method;
+        // HEAD is answered as GET; Kestrel sends the headers and drops the body.
+        var method = ReadAsGet(http.Request.Method);
         var ct = http.RequestAborted;
         if (segments.Length == 0 || registry.FindBySegment(segments[0]) is not { } schema)
             return false;
@@ -41,7 +42,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
                 return true;
             case 3 or 4:
                 var parent = await dao.GetAsync(schema, segments[1], ct) ?? throw NotFound();
-                if (segments.Length == 3 && schema.Find(segments[2]) is { Kind: FieldKind.Foreign } foreignField)
+                if (segments.Length == 3 && schema.Find(segments[2]) is { Kind: FieldKind.Foreign } foreignField && registry.Find(foreignField.Reference!) is not null)
                 {
                     await ReferencedAsync(http, schema, parent, foreignField, ct);
                     return true;
@@ -70,6 +71,65 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         }
     }
 
+    /// <summary>The ?size= of a list request: 100 when absent, Kong's 400 "invalid size" outside 1..1000.</summary>
+    public static int PageSize(IQueryCollection query)
+    {
+        var size = DefaultPageSize;
+        if (query.TryGetValue("size", out var sizeText))
+        {
+            if (!int.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1 || size > MaxPageSize)
+                throw Entity(new EntityException(400, 9, "invalid size", $"size must be an integer between 1 and {MaxPageSize}"));
+        }
+        return size;
+    }
+
+    private static string ReadAsGet(string method) => HttpMethods.IsHead(method) ? HttpMethods.Get : method;
+
+    private static readonly string[] CollectionMethods = ["GET", "HEAD", "POST", "OPTIONS"];
+    private static readonly string[] EntityMethods = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    private static readonly string[] ReferenceMethods = ["GET", "HEAD", "PUT", "PATCH", "OPTIONS"];
+
+    /// <summary>The methods an entity path answers, judged from its shape alone (no lookup); null when it is not one.</summary>
+    public string[]? AllowedMethods(string[] segments)
+    {
+        if (segments.Length == 0 || registry.FindBySegment(segments[0]) is not { } schema)
+            return null;
+        switch (segments.Length)
+        {
+            case 1:
+                return CollectionMethods;
+            case 2:
+                return EntityMethods;
+            case 3 when schema.Find(segments[2]) is { Kind: FieldKind.Foreign } field && registry.Find(field.Reference!) is not null:
+                return ReferenceMethods;
+            case 3 or 4 when ChildCollection(schema, segments[2]) is not null:
+                return segments.Length == 3 ? CollectionMethods : EntityMethods;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Every generated path, in Kong's notation: <c>/services/{services}/routes/{routes}</c>.</summary>
+    public IEnumerable<string> Templates()
+    {
+        foreach (var schema in registry.All)
+        {
+            var collection = "/" + schema.UrlSegment;
+            yield return collection;
+            var entity = $"{collection}/{{{schema.UrlSegment}}}";
+            yield return entity;
+            // A reference to an entity this node does not serve (yet) has no endpoint.
+            foreach (var field in schema.ForeignFields.Where(f => registry.Find(f.Reference!) is not null))
+                yield return $"{entity}/{field.Name}";
+            foreach (var (child, _) in registry.ChildrenOf(schema.Name))
+            {
+                var nested = child.NestedPath ?? child.UrlSegment;
+                yield return $"{entity}/{nested}";
+                yield return $"{entity}/{nested}/{{{child.UrlSegment}}}";
+            }
+        }
+    }
+
     private (EntitySchema Schema, Field Field)? ChildCollection(EntitySchema parent, string segment)
     {
         foreach (var (child, field) in registry.ChildrenOf(parent.Name))
@@ -91,12 +151,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
                 return;
             }
         }
-        var size = DefaultPageSize;
-        if (query.TryGetValue("size", out var sizeText))
-        {
-            if (!int.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1 || size > MaxPageSize)
-                throw Entity(new EntityException(400, 9, "invalid size", $"size must be an integer between 1 and {MaxPageSize}"));
-        }
+        var size = PageSize(query);
         var (tags, any) = ParseTags(schema, query["tags"].ToString());
         var descending = query.TryGetValue("sort_desc", out var desc) && desc.ToString() is "1" or "true";
         var page = await dao.PageAsync(schema, new PageRequest(size, query["offset"].ToString(), tags, any,
@@ -143,7 +198,8 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         if (hasAnd && hasOr)
             throw InvalidOption("tags: invalid filter syntax");
         var tags = filter.Split(hasOr ? '/' : ',');
-        if (tags.Any(t => t.Length == 0))
+        // Control characters cannot be in a stored tag, and PostgreSQL refuses NUL in a text parameter.
+        if (tags.Any(t => t.Length == 0 || t.Any(char.IsControl)))
             throw InvalidOption("tags: invalid filter syntax");
         if (tags.Length > 5)
             throw InvalidOption("tags: cannot query more than 5 tags");
@@ -165,7 +221,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
 
     private async Task EntityAsync(HttpContext http, EntitySchema schema, string idOrKey, (Field Field, string Id)? parent, CancellationToken ct)
     {
-        var method = http.Request.Method;
+        var method = ReadAsGet(http.Request.Method);
         var existing = await dao.GetAsync(schema, idOrKey, ct, parent is { } scope ? (scope.Field.Column, scope.Id) : null);
         if (existing is not null && parent is { } owner && existing[owner.Field.Name]?["id"]?.GetValue<string>() != owner.Id)
             existing = null;

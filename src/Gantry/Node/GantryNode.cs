@@ -23,8 +23,22 @@ internal sealed class GantryNode
         builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        var counters = new NodeCounters();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Before the listeners are bound, so that every one of them counts its connections.
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => async connection =>
+            {
+                counters.ConnectionOpened();
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    counters.ConnectionClosed();
+                }
+            }));
             ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config, "ssl_cert", prefix, "proxy"));
             ListenerSetup.Bind(kestrel, config.AdminListen, () => ListenerSetup.LoadOrCreate(config, "admin_ssl_cert", prefix, "admin"));
             ListenerSetup.Bind(kestrel, config.StatusListen, () => ListenerSetup.LoadOrCreate(config, "status_ssl_cert", prefix, "status"));
@@ -35,13 +49,18 @@ internal sealed class GantryNode
         var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
         var health = new DatabaseHealth(database);
         var info = new NodeInfo(nodeId, Environment.MachineName, config, context);
+        app.Use((http, next) =>
+        {
+            counters.RequestStarted();
+            return next(http);
+        });
 
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(http => StatusApi.HandleAsync(http, health, info)));
         // In front of the whole Admin API, so that every endpoint added later inherits the refusal.
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var adminApi = CreateAdminApi(context, database, nodeId, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"), health, info);
+        var adminApi = CreateAdminApi(context, database, nodeId, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"), health, info, counters);
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
         {
             if (writeGuard is not null)
@@ -74,14 +93,15 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(CliContext context, IDatabase? database, Guid nodeId, ILogger logger, DatabaseHealth health, NodeInfo info)
+    private static AdminApi CreateAdminApi(CliContext context, IDatabase? database, Guid nodeId, ILogger logger, DatabaseHealth health, NodeInfo info, NodeCounters counters)
     {
         var registry = CoreEntities.Registry(context.EnabledPlugins);
         // Without a database (database = off) the entity endpoints have nothing to read from yet.
         var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
-        var api = new AdminApi(dao, registry, logger);
-        api.Map("/", (http, _) => AdminRoot.RootAsync(http, info));
-        api.Map("/status", (http, _) => AdminRoot.StatusAsync(http, health));
+        var api = new AdminApi(dao, registry, logger, AdminCors.From(context.Config));
+        new InfoEndpoints(info, health, counters).MapAll(api);
+        SchemaEndpoints.MapAll(api);
+        TagEndpoints.MapAll(api);
         PluginEndpoints.Map(api, context.EnabledPlugins);
         return api;
     }
@@ -167,31 +187,6 @@ internal static class StatusApi
                 await JsonResponse.WriteAsync(http, 404, new { message = "Not found" });
                 return;
         }
-    }
-}
-
-/// <summary>The Admin API's root and status endpoints.</summary>
-internal static class AdminRoot
-{
-    public static Task RootAsync(HttpContext http, NodeInfo info) =>
-        JsonResponse.WriteAsync(http, 200, new Dictionary<string, object?>
-        {
-            ["tagline"] = "Welcome to gantry",
-            ["version"] = GantryInfo.Version,
-            ["hostname"] = info.Hostname,
-            ["node_id"] = info.NodeId,
-            ["configuration"] = info.Config.ToRedactedDictionary(),
-            ["plugins"] = new Dictionary<string, object?>
-            {
-                ["available_on_server"] = info.Context.Plugins.All.ToDictionary(p => p.Name, _ => new { version = GantryInfo.Version }),
-                ["enabled_in_cluster"] = Array.Empty<string>(),
-            },
-        });
-
-    public static async Task StatusAsync(HttpContext http, DatabaseHealth health)
-    {
-        var reachable = await health.IsReachableAsync(http.RequestAborted);
-        await JsonResponse.WriteAsync(http, 200, new { database = new { reachable = reachable ?? true } });
     }
 }
 

@@ -1,3 +1,4 @@
+using Gantry.Tests.Support;
 using System.Text.Json.Nodes;
 
 namespace Gantry.Tests.Admin;

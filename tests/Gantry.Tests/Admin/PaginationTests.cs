@@ -1,3 +1,4 @@
+using Gantry.Tests.Support;
 
 namespace Gantry.Tests.Admin;
 

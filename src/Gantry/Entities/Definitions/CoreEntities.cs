@@ -28,7 +28,6 @@ public static class CoreEntities
     public static EntityRegistry Registry(IReadOnlyList<PluginDescriptor> enabledPlugins) =>
         new([
             .. Core,
-            .. ReferenceStandIns.Missing(Core),
             Plugins.Schema(enabledPlugins),
             .. enabledPlugins.SelectMany(p => p.Entities),
         ]);

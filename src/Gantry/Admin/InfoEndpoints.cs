@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Gantry.Configuration;
+using Gantry.Node;
+
+namespace Gantry.Admin;
+
+/// <summary>
+/// <c>GET /</c>, <c>GET /status</c> and <c>GET /endpoints</c>: what the node is, how it is doing, and what
+/// the Admin API serves.
+/// </summary>
+internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters)
+{
+    /// <summary>
+    /// The Kong release whose Admin API Gantry speaks. decK and Kong Manager parse <c>version</c> as a Kong
+    /// version and pick their behaviour by it, so it names Kong's release; Gantry's own is <c>gantry_version</c>.
+    /// </summary>
+    public const string KongCompatibleVersion = "3.9.0";
+
+    public void MapAll(AdminApi api)
+    {
+        api.Map("/", [HttpMethods.Get], (http, _) => RootAsync(http, api));
+        api.Map("/status", [HttpMethods.Get], (http, _) => StatusAsync(http));
+        api.Map("/endpoints", [HttpMethods.Get], (http, _) =>
+            AdminJson.WriteAsync(http, 200, new JsonObject { ["data"] = new JsonArray(api.Endpoints().Select(p => (JsonNode?)p).ToArray()) }));
+    }
+
+    private async Task RootAsync(HttpContext http, AdminApi api)
+    {
+        var available = new JsonObject();
+        foreach (var plugin in info.Context.EnabledPlugins.OrderBy(p => p.Name, StringComparer.Ordinal))
+            available[plugin.Name] = new JsonObject { ["version"] = GantryInfo.Version, ["priority"] = plugin.Priority };
+        var enabled = await PluginsInUseAsync(api, http.RequestAborted);
+        var body = new JsonObject
+        {
+            ["tagline"] = "Welcome to gantry",
+            ["version"] = KongCompatibleVersion,
+            ["gantry_version"] = GantryInfo.Version,
+            ["edition"] = "community",
+            ["hostname"] = info.Hostname,
+            ["node_id"] = info.NodeId.ToString(),
+            ["configuration"] = Configuration(info.Config),
+            ["plugins"] = new JsonObject
+            {
+                ["available_on_server"] = available,
+                ["enabled_in_cluster"] = new JsonArray(enabled.Select(n => (JsonNode?)n).ToArray()),
+            },
+            // One process serves every request; it stands for Kong's master and its only worker.
+            ["pids"] = new JsonObject { ["master"] = Environment.ProcessId, ["workers"] = new JsonArray(Environment.ProcessId) },
+        };
+        await AdminJson.WriteAsync(http, 200, body);
+    }
+
+    /// <summary>Names of the plugins that at least one plugin entity uses, read from the database.</summary>
+    private async Task<IReadOnlyList<string>> PluginsInUseAsync(AdminApi api, CancellationToken cancellationToken)
+    {
+        if (info.Config.Database == DatabaseKind.Off)
+            return [];
+        await using var connection = await api.Dao.Database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT name FROM plugins ORDER BY name";
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            names.Add(reader.GetString(0));
+        return names;
+    }
+
+    /// <summary>
+    /// The effective configuration, secrets redacted, typed as Kong shows it: booleans and numbers as JSON
+    /// values, lists as arrays, unset properties left out. Kong Manager reads <c>role</c> and <c>database</c>.
+    /// </summary>
+    internal static JsonObject Configuration(GantryConfig config)
+    {
+        var result = new JsonObject();
+        foreach (var (name, value) in config.ToRedactedDictionary())
+        {
+            if (value.Length == 0)
+                continue;
+            var property = ConfProperties.Find(name)!;
+            result[name] = property.Kind switch
+            {
+                _ when value == GantryConfig.Redacted => value,
+                ConfKind.Boolean when ConfValues.TryParseBoolean(value, out var b) => b,
+                ConfKind.Integer or ConfKind.Number when ConfValues.TryParseNumber(value, out var d) =>
+                    d % 1 == 0 && Math.Abs(d) < 9e15 ? JsonValue.Create((long)d) : JsonValue.Create(d),
+                ConfKind.List => new JsonArray(ConfValues.SplitList(value).Select(v => (JsonNode?)v).ToArray()),
+                ConfKind.ListenList => value.Trim() == "off"
+                    ? new JsonArray()
+                    : new JsonArray(ConfValues.SplitList(value).Select(v => (JsonNode?)v).ToArray()),
+                _ => value,
+            };
+        }
+        return result;
+    }
+
+    private async Task StatusAsync(HttpContext http)
+    {
+        var (unit, divisor) = MemoryUnit(http.Request.Query["unit"].ToString());
+        var scale = 2;
+        if (http.Request.Query.TryGetValue("scale", out var scaleText)
+            && (!int.TryParse(scaleText, NumberStyles.None, CultureInfo.InvariantCulture, out scale) || scale > 10))
+            throw new AdminError(400, "invalid scale: " + scaleText);
+        var reachable = await health.IsReachableAsync(http.RequestAborted);
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        string Format(long bytes) => divisor == 1
+            ? bytes.ToString(CultureInfo.InvariantCulture)
+            : Math.Round(bytes / divisor, scale).ToString("F" + scale, CultureInfo.InvariantCulture) + " " + unit;
+        var body = new JsonObject
+        {
+            ["database"] = new JsonObject { ["reachable"] = reachable ?? true },
+            ["server"] = new JsonObject
+            {
+                ["total_requests"] = counters.TotalRequests,
+                ["connections_active"] = counters.ActiveConnections,
+                ["connections_accepted"] = counters.AcceptedConnections,
+                ["connections_handled"] = counters.AcceptedConnections,
+            },
+            // Kong's shape, so that tools reading it find their keys: the managed heap stands for a worker's
+            // Lua VM. Gantry has no shared dictionaries; its own figures are beside them.
+            ["memory"] = new JsonObject
+            {
+                ["workers_lua_vms"] = new JsonArray(new JsonObject { ["pid"] = Environment.ProcessId, ["http_allocated_gc"] = Format(GC.GetTotalMemory(false)) }),
+                ["lua_shared_dicts"] = new JsonObject(),
+                ["resident"] = Format(process.WorkingSet64),
+                ["managed_heap"] = Format(GC.GetTotalMemory(false)),
+            },
+        };
+        await AdminJson.WriteAsync(http, 200, body);
+    }
+
+    /// <summary>Kong's <c>?unit=</c>: b, k, m (the default) or g.</summary>
+    private static (string Unit, double Divisor) MemoryUnit(string unit) => unit switch
+    {
+        "" or "m" or "M" => ("MiB", 1024d * 1024),
+        "k" or "K" => ("KiB", 1024d),
+        "g" or "G" => ("GiB", 1024d * 1024 * 1024),
+        "b" or "B" => ("B", 1d),
+        _ => throw new AdminError(400, "invalid unit '" + unit + "' (expected 'k/K', 'm/M', or 'g/G')"),
+    };
+}
