@@ -35,9 +35,9 @@ public sealed class EntityException(int status, int code, string name, string me
         new(400, 4, "foreign key violation", $"an existing '{child}' entity references this '{parent}' entity",
             new JsonObject { ["@referenced_by"] = child });
 
-    /// <summary>A delete refused because an array of ids elsewhere still names the entity (Kong's code 18).</summary>
+    /// <summary>A delete refused because an array of ids elsewhere still names the entity (Kong's code 19).</summary>
     public static EntityException ReferencedByOthers(string message) =>
-        new(400, 18, "referenced by others", message);
+        new(400, 19, "referenced by others", message);
 
     public static EntityException InvalidOffset(string offset) =>
         new(400, 7, "invalid offset", $"'{offset}' is not a valid offset: bad base64 encoding");

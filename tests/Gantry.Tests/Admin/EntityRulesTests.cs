@@ -194,8 +194,9 @@ public abstract class EntityRulesTests(AdminNode node)
     [Fact]
     public async Task Hosts_allow_one_wildcard_at_either_end_and_a_port()
     {
-        var route = await node.CreateAsync("/routes", new { hosts = new[] { "*.example.test", "example.*", "a.test:8080" } });
-        Assert.Equal(3, route["hosts"]!.AsArray().Count);
+        var route = await node.CreateAsync("/routes", new { hosts = new[] { "*.example.test", "example.*", "a.test:8080", "[::1]:8080" } });
+        Assert.Equal(4, route["hosts"]!.AsArray().Count);
+        AssertViolation(await node.PostAsync("/routes", new { hosts = new[] { "a.test:99999" } }), "hosts.1", "invalid port number");
         AssertViolation(await node.PostAsync("/routes", new { hosts = new[] { "*.example.*" } }), "hosts.1", "invalid wildcard: must have at most one wildcard");
         AssertViolation(await node.PostAsync("/routes", new { hosts = new[] { "a.*.test" } }), "hosts.1", "invalid wildcard: must be placed at leftmost or rightmost label");
     }
@@ -586,7 +587,8 @@ public abstract class EntityRulesTests(AdminNode node)
         var service = await node.CreateAsync("/services", new { host = "a.test", protocol = "https", ca_certificates = new[] { caId } });
         var refused = await node.DeleteAsync($"/ca_certificates/{caId}");
         AssertStatus(400, refused);
-        Assert.Equal("referenced by others", refused.Body!["name"]!.GetValue<string>());
+        Assert.Equal(19, refused.Body!["code"]!.GetValue<int>());
+        Assert.Equal("referenced by others", refused.Body["name"]!.GetValue<string>());
         Assert.Equal($"ca certificate {caId} is still referenced by services (id = {service["id"]})", refused.Body["message"]!.GetValue<string>());
 
         AssertStatus(200, await node.PatchAsync($"/services/{service["id"]}", new { ca_certificates = Array.Empty<string>() }));
@@ -654,6 +656,8 @@ public abstract class EntityRulesTests(AdminNode node)
     }
 }
 
+[Collection(AdminApiCollection.Name)]
 public sealed class SqliteEntityRulesTests(SqliteAdminNode node) : EntityRulesTests(node), IClassFixture<SqliteAdminNode>;
 
+[Collection(AdminApiCollection.Name)]
 public sealed class PostgresEntityRulesTests(PostgresAdminNode node) : EntityRulesTests(node), IClassFixture<PostgresAdminNode>;

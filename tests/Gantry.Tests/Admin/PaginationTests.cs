@@ -10,7 +10,7 @@ public abstract class PaginationTests(AdminNode node)
     {
         // Key sets are used by no other test of this class, so the collection holds exactly what we create.
         var created = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await Parallel.ForEachAsync(Enumerable.Range(0, 2500), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2500), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
         {
             var entity = await node.CreateAsync("/key-sets", new { name = $"page-{i}" });
             created.Add(entity["id"]!.GetValue<string>());
@@ -97,6 +97,8 @@ public abstract class PaginationTests(AdminNode node)
     }
 }
 
+[Collection(AdminApiCollection.Name)]
 public sealed class SqlitePaginationTests(SqliteAdminNode node) : PaginationTests(node), IClassFixture<SqliteAdminNode>;
 
+[Collection(AdminApiCollection.Name)]
 public sealed class PostgresPaginationTests(PostgresAdminNode node) : PaginationTests(node), IClassFixture<PostgresAdminNode>;

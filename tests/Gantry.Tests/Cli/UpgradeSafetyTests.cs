@@ -98,6 +98,8 @@ public sealed class UpgradeSafetyTests
 
         gantry.UseRelease(Releases.B);
         var up = gantry.Start("migrations", "up", "--ddl-lock-timeout", "1000");
+        // Measure traffic only once the DDL is really queued behind the reader (start-up is slow on a busy machine).
+        await up.WaitForOutputAsync("could not get its ACCESS EXCLUSIVE on items lock", TimeSpan.FromSeconds(90));
 
         // Ordinary traffic meanwhile: each read and write must finish within the lock timeout plus a margin.
         var worst = TimeSpan.Zero;

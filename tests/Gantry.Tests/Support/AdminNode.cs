@@ -96,3 +96,13 @@ public abstract class AdminNode(string store) : IAsyncLifetime
 public sealed class SqliteAdminNode() : AdminNode("sqlite");
 
 public sealed class PostgresAdminNode() : AdminNode("postgres");
+
+/// <summary>
+/// The Admin API test classes run one after another: each brings a node and bursts of writes, and on a
+/// small machine running them side by side would starve the timing-sensitive migration tests.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class AdminApiCollection
+{
+    public const string Name = "admin-api";
+}

@@ -70,7 +70,9 @@ public static partial class CommonFields
     public static string? WildcardHostError(string value, bool allowPort)
     {
         var host = value;
-        if (allowPort && !host.StartsWith('[') && host.LastIndexOf(':') is var colon and > 0 && host.IndexOf(':') == colon)
+        // A port follows the last colon of a name or IPv4 address, or the bracket of an IPv6 address.
+        var colon = host.StartsWith('[') ? host.IndexOf("]:", StringComparison.Ordinal) + 1 : host.IndexOf(':') == host.LastIndexOf(':') ? host.IndexOf(':') : -1;
+        if (allowPort && colon > 0)
         {
             if (!int.TryParse(host[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > 65535)
                 return "invalid port number";
