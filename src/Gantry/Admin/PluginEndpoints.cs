@@ -63,57 +63,9 @@ public static class PluginEndpoints
             ["default"] = new JsonArray([.. PluginDescriptor.HttpProtocols.Select(p => (JsonNode?)p)]),
             ["elements"] = new JsonObject { ["type"] = "string", ["one_of"] = new JsonArray([.. plugin.Protocols.Select(p => (JsonNode?)p)]) },
         }));
-        fields.Add(Entry("config", Describe(new Field("config", FieldKind.Record) { Required = true, Fields = plugin.Config })));
+        fields.Add(Entry("config", SchemaEndpoints.Describe(new Field("config", FieldKind.Record) { Required = true, Fields = plugin.Config })));
         return new JsonObject { ["fields"] = fields };
     }
 
     private static JsonObject Entry(string name, JsonObject description) => new() { [name] = description };
-
-    /// <summary>One field's description: type, required, default, bounds, allowed values and nested fields.</summary>
-    public static JsonObject Describe(Field field)
-    {
-        var description = new JsonObject { ["type"] = TypeName(field.Kind) };
-        if (field.Required)
-            description["required"] = true;
-        if (field.Default is not null)
-            description["default"] = field.Default.DeepClone();
-        if (field.Auto != AutoValue.None)
-            description["auto"] = true;
-        if (field.Unique)
-            description["unique"] = true;
-        if (field.Reference is not null)
-            description["reference"] = field.Reference;
-        if (field.OneOf is not null)
-            description["one_of"] = new JsonArray([.. field.OneOf.Select(v => (JsonNode?)v)]);
-        if (field.MinLength is not null)
-            description["len_min"] = field.MinLength;
-        if (field.MaxLength is not null)
-            description["len_max"] = field.MaxLength;
-        if (field.Min is not null && field.Max is not null)
-            description["between"] = new JsonArray(Number(field.Min.Value), Number(field.Max.Value));
-        if (field.Elements is not null)
-            description["elements"] = Describe(field.Elements);
-        if (field.Keys is not null)
-            description["keys"] = Describe(field.Keys);
-        if (field.Kind == FieldKind.Record && field.Fields is not null)
-            description["fields"] = new JsonArray([.. field.Fields.Select(f => (JsonNode?)Entry(f.Name, Describe(f)))]);
-        return description;
-    }
-
-    private static JsonNode Number(double value) =>
-        Math.Abs(value % 1) < double.Epsilon && Math.Abs(value) < 9e15 ? JsonValue.Create((long)value) : JsonValue.Create(value);
-
-    private static string TypeName(FieldKind kind) => kind switch
-    {
-        FieldKind.Uuid or FieldKind.String => "string",
-        FieldKind.Integer => "integer",
-        FieldKind.Number => "number",
-        FieldKind.Boolean => "boolean",
-        FieldKind.Array => "array",
-        FieldKind.Set => "set",
-        FieldKind.Map => "map",
-        FieldKind.Record => "record",
-        FieldKind.Foreign => "foreign",
-        _ => "json",
-    };
 }

@@ -51,7 +51,7 @@ internal static class SchemaEndpoints
         new(fields.Where(f => !f.Internal).Select(f => (JsonNode?)new JsonObject { [f.Name] = Describe(f) }).ToArray());
 
     /// <summary>One field in Kong's vocabulary (type, required, default, one_of, between, len_min…).</summary>
-    private static JsonObject Describe(Field field)
+    public static JsonObject Describe(Field field)
     {
         var description = new JsonObject { ["type"] = TypeName(field.Kind) };
         if (field.Kind == FieldKind.Uuid)
