@@ -11,7 +11,7 @@ namespace Gantry.Tests.Admin;
 /// </summary>
 public sealed class DeckTests(ITestOutputHelper output)
 {
-    private static string BurstFile => Path.GetFullPath(Path.Combine(RepositoryFiles.Root, "..", "shared", "reference", "declarative", "burst.yml"));
+    private static string BurstFile => SharedReference.PathOf("reference/declarative/burst.yml");
 
     private static async Task<(int ExitCode, string Output)> DeckAsync(string admin, string workDirectory, params string[] arguments)
     {

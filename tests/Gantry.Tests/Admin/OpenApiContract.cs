@@ -33,20 +33,7 @@ public sealed class OpenApiContract
 
     public IReadOnlyList<ContractOperation> Operations { get; }
 
-    /// <summary>The project's shared folder sits beside the checkout (or above it); the contract is in its reference/.</summary>
-    public static string SpecPath
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(RepositoryFiles.Root); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "reference", "kong-admin-api-3.9.yaml");
-                if (File.Exists(candidate))
-                    return candidate;
-            }
-            throw new FileNotFoundException("shared/reference/kong-admin-api-3.9.yaml not found beside or above " + RepositoryFiles.Root);
-        }
-    }
+    public static string SpecPath => SharedReference.PathOf("reference/kong-admin-api-3.9.yaml");
 
     public static OpenApiContract Load()
     {
