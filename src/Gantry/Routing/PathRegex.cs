@@ -8,12 +8,12 @@ namespace Gantry.Routing;
 /// </summary>
 internal sealed class PathRegex
 {
-    private PathRegex(Regex regex, string literalPrefix, int[] numbers, string[] names)
+    private PathRegex(Regex regex, string literalPrefix, int[] positional, string[] names)
     {
         Regex = regex;
         LiteralPrefix = literalPrefix;
-        GroupNumbers = numbers;
-        GroupNames = names;
+        PositionalGroups = positional;
+        Names = names;
     }
 
     public Regex Regex { get; }
@@ -24,8 +24,14 @@ internal sealed class PathRegex
     /// </summary>
     public string LiteralPrefix { get; }
 
-    public int[] GroupNumbers { get; }
-    public string[] GroupNames { get; }
+    /// <summary>
+    /// .NET group numbers in Kong's (left-to-right) numbering: .NET numbers unnamed groups
+    /// before named ones, while Kong numbers every group by its opening parenthesis.
+    /// </summary>
+    public int[] PositionalGroups { get; }
+
+    /// <summary>The named groups, looked up by name on a match.</summary>
+    public string[] Names { get; }
 
     public static PathRegex Compile(string pattern, RouteDefinition route)
     {
@@ -45,7 +51,55 @@ internal sealed class PathRegex
             throw new RouterConfigurationException(
                 $"{route.Describe()}: path '~{pattern}' is not a regex the router accepts ({e.Message}); look-around and backreferences are not supported.", e);
         }
-        return new PathRegex(regex, LiteralPrefixOf(pattern), regex.GetGroupNumbers(), regex.GetGroupNames());
+        var (positional, names) = GroupsInPatternOrder(pattern, regex);
+        return new PathRegex(regex, LiteralPrefixOf(pattern), positional, names);
+    }
+
+    private static (int[] Positional, string[] Names) GroupsInPatternOrder(string pattern, Regex regex)
+    {
+        var positional = new List<int> { 0 };
+        var names = new List<string>();
+        var unnamed = 0;
+        var inClass = false;
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '\\')
+            {
+                i++;
+                continue;
+            }
+            if (inClass)
+            {
+                inClass = c != ']';
+                continue;
+            }
+            if (c == '[')
+            {
+                inClass = true;
+                continue;
+            }
+            if (c != '(')
+                continue;
+            if (i + 1 >= pattern.Length || pattern[i + 1] != '?')
+            {
+                positional.Add(++unnamed);
+                continue;
+            }
+            // (?<name>…) and (?'name'…) capture; (?<=…), (?<!…) and every other (?…) do not.
+            if (i + 2 < pattern.Length && pattern[i + 2] is '<' or '\'' && i + 3 < pattern.Length && pattern[i + 3] is not '=' and not '!')
+            {
+                var close = pattern[i + 2] == '<' ? '>' : '\'';
+                var end = pattern.IndexOf(close, i + 3);
+                if (end > 0)
+                {
+                    var name = pattern[(i + 3)..end];
+                    positional.Add(regex.GroupNumberFromName(name));
+                    names.Add(name);
+                }
+            }
+        }
+        return (positional.ToArray(), names.ToArray());
     }
 
     private static string LiteralPrefixOf(string pattern)

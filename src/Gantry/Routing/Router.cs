@@ -161,16 +161,18 @@ public sealed class Router
 
     private static RouteCaptures Capture(PathRegex regex, Match match)
     {
-        var unnamed = new List<string>();
-        var named = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < regex.GroupNumbers.Length; i++)
+        var unnamed = new string[regex.PositionalGroups.Length];
+        for (var i = 0; i < unnamed.Length; i++)
         {
-            var group = match.Groups[regex.GroupNumbers[i]];
-            var name = regex.GroupNames[i];
-            // Unnamed groups are named by their number; named ones are also numbered after them.
-            if (int.TryParse(name, out _))
-                unnamed.Add(group.Success ? group.Value : "");
-            else if (group.Success)
+            // A group that took no part is empty rather than absent, so positions stay stable.
+            var group = match.Groups[regex.PositionalGroups[i]];
+            unnamed[i] = group.Success ? group.Value : "";
+        }
+        var named = new Dictionary<string, string>(regex.Names.Length, StringComparer.Ordinal);
+        foreach (var name in regex.Names)
+        {
+            var group = match.Groups[name];
+            if (group.Success)
                 named[name] = group.Value;
         }
         return new RouteCaptures(unnamed, named);
