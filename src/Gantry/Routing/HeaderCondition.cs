@@ -31,7 +31,7 @@ internal sealed class HeaderCondition(string name, string[] plainValues, Regex[]
                 continue;
             foreach (var pattern in patterns)
             {
-                if (pattern.IsMatch(value))
+                if (RouterRegex.IsMatch(pattern, value))
                     return true;
             }
         }

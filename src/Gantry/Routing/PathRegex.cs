@@ -38,13 +38,7 @@ internal sealed class PathRegex
         Regex regex;
         try
         {
-            // NonBacktracking: matching is linear in the path length whatever the pattern, so a
-            // client-chosen 3,000-character URI cannot make a route pathological (ReDoS), and it
-            // accepts the same family of patterns as Kong's Rust regex engine (no look-around, no
-            // backreferences), rejecting the rest here at build time. Construction is also far
-            // cheaper than RegexOptions.Compiled, which emits IL per pattern and would make a
-            // snapshot with thousands of regex routes take seconds to build.
-            regex = new Regex("^" + pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+            regex = RouterRegex.Create("^" + pattern, RegexOptions.None);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {

@@ -124,9 +124,7 @@ internal static class RouteCompiler
                 }
                 try
                 {
-                    // Same engine choice as for paths: linear time on client-chosen input.
-                    patterns.Add(new Regex(value[HeaderRegexMarker.Length..],
-                        RegexOptions.NonBacktracking | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant));
+                    patterns.Add(RouterRegex.Create(value[HeaderRegexMarker.Length..], RegexOptions.IgnoreCase));
                 }
                 catch (Exception e) when (e is ArgumentException or NotSupportedException)
                 {

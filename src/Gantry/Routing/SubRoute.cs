@@ -62,8 +62,8 @@ internal sealed class SubRoute
             {
                 if (!request.Path.StartsWith(candidate.LiteralPrefix, StringComparison.Ordinal))
                     continue;
-                var match = candidate.Regex.Match(request.Path);
-                if (match.Success)
+                var match = RouterRegex.Match(candidate.Regex, request.Path);
+                if (match is not null)
                 {
                     regex = candidate;
                     regexMatch = match;
