@@ -1,0 +1,31 @@
+namespace Gantry.Routing;
+
+/// <summary>
+/// The fields of a Kong route that the router reads, already resolved by the snapshot builder.
+/// <see cref="ServicePath"/> is the owning service's path, copied here so that the router
+/// can compute the upstream path without reaching back into the store.
+/// </summary>
+public sealed record RouteDefinition
+{
+    public required Guid Id { get; init; }
+    public string? Name { get; init; }
+    public IReadOnlyList<string> Protocols { get; init; } = ["http", "https"];
+    public IReadOnlyList<string>? Methods { get; init; }
+    public IReadOnlyList<string>? Hosts { get; init; }
+    public IReadOnlyList<string>? Paths { get; init; }
+    /// <summary>Header name to accepted values; a value starting with <c>~*</c> is a regex.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Headers { get; init; }
+    public IReadOnlyList<string>? Snis { get; init; }
+    public int RegexPriority { get; init; }
+    public bool StripPath { get; init; } = true;
+    public bool PreserveHost { get; init; }
+    /// <summary>Only <c>v0</c> applies under traditional_compatible; <c>v1</c> is a traditional-flavor leftover and is treated as v0.</summary>
+    public string PathHandling { get; init; } = "v0";
+    public int HttpsRedirectStatusCode { get; init; } = 426;
+    public Guid? ServiceId { get; init; }
+    public string? ServicePath { get; init; }
+    public long CreatedAt { get; init; }
+
+    /// <summary>How error messages name the route: its name when it has one, always its id.</summary>
+    internal string Describe() => Name is null ? $"route {Id}" : $"route '{Name}' ({Id})";
+}

@@ -1,0 +1,188 @@
+using System.Collections.Frozen;
+using System.Text.RegularExpressions;
+
+namespace Gantry.Routing;
+
+/// <summary>
+/// Kong's traditional_compatible router, compiled once from a snapshot's routes and immutable
+/// afterwards, so request threads share it without locks.
+/// <para>
+/// Sub-routes are sorted by priority; a sub-route's rank is its index in that order, and the
+/// match is the matching sub-route of lowest rank. To avoid testing every route, sub-routes are
+/// indexed first by host (a frozen dictionary of exact hosts, plus one bucket for routes with a
+/// wildcard host or no host) and then by path in a <see cref="PrefixTrie"/>. A request looks up
+/// its host bucket and the shared bucket, walks each trie along its path and tests only the
+/// ranks listed on the way, stopping early in each list once a better rank has matched.
+/// </para>
+/// </summary>
+public sealed class Router
+{
+    private readonly SubRoute[] _subRoutes;
+    private readonly FrozenDictionary<string, PrefixTrie> _exactHosts;
+    private readonly FrozenDictionary<string, PrefixTrie>.AlternateLookup<ReadOnlySpan<char>> _exactHostLookup;
+    private readonly PrefixTrie _anyHost;
+
+    private Router(SubRoute[] subRoutes, FrozenDictionary<string, PrefixTrie> exactHosts, PrefixTrie anyHost)
+    {
+        _subRoutes = subRoutes;
+        _exactHosts = exactHosts;
+        _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
+        _anyHost = anyHost;
+    }
+
+    public int RouteCount { get; private init; }
+
+    public static Router Build(IReadOnlyList<RouteDefinition> routes)
+    {
+        var subRoutes = new List<SubRoute>(routes.Count);
+        var seen = new HashSet<Guid>();
+        foreach (var route in routes)
+        {
+            if (!seen.Add(route.Id))
+                throw new RouterConfigurationException($"{route.Describe()}: the id appears more than once.");
+            RouteCompiler.Compile(route, subRoutes);
+        }
+
+        // Highest key first; ties go to the larger id. Guid.CompareTo orders like the canonical
+        // lowercase string, which is how Kong compares UUIDs.
+        subRoutes.Sort(static (a, b) =>
+        {
+            var byKey = b.Priority.CompareTo(a.Priority);
+            return byKey != 0 ? byKey : b.Route.Id.CompareTo(a.Route.Id);
+        });
+
+        var exact = new Dictionary<string, PrefixTrie.Builder>(StringComparer.OrdinalIgnoreCase);
+        var anyHost = new PrefixTrie.Builder();
+        for (var rank = 0; rank < subRoutes.Count; rank++)
+        {
+            var subRoute = subRoutes[rank];
+            var inAnyHost = subRoute.Hosts is null;
+            if (subRoute.Hosts is not null)
+            {
+                foreach (var host in subRoute.Hosts)
+                {
+                    if (host.PatternKind != HostPattern.Kind.Exact)
+                    {
+                        inAnyHost = true;
+                        continue;
+                    }
+                    if (!exact.TryGetValue(host.Text, out var bucket))
+                        exact.Add(host.Text, bucket = new PrefixTrie.Builder());
+                    AddPaths(bucket, subRoute, rank);
+                }
+            }
+            if (inAnyHost)
+                AddPaths(anyHost, subRoute, rank);
+        }
+
+        var frozen = new Dictionary<string, PrefixTrie>(exact.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var (host, builder) in exact)
+            frozen.Add(host, builder.Build());
+        return new Router(subRoutes.ToArray(), frozen.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), anyHost.Build())
+        {
+            RouteCount = routes.Count,
+        };
+    }
+
+    private static void AddPaths(PrefixTrie.Builder trie, SubRoute subRoute, int rank)
+    {
+        if (subRoute.Prefixes is not null)
+        {
+            foreach (var prefix in subRoute.Prefixes)
+                trie.Add(prefix, rank);
+        }
+        else if (subRoute.Regexes is not null)
+        {
+            foreach (var regex in subRoute.Regexes)
+                trie.Add(regex.LiteralPrefix, rank);
+        }
+        else
+        {
+            trie.Add("", rank);
+        }
+    }
+
+    /// <summary>
+    /// Finds the route for a request, or null.
+    /// </summary>
+    /// <param name="method">The request method, uppercase.</param>
+    /// <param name="host">The Host header; a ":port" in it overrides <paramref name="port"/>.</param>
+    /// <param name="port">The listener's port, used when the Host header has none.</param>
+    /// <param name="path">The raw request path; a query is ignored and the path is normalised here.</param>
+    /// <param name="headers">Request headers, read only for routes that declare headers.</param>
+    /// <param name="sni">The TLS server name, or null.</param>
+    /// <param name="isHttps">Whether the request came over TLS; snis are checked only then.</param>
+    public RouteMatch? Match<THeaders>(string method, string? host, int port, string path, THeaders headers, string? sni, bool isHttps)
+        where THeaders : IRequestHeaders
+    {
+        var hostName = HostPattern.SplitPort((host ?? "").AsSpan(), out var hostPort);
+        if (hostPort >= 0)
+            port = hostPort;
+        var normalized = PathNormalizer.Normalize(path);
+        var request = new RouteRequest(method, hostName, port, normalized, sni, isHttps);
+
+        var best = new Candidate { Rank = int.MaxValue };
+        if (_exactHosts.Count > 0 && _exactHostLookup.TryGetValue(hostName, out var hostTrie))
+            Search(hostTrie, in request, ref headers, ref best);
+        Search(_anyHost, in request, ref headers, ref best);
+
+        if (best.Rank == int.MaxValue)
+            return null;
+        var route = _subRoutes[best.Rank].Route;
+        var upstream = UpstreamPath.Compute(route.ServicePath, route.StripPath, normalized, best.MatchedPrefix.Length);
+        var stripped = route.StripPath ? best.MatchedPrefix : "";
+        var captures = best.Regex is null ? null : Capture(best.Regex, best.RegexMatch!);
+        return new RouteMatch(route, upstream, stripped, captures);
+    }
+
+    private void Search<THeaders>(PrefixTrie? node, in RouteRequest request, ref THeaders headers, ref Candidate best)
+        where THeaders : IRequestHeaders
+    {
+        var path = request.Path;
+        var depth = 0;
+        while (node is not null)
+        {
+            foreach (var rank in node.Ranks)
+            {
+                // Ranks ascend, so nothing further in this list can beat what has matched.
+                if (rank >= best.Rank)
+                    break;
+                if (_subRoutes[rank].TryMatch(in request, ref headers, out var prefix, out var regex, out var match))
+                {
+                    best = new Candidate { Rank = rank, MatchedPrefix = prefix, Regex = regex, RegexMatch = match };
+                    break;
+                }
+            }
+            if (depth == path.Length)
+                break;
+            node = node.Child(path[depth++]);
+        }
+    }
+
+    private static RouteCaptures Capture(PathRegex regex, Match match)
+    {
+        var unnamed = new string[regex.PositionalGroups.Length];
+        for (var i = 0; i < unnamed.Length; i++)
+        {
+            // A group that took no part is empty rather than absent, so positions stay stable.
+            var group = match.Groups[regex.PositionalGroups[i]];
+            unnamed[i] = group.Success ? group.Value : "";
+        }
+        var named = new Dictionary<string, string>(regex.Names.Length, StringComparer.Ordinal);
+        foreach (var name in regex.Names)
+        {
+            var group = match.Groups[name];
+            if (group.Success)
+                named[name] = group.Value;
+        }
+        return new RouteCaptures(unnamed, named);
+    }
+
+    private struct Candidate
+    {
+        public int Rank;
+        public string MatchedPrefix;
+        public PathRegex? Regex;
+        public Match? RegexMatch;
+    }
+}
