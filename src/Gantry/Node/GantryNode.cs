@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gantry.Admin;
 using Gantry.Cli;
+using Gantry.Proxy;
 using Gantry.Entities.Definitions;
 using Gantry.Configuration;
 using Gantry.Store;
@@ -23,6 +24,7 @@ internal sealed class GantryNode
         builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -60,14 +62,22 @@ internal sealed class GantryNode
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var adminApi = CreateAdminApi(context, database, nodeId, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"), health, info, counters);
+        var registry = CoreEntities.Registry(context.EnabledPlugins);
+        // Without a database (database = off) the entity endpoints have nothing to read from yet.
+        var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
+        var adminApi = CreateAdminApi(context, dao, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"), health, info, counters);
+        await using var snapshots = new SnapshotHolder(new SnapshotBuilder(dao, registry), dao.Database, config.DbUpdateFrequency,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));
+        if (database is not null)
+            await snapshots.StartAsync(cancellationToken);
+        var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>());
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
         {
             if (writeGuard is not null)
                 admin.Use(writeGuard.InvokeAsync);
             admin.Run(adminApi.HandleAsync);
         });
-        app.Run(http => ProxyFallback.HandleAsync(http));
+        app.Run(proxy.HandleAsync);
 
         try
         {
@@ -93,12 +103,9 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(CliContext context, IDatabase? database, Guid nodeId, ILogger logger, DatabaseHealth health, NodeInfo info, NodeCounters counters)
+    private static AdminApi CreateAdminApi(CliContext context, EntityDao dao, ILogger logger, DatabaseHealth health, NodeInfo info, NodeCounters counters)
     {
-        var registry = CoreEntities.Registry(context.EnabledPlugins);
-        // Without a database (database = off) the entity endpoints have nothing to read from yet.
-        var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
-        var api = new AdminApi(dao, registry, logger, AdminCors.From(context.Config));
+        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config));
         new InfoEndpoints(info, health, counters).MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
@@ -190,9 +197,3 @@ internal static class StatusApi
     }
 }
 
-/// <summary>Until routes are served, every proxied request gets Kong's no-route answer.</summary>
-internal static class ProxyFallback
-{
-    public static Task HandleAsync(HttpContext http) =>
-        JsonResponse.WriteAsync(http, 404, new { message = "no Route matched with those values" });
-}

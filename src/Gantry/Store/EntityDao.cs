@@ -29,6 +29,8 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
 
     public IDatabase Database => database;
 
+    public EntityRegistry Registry => registry;
+
     /// <summary>
     /// By id, or by endpoint key (a service's name) when the value is not a UUID. With a parent, only an
     /// entity of that parent is found: a target's address is unique within its upstream only.

@@ -1,0 +1,30 @@
+using System.Collections.Frozen;
+using Gantry.Routing;
+
+namespace Gantry.Proxy;
+
+/// <summary>Where a service sends requests, and how long it waits; read by every proxied request.</summary>
+public sealed record ServiceTarget(Guid Id, string Protocol, string Host, int Port, int ConnectTimeoutMs, int ReadTimeoutMs, int WriteTimeoutMs, int Retries)
+{
+    /// <summary>scheme://host:port, the prefix the upstream path is appended to.</summary>
+    public string Destination { get; } = $"{(Protocol is "https" or "grpcs" or "wss" ? "https" : "http")}://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port}";
+
+    /// <summary>The Host header sent upstream when the route does not preserve the client's.</summary>
+    public string HostHeader { get; } = (Protocol is "https" or "grpcs" or "wss" ? Port == 443 : Port == 80) ? Host : $"{Host}:{Port}";
+}
+
+/// <summary>
+/// Everything the proxy needs to serve a request, compiled off the request path into one immutable
+/// object and swapped atomically; a request keeps the snapshot it started with.
+/// </summary>
+public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, ServiceTarget> services, long version)
+{
+    public static ConfigSnapshot Empty { get; } = new(Router.Build([]), FrozenDictionary<Guid, ServiceTarget>.Empty, 0);
+
+    public Router Router { get; } = router;
+
+    public FrozenDictionary<Guid, ServiceTarget> Services { get; } = services;
+
+    /// <summary>Increases with every rebuild.</summary>
+    public long Version { get; } = version;
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gantry.Tests.Support;
+
+namespace Gantry.Tests.Proxy;
+
+/// <summary>A real HTTP server on loopback that answers every request with what it received, as JSON.</summary>
+public sealed class EchoUpstream : IAsyncDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly Task _loop;
+
+    public EchoUpstream()
+    {
+        Port = TestInstallation.FreePort();
+        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        _listener.Start();
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public int Port { get; }
+
+    private async Task LoopAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception) when (!_listener.IsListening)
+            {
+                return;
+            }
+            var headers = new JsonObject();
+            foreach (var name in context.Request.Headers.AllKeys)
+                headers[name!.ToLowerInvariant()] = context.Request.Headers[name];
+            var body = Encoding.UTF8.GetBytes(new JsonObject
+            {
+                ["method"] = context.Request.HttpMethod,
+                ["path"] = context.Request.RawUrl,
+                ["headers"] = headers,
+            }.ToJsonString());
+            context.Response.ContentType = "application/json";
+            context.Response.AddHeader("X-Upstream", "echo");
+            await context.Response.OutputStream.WriteAsync(body);
+            context.Response.Close();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _listener.Stop();
+        _listener.Close();
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+}
+
+/// <summary>Requests through a node's proxy listener to a real upstream, on both stores.</summary>
+public sealed class ProxyForwardingTests
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    private static async Task<GantryProcess> StartAsync(TestInstallation gantry)
+    {
+        gantry.Environment["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2";
+        if (gantry.IsPostgres)
+            Assert.Equal(0, (await gantry.RunAsync("migrations", "bootstrap")).ExitCode);
+        var node = gantry.Start("start");
+        await node.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+        return node;
+    }
+
+    private static string ProxyUrl(TestInstallation gantry) => "http://" + gantry.Environment["GANTRY_PROXY_LISTEN"];
+
+    /// <summary>Polls until the proxy answers the path with something other than Kong's no-route 404.</summary>
+    private static async Task<HttpResponseMessage> UntilRoutedAsync(string url, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await Http.GetAsync(url);
+            if (response.StatusCode != HttpStatusCode.NotFound || clock.Elapsed > timeout)
+                return response;
+            await Task.Delay(50);
+        }
+    }
+
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("sqlite")]
+    public async Task Routes_created_through_the_admin_api_forward_with_kongs_upstream_uri_and_headers(string store)
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var node = await StartAsync(gantry);
+        var proxy = ProxyUrl(gantry);
+
+        var none = await Http.GetAsync(proxy + "/api/anything");
+        Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        Assert.Equal("no Route matched with those values", (await none.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+
+        var service = await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}/base" });
+        Assert.Equal(HttpStatusCode.Created, service.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/echo/routes", new { name = "api", paths = new[] { "/api" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/echo/routes",
+            new { name = "kept", paths = new[] { "/kept" }, strip_path = false, preserve_host = true })).StatusCode);
+
+        // A new route serves within db_update_frequency (0.2 s here), without a restart.
+        var response = await UntilRoutedAsync(proxy + "/api/users/7?x=1", TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var echoed = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("/base/users/7?x=1", echoed.GetProperty("path").GetString());
+        var headers = echoed.GetProperty("headers");
+        Assert.Equal($"127.0.0.1:{upstream.Port}", headers.GetProperty("host").GetString());
+        Assert.Equal("127.0.0.1", headers.GetProperty("x-forwarded-for").GetString());
+        Assert.Equal("http", headers.GetProperty("x-forwarded-proto").GetString());
+        Assert.Equal("/api/users/7", headers.GetProperty("x-forwarded-path").GetString());
+        Assert.Equal("/api", headers.GetProperty("x-forwarded-prefix").GetString());
+        Assert.Contains("gantry/", headers.GetProperty("via").GetString());
+        Assert.Equal("echo", response.Headers.GetValues("X-Upstream").Single());
+
+        var kept = await UntilRoutedAsync(proxy + "/kept/a", TimeSpan.FromSeconds(10));
+        var keptEcho = await kept.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("/base/kept/a", keptEcho.GetProperty("path").GetString());
+        Assert.StartsWith("127.0.0.1:" + gantry.Environment["GANTRY_PROXY_LISTEN"].Split(':')[1], keptEcho.GetProperty("headers").GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public async Task Unreachable_upstream_is_a_502_and_a_route_without_service_a_503()
+    {
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        var closedPort = TestInstallation.FreePort();
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "dead", url = $"http://127.0.0.1:{closedPort}/" });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/dead/routes", new { paths = new[] { "/dead" } });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/routes", new { paths = new[] { "/orphan" } });
+
+        var dead = await UntilRoutedAsync(ProxyUrl(gantry) + "/dead", TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.BadGateway, dead.StatusCode);
+        Assert.Equal("An invalid response was received from the upstream server", (await dead.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+        var orphan = await UntilRoutedAsync(ProxyUrl(gantry) + "/orphan", TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, orphan.StatusCode);
+        Assert.Equal("no Service found with those values", (await orphan.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Two_nodes_on_one_postgres_converge_through_cluster_events()
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        await using var nodeA = await StartAsync(gantry);
+        var other = new Dictionary<string, string>(gantry.Environment)
+        {
+            ["GANTRY_PREFIX"] = Path.Combine(gantry.Prefix, "node-b"),
+            ["GANTRY_PROXY_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
+            ["GANTRY_ADMIN_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
+            ["GANTRY_STATUS_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
+        };
+        await using var nodeB = GantryProcess.Start(other, "start");
+        await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+
+        // Written through node A's Admin API, served by node B's proxy.
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/echo/routes", new { paths = new[] { "/b" } });
+        var response = await UntilRoutedAsync("http://" + other["GANTRY_PROXY_LISTEN"] + "/b/c", TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/c", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("path").GetString());
+    }
+}
