@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Gantry.Balancing;
 using Gantry.Routing;
 
 namespace Gantry.Proxy;
@@ -17,9 +18,12 @@ public sealed record ServiceTarget(Guid Id, string Protocol, string Host, int Po
 /// Everything the proxy needs to serve a request, compiled off the request path into one immutable
 /// object and swapped atomically; a request keeps the snapshot it started with.
 /// </summary>
-public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, ServiceTarget> services, long version)
+public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, ServiceTarget> services, FrozenDictionary<string, UpstreamBalancer> upstreams, long version)
 {
-    public static ConfigSnapshot Empty { get; } = new(Router.Build([]), FrozenDictionary<Guid, ServiceTarget>.Empty, 0);
+    public static ConfigSnapshot Empty { get; } = new(Router.Build([]), FrozenDictionary<Guid, ServiceTarget>.Empty, FrozenDictionary<string, UpstreamBalancer>.Empty, 0);
+
+    /// <summary>Upstreams by name: a service whose host is one of them is balanced over its targets.</summary>
+    public FrozenDictionary<string, UpstreamBalancer> Upstreams { get; } = upstreams;
 
     public Router Router { get; } = router;
 
@@ -28,3 +32,7 @@ public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, Service
     /// <summary>Increases with every rebuild.</summary>
     public long Version { get; } = version;
 }
+
+/// <summary>An upstream's balancer and what the proxy needs besides it.</summary>
+/// <param name="HashOn">What consistent hashing hashes: none, ip or header (others fall back to none for now).</param>
+public sealed record UpstreamBalancer(Balancer Balancer, string? HostHeader, string HashOn, string? HashOnHeader);

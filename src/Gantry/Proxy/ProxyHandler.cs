@@ -34,9 +34,26 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             await KongError(http, 503, "no Service found with those values");
             return;
         }
-        var transformer = new KongTransformer(found, service);
+        var destination = service.Destination;
+        var hostHeader = service.HostHeader;
+        Gantry.Balancing.BalancerLease lease = default;
+        if (snapshot.Upstreams.TryGetValue(service.Host, out var upstream))
+        {
+            lease = upstream.Balancer.Acquire(HashKey(http, upstream));
+            if (lease.Target is not { } target)
+            {
+                await KongError(http, 503, "failure to get a peer from the ring-balancer");
+                return;
+            }
+            var scheme = service.Destination[..service.Destination.IndexOf(':')];
+            destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
+            // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
+            hostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
+        }
+        using var _ = lease;
+        var transformer = new KongTransformer(found, hostHeader);
         var config = new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(service.ReadTimeoutMs, service.WriteTimeoutMs)) };
-        var error = await forwarder.SendAsync(http, service.Destination, Client(service.ConnectTimeoutMs), config, transformer);
+        var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), config, transformer);
         if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             if (error is ForwarderError.RequestTimedOut)
@@ -45,6 +62,14 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
                 await KongError(http, 502, "An invalid response was received from the upstream server");
         }
     }
+
+    /// <summary>What consistent hashing hashes for this request; null hashes nothing (round the continuum).</summary>
+    private static string? HashKey(HttpContext http, UpstreamBalancer upstream) => upstream.HashOn switch
+    {
+        "ip" => http.Connection.RemoteIpAddress?.ToString(),
+        "header" when upstream.HashOnHeader is { } header => http.Request.Headers[header].ToString() is { Length: > 0 } value ? value : null,
+        _ => null,
+    };
 
     /// <summary>One pooled client per connect timeout: SocketsHttpHandler takes the timeout per handler, not per request.</summary>
     private HttpMessageInvoker Client(int connectTimeoutMs) => _clients.GetOrAdd(connectTimeoutMs, timeout => new HttpMessageInvoker(new SocketsHttpHandler
@@ -68,14 +93,14 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
     }
 
     /// <summary>Kong's upstream request: the route's upstream path, the service's Host unless preserve_host, X-Forwarded-*.</summary>
-    private sealed class KongTransformer(RouteMatch match, ServiceTarget service) : HttpTransformer
+    private sealed class KongTransformer(RouteMatch match, string hostHeader) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
             var request = http.Request;
             proxyRequest.RequestUri = new Uri(destinationPrefix + match.UpstreamPath + request.QueryString.Value, UriKind.Absolute);
-            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : service.HostHeader;
+            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : hostHeader;
             var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
             var forwardedFor = request.Headers["X-Forwarded-For"];
             proxyRequest.Headers.Remove("X-Forwarded-For");

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Text.Json.Nodes;
+using Gantry.Balancing;
 using Gantry.Entities.Schema;
 using Gantry.Routing;
 using Gantry.Store;
@@ -48,7 +49,34 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
                 CreatedAt = (long)(route["created_at"] is { } c ? SchemaValidator.ToDouble(c) : 0),
             });
         }
-        return new ConfigSnapshot(Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target), version);
+        return new ConfigSnapshot(Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target),
+            await BuildUpstreamsAsync(cancellationToken), version);
+    }
+
+    private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)
+    {
+        var targets = new Dictionary<string, List<(string Address, int Weight)>>();
+        await foreach (var target in AllAsync(registry.Get("targets"), cancellationToken))
+        {
+            var upstream = target["upstream"]!["id"]!.GetValue<string>();
+            if (!targets.TryGetValue(upstream, out var list))
+                targets[upstream] = list = [];
+            list.Add((Text(target, "target")!, Int(target, "weight", 100)));
+        }
+        var upstreams = new Dictionary<string, UpstreamBalancer>(StringComparer.OrdinalIgnoreCase);
+        await foreach (var upstream in AllAsync(registry.Get("upstreams"), cancellationToken))
+        {
+            var algorithm = Text(upstream, "algorithm") ?? "round-robin";
+            var settings = new BalancerSettings
+            {
+                // The latency algorithm is not built yet; its upstreams balance round-robin meanwhile.
+                Algorithm = BalancerSettings.ParseAlgorithm(algorithm == "latency" ? "round-robin" : algorithm),
+                Slots = Int(upstream, "slots", 10000),
+            };
+            var balancer = Balancer.Create(targets.GetValueOrDefault(upstream["id"]!.GetValue<string>()) ?? [], settings);
+            upstreams[Text(upstream, "name")!] = new UpstreamBalancer(balancer, Text(upstream, "host_header"), Text(upstream, "hash_on") ?? "none", Text(upstream, "hash_on_header"));
+        }
+        return upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 
     private async IAsyncEnumerable<JsonObject> AllAsync(EntitySchema schema, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

@@ -171,4 +171,42 @@ public sealed class ProxyForwardingTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("/c", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("path").GetString());
     }
+
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("sqlite")]
+    public async Task A_service_on_an_upstream_is_balanced_over_its_targets_by_weight(string store)
+    {
+        await using var first = new EchoUpstream();
+        await using var second = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var node = await StartAsync(gantry);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/upstreams", new { name = "pool" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/upstreams/pool/targets", new { target = $"127.0.0.1:{first.Port}", weight = 1 })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/upstreams/pool/targets", new { target = $"127.0.0.1:{second.Port}", weight = 3 })).StatusCode);
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "pooled", host = "pool" });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/pooled/routes", new { paths = new[] { "/pool" } });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/upstreams", new { name = "empty" });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "nowhere", host = "empty" });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/nowhere/routes", new { paths = new[] { "/empty" } });
+
+        Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/pool", TimeSpan.FromSeconds(10))).StatusCode);
+        var hits = new Dictionary<string, int>();
+        for (var i = 0; i < 39; i++)
+        {
+            var echoed = await (await Http.GetAsync(ProxyUrl(gantry) + "/pool")).Content.ReadFromJsonAsync<JsonElement>();
+            var host = echoed.GetProperty("headers").GetProperty("host").GetString()!;
+            hits[host] = hits.GetValueOrDefault(host) + 1;
+        }
+        // 40 requests in all: ten turns of a 1:3 wheel (the first one above opened the count).
+        Assert.Equal(2, hits.Count);
+        var toFirst = hits.GetValueOrDefault($"127.0.0.1:{first.Port}");
+        var toSecond = hits.GetValueOrDefault($"127.0.0.1:{second.Port}");
+        Assert.InRange(toFirst, 9, 10);
+        Assert.InRange(toSecond, 29, 30);
+
+        var empty = await UntilRoutedAsync(ProxyUrl(gantry) + "/empty", TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, empty.StatusCode);
+        Assert.Equal("failure to get a peer from the ring-balancer", (await empty.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+    }
 }
