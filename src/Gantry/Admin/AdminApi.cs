@@ -13,13 +13,14 @@ public sealed class AdminApi
 {
     private static readonly string[] AnyMethod = [];
 
-    private readonly EntityEndpoints _entities;
+    private readonly EntityEndpoints? _entities;
     private readonly List<FixedEndpoint> _fixed = [];
     private readonly ILogger _logger;
 
-    public AdminApi(EntityDao dao, EntityRegistry registry, ILogger logger, AdminCors? cors = null)
+    /// <param name="serveEntities">False for an API of fixed endpoints only (the Status API listener).</param>
+    public AdminApi(EntityDao dao, EntityRegistry registry, ILogger logger, AdminCors? cors = null, bool serveEntities = true)
     {
-        _entities = new EntityEndpoints(dao, registry);
+        _entities = serveEntities ? new EntityEndpoints(dao, registry) : null;
         Registry = registry;
         Dao = dao;
         Cors = cors ?? AdminCors.None;
@@ -51,7 +52,7 @@ public sealed class AdminApi
         var paths = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var endpoint in _fixed)
             paths.Add(endpoint.Display);
-        foreach (var path in _entities.Templates())
+        foreach (var path in _entities?.Templates() ?? [])
             paths.Add(path);
         return paths.ToList();
     }
@@ -76,7 +77,7 @@ public sealed class AdminApi
                     throw EntityEndpoints.MethodNotAllowed();
                 await endpoint.Handler(http, segments);
             }
-            else if (!await _entities.TryHandleAsync(http, segments))
+            else if (_entities is null || !await _entities.TryHandleAsync(http, segments))
             {
                 throw EntityEndpoints.NotFound();
             }
@@ -117,7 +118,7 @@ public sealed class AdminApi
     {
         if (FindFixed(segments) is { } endpoint)
             return endpoint.Methods.Length > 0 ? [.. endpoint.Methods, HttpMethods.Options] : ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-        return _entities.AllowedMethods(segments);
+        return _entities?.AllowedMethods(segments);
     }
 
     /// <summary>The matching fixed endpoint with the most literal segments, so /schemas/plugins/validate beats /schemas/{entity}/validate.</summary>

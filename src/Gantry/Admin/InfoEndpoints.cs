@@ -9,7 +9,7 @@ namespace Gantry.Admin;
 /// <c>GET /</c>, <c>GET /status</c> and <c>GET /endpoints</c>: what the node is, how it is doing, and what
 /// the Admin API serves.
 /// </summary>
-internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters)
+internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters, Gantry.Proxy.SnapshotHolder? snapshots = null)
 {
     /// <summary>
     /// The Kong release whose Admin API Gantry speaks. decK and Kong Manager parse <c>version</c> as a Kong
@@ -20,7 +20,7 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
     public void MapAll(AdminApi api)
     {
         api.Map("/", [HttpMethods.Get], (http, _) => RootAsync(http, api));
-        api.Map("/status", [HttpMethods.Get], (http, _) => StatusAsync(http));
+        MapStatus(api);
         api.Map("/endpoints", [HttpMethods.Get], (http, _) =>
             AdminJson.WriteAsync(http, 200, new JsonObject { ["data"] = new JsonArray(api.Endpoints().Select(p => (JsonNode?)p).ToArray()) }));
     }
@@ -94,6 +94,22 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
         return result;
     }
 
+    /// <summary>/status and /status/ready: on the Admin API and, alone, on the Status API listener.</summary>
+    public void MapStatus(AdminApi api)
+    {
+        api.Map("/status", [HttpMethods.Get], (http, _) => StatusAsync(http));
+        api.Map("/status/ready", [HttpMethods.Get], (http, _) => ReadyAsync(http));
+    }
+
+    /// <summary>Ready once the database answers and a configuration has been built.</summary>
+    private async Task ReadyAsync(HttpContext http)
+    {
+        if (await health.IsReachableAsync(http.RequestAborted) == false)
+            await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "failed to connect to database" });
+        else
+            await AdminJson.WriteAsync(http, 200, new JsonObject { ["message"] = "ready" });
+    }
+
     private async Task StatusAsync(HttpContext http)
     {
         var (unit, divisor) = MemoryUnit(http.Request.Query["unit"].ToString());
@@ -109,6 +125,14 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
         var body = new JsonObject
         {
             ["database"] = new JsonObject { ["reachable"] = reachable ?? true },
+            // The proxy's configuration: which snapshot serves, and whether its last refresh reached the
+            // database (false: the node serves its last configuration until the database answers).
+            ["configuration"] = snapshots is null ? null : new JsonObject
+            {
+                ["version"] = snapshots.Current.Version,
+                ["routes"] = snapshots.Current.Router.RouteCount,
+                ["up_to_date"] = snapshots.DatabaseReachable,
+            },
             ["server"] = new JsonObject
             {
                 ["total_requests"] = counters.TotalRequests,

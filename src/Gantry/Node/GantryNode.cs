@@ -57,7 +57,6 @@ internal sealed class GantryNode
             return next(http);
         });
 
-        app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(http => StatusApi.HandleAsync(http, health, info)));
         // In front of the whole Admin API, so that every endpoint added later inherits the refusal.
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
@@ -65,11 +64,17 @@ internal sealed class GantryNode
         var registry = CoreEntities.Registry(context.EnabledPlugins);
         // Without a database (database = off) the entity endpoints have nothing to read from yet.
         var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
-        var adminApi = CreateAdminApi(context, dao, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"), health, info, counters);
         await using var snapshots = new SnapshotHolder(new SnapshotBuilder(dao, registry), dao.Database, config.DbUpdateFrequency,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));
         if (database is not null)
             await snapshots.StartAsync(cancellationToken);
+        var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
+        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots);
+        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints);
+        // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
+        var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
+        infoEndpoints.MapStatus(statusApi);
+        app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(statusApi.HandleAsync));
         var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>());
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
         {
@@ -103,10 +108,10 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(CliContext context, EntityDao dao, ILogger logger, DatabaseHealth health, NodeInfo info, NodeCounters counters)
+    private static AdminApi CreateAdminApi(CliContext context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
     {
         var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config));
-        new InfoEndpoints(info, health, counters).MapAll(api);
+        infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
         PluginEndpoints.Map(api, context.EnabledPlugins);
@@ -162,38 +167,4 @@ internal static class JsonResponse
     }
 }
 
-/// <summary>The Status API: the node's and the database's health.</summary>
-internal static class StatusApi
-{
-    public static async Task HandleAsync(HttpContext http, DatabaseHealth health, NodeInfo info)
-    {
-        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
-        {
-            await JsonResponse.WriteAsync(http, 405, new { message = "Method not allowed" });
-            return;
-        }
-        var reachable = await health.IsReachableAsync(http.RequestAborted);
-        switch (http.Request.Path.Value)
-        {
-            case "/status":
-                var process = System.Diagnostics.Process.GetCurrentProcess();
-                await JsonResponse.WriteAsync(http, 200, new Dictionary<string, object?>
-                {
-                    ["database"] = new Dictionary<string, object?> { ["reachable"] = reachable ?? true },
-                    ["server"] = new Dictionary<string, object?> { ["node_id"] = info.NodeId },
-                    ["memory"] = new Dictionary<string, object?> { ["resident_bytes"] = process.WorkingSet64, ["managed_heap_bytes"] = GC.GetTotalMemory(false) },
-                });
-                return;
-            case "/status/ready":
-                if (reachable == false)
-                    await JsonResponse.WriteAsync(http, 503, new { message = "failed to connect to database" });
-                else
-                    await JsonResponse.WriteAsync(http, 200, new { message = "ready" });
-                return;
-            default:
-                await JsonResponse.WriteAsync(http, 404, new { message = "Not found" });
-                return;
-        }
-    }
-}
 

@@ -36,6 +36,9 @@ public sealed class EchoUpstream : IAsyncDisposable
             {
                 return;
             }
+            // ?sleep=ms holds the answer back, to let a read timeout expire.
+            if (context.Request.QueryString["sleep"] is { } sleep && int.TryParse(sleep, out var milliseconds))
+                await Task.Delay(milliseconds);
             var headers = new JsonObject();
             foreach (var name in context.Request.Headers.AllKeys)
                 headers[name!.ToLowerInvariant()] = context.Request.Headers[name];
@@ -124,10 +127,33 @@ public sealed class ProxyForwardingTests
         Assert.Contains("gantry/", headers.GetProperty("via").GetString());
         Assert.Equal("echo", response.Headers.GetValues("X-Upstream").Single());
 
+        // The Status API reports the configuration that serves, and serves nothing but status.
+        var status = await Http.GetFromJsonAsync<JsonElement>(gantry.StatusUrl + "/status");
+        Assert.True(status.GetProperty("configuration").GetProperty("version").GetInt64() >= 2);
+        Assert.Equal(2, status.GetProperty("configuration").GetProperty("routes").GetInt32());
+        Assert.True(status.GetProperty("configuration").GetProperty("up_to_date").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(gantry.StatusUrl + "/status/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(gantry.StatusUrl + "/services")).StatusCode);
+
         var kept = await UntilRoutedAsync(proxy + "/kept/a", TimeSpan.FromSeconds(10));
         var keptEcho = await kept.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("/base/kept/a", keptEcho.GetProperty("path").GetString());
         Assert.StartsWith("127.0.0.1:" + gantry.Environment["GANTRY_PROXY_LISTEN"].Split(':')[1], keptEcho.GetProperty("headers").GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public async Task Upstream_slower_than_the_read_timeout_is_a_504()
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "slow", url = $"http://127.0.0.1:{upstream.Port}", read_timeout = 300, write_timeout = 300 });
+        await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/slow/routes", new { paths = new[] { "/slow" } });
+        Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/slow", TimeSpan.FromSeconds(10))).StatusCode);
+
+        var slow = await Http.GetAsync(ProxyUrl(gantry) + "/slow?sleep=2000");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, slow.StatusCode);
+        Assert.Equal("The upstream server is timing out", (await slow.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
     }
 
     [Fact]
