@@ -157,14 +157,4 @@ internal sealed class DatabaseHealth(IDatabase? database)
     }
 }
 
-internal static class JsonResponse
-{
-    public static Task WriteAsync(HttpContext http, int status, object body)
-    {
-        http.Response.StatusCode = status;
-        http.Response.ContentType = "application/json; charset=utf-8";
-        return http.Response.WriteAsync(JsonSerializer.Serialize(body));
-    }
-}
-
 

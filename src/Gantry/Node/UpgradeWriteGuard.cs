@@ -1,3 +1,4 @@
+using Gantry.Admin;
 using Gantry.Migrations;
 using Gantry.Store;
 
@@ -57,15 +58,10 @@ internal sealed class UpgradeWriteGuard
             await next(http);
             return;
         }
-        await JsonResponse.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, new Dictionary<string, object>
-        {
-            ["code"] = 12,
-            ["name"] = "operation unsupported",
-            ["message"] = $"Gantry {GantryInfo.Version} has pending migrations ({MigrationRunner.Describe(pending)}): the database is between "
-                + "'gantry migrations up' and 'gantry migrations finish', and nodes of the previous release cannot read what this release writes. "
-                + "Write through the previous release's nodes, or run 'gantry migrations finish' once none of them is left",
-            ["fields"] = new Dictionary<string, object>(),
-        });
+        await AdminJson.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, AdminJson.Error(12, "operation unsupported",
+            $"Gantry {GantryInfo.Version} has pending migrations ({MigrationRunner.Describe(pending)}): the database is between "
+            + "'gantry migrations up' and 'gantry migrations finish', and nodes of the previous release cannot read what this release writes. "
+            + "Write through the previous release's nodes, or run 'gantry migrations finish' once none of them is left", null));
     }
 
     public async Task<IReadOnlyList<SubsystemMigrations>> PendingAsync(CancellationToken cancellationToken)

@@ -45,15 +45,14 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
                 await KongError(http, 503, "failure to get a peer from the ring-balancer");
                 return;
             }
-            var scheme = service.Destination[..service.Destination.IndexOf(':')];
+            var scheme = service.Scheme;
             destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
             // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
             hostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
         }
         using var _ = lease;
         var transformer = new KongTransformer(found, hostHeader);
-        var config = new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(service.ReadTimeoutMs, service.WriteTimeoutMs)) };
-        var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), config, transformer);
+        var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), service.ForwarderConfig, transformer);
         if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             if (error is ForwarderError.RequestTimedOut)
