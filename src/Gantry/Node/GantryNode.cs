@@ -64,8 +64,9 @@ internal sealed class GantryNode
         var registry = CoreEntities.Registry(context.EnabledPlugins);
         // Without a database (database = off) the entity endpoints have nothing to read from yet.
         var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
-        await using var snapshots = new SnapshotHolder(new SnapshotBuilder(dao, registry), dao.Database, config.DbUpdateFrequency,
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));
+        var proxyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy");
+        await using var snapshots = new SnapshotHolder(new SnapshotBuilder(dao, registry, context.EnabledPlugins, new Plugins.Pipeline.PluginNodeState(), proxyLogger),
+            dao.Database, config.DbUpdateFrequency, proxyLogger);
         if (database is not null)
             await snapshots.StartAsync(cancellationToken);
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");

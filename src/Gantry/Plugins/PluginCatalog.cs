@@ -18,8 +18,7 @@ namespace Gantry.Plugins;
 /// <summary>
 /// A plugin this build can load: its config schema, priority and version, the entities it owns (its
 /// credentials) and the migrations of their tables. Each bundled plugin describes itself in its own folder
-/// (<c>Plugins/KeyAuth/KeyAuthPlugin.cs</c>); the request handler joins the descriptor there when the
-/// proxy runs plugins.
+/// (<c>Plugins/KeyAuth/KeyAuthPlugin.cs</c>) beside its request handler.
 /// </summary>
 public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migrations)
 {
@@ -45,6 +44,16 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
 
     /// <summary>Authentication plugins identify the consumer, so they cannot be scoped to one.</summary>
     public bool NoConsumer { get; init; }
+
+    /// <summary>
+    /// Builds the request handler of one instance from its validated config when a snapshot is compiled.
+    /// Null for a plugin whose handler is not built yet: its instances then fail their routes closed
+    /// (500), unless the plugin is <see cref="Passive"/>.
+    /// </summary>
+    public Func<Pipeline.PluginConfig, Pipeline.PluginSetup, Pipeline.PluginHandler>? Handler { get; init; }
+
+    /// <summary>The plugin does not act on requests in the proxy (it serves metrics elsewhere); its instances are not in chains.</summary>
+    public bool Passive { get; init; }
 }
 
 /// <summary>

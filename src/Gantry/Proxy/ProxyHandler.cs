@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using Gantry.Plugins.Pipeline;
 using Gantry.Routing;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
@@ -15,6 +16,7 @@ namespace Gantry.Proxy;
 public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder)
 {
     private static readonly string Via = $"1.1 gantry/{GantryInfo.Version}";
+    private static readonly string Server = $"gantry/{GantryInfo.Version}";
     private readonly ConcurrentDictionary<int, HttpMessageInvoker> _clients = new();
 
     public async Task HandleAsync(HttpContext http)
@@ -29,9 +31,28 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             await KongError(http, 404, "no Route matched with those values");
             return;
         }
+        // Only routes with plugins pay for the pipeline.
+        PluginRequest? plugins = null;
+        if (snapshot.Plugins.For(found.Route.Id) is { } chain)
+        {
+            plugins = new PluginRequest(http, found, found.Route.ServiceId, chain);
+            await plugins.AccessAsync();
+            if (plugins.ExitStatus != 0)
+            {
+                await plugins.SendExitAsync(Server);
+                plugins.Log();
+                return;
+            }
+        }
+        await ForwardAsync(http, snapshot, found, plugins);
+        plugins?.Log();
+    }
+
+    private async Task ForwardAsync(HttpContext http, ConfigSnapshot snapshot, RouteMatch found, PluginRequest? plugins)
+    {
         if (found.Route.ServiceId is not { } serviceId || !snapshot.Services.TryGetValue(serviceId, out var service))
         {
-            await KongError(http, 503, "no Service found with those values");
+            await KongError(http, 503, "no Service found with those values", plugins);
             return;
         }
         var destination = service.Destination;
@@ -42,7 +63,7 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             lease = upstream.Balancer.Acquire(HashKey(http, upstream));
             if (lease.Target is not { } target)
             {
-                await KongError(http, 503, "failure to get a peer from the ring-balancer");
+                await KongError(http, 503, "failure to get a peer from the ring-balancer", plugins);
                 return;
             }
             var scheme = service.Scheme;
@@ -51,14 +72,14 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             hostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
         }
         using var _ = lease;
-        var transformer = new KongTransformer(found, hostHeader);
+        var transformer = new KongTransformer(found, hostHeader, plugins);
         var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), service.ForwarderConfig, transformer);
         if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             if (error is ForwarderError.RequestTimedOut)
-                await KongError(http, 504, "The upstream server is timing out");
+                await KongError(http, 504, "The upstream server is timing out", plugins);
             else if (error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
-                await KongError(http, 502, "An invalid response was received from the upstream server");
+                await KongError(http, 502, "An invalid response was received from the upstream server", plugins);
         }
     }
 
@@ -83,16 +104,17 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         ActivityHeadersPropagator = null,
     }));
 
-    private static Task KongError(HttpContext http, int status, string message)
+    private static Task KongError(HttpContext http, int status, string message, PluginRequest? plugins = null)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json; charset=utf-8";
-        http.Response.Headers.Server = $"gantry/{GantryInfo.Version}";
+        http.Response.Headers.Server = Server;
+        plugins?.HeaderFilter();
         return http.Response.WriteAsync(JsonSerializer.Serialize(new { message }));
     }
 
     /// <summary>Kong's upstream request: the route's upstream path, the service's Host unless preserve_host, X-Forwarded-*.</summary>
-    private sealed class KongTransformer(RouteMatch match, string hostHeader) : HttpTransformer
+    private sealed class KongTransformer(RouteMatch match, string hostHeader, PluginRequest? plugins) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
@@ -124,6 +146,7 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         {
             var result = base.TransformResponseAsync(http, proxyResponse, cancellationToken);
             http.Response.Headers.Append("Via", Via);
+            plugins?.HeaderFilter();
             return result;
         }
     }

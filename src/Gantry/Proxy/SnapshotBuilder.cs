@@ -2,13 +2,15 @@ using System.Collections.Frozen;
 using System.Text.Json.Nodes;
 using Gantry.Balancing;
 using Gantry.Entities.Schema;
+using Gantry.Plugins;
+using Gantry.Plugins.Pipeline;
 using Gantry.Routing;
 using Gantry.Store;
 
 namespace Gantry.Proxy;
 
-/// <summary>Reads services and routes from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
-public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
+/// <summary>Reads services, routes, upstreams and plugins from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
+public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IReadOnlyList<PluginDescriptor> plugins, PluginNodeState pluginState, ILogger logger)
 {
     public async Task<ConfigSnapshot> BuildAsync(long version, CancellationToken cancellationToken)
     {
@@ -50,8 +52,63 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
             });
         }
         return new ConfigSnapshot(Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target),
-            await BuildUpstreamsAsync(cancellationToken), version);
+            await BuildUpstreamsAsync(cancellationToken), version)
+        {
+            Plugins = await BuildPluginChainsAsync(routes, cancellationToken),
+        };
     }
+
+    /// <summary>
+    /// Builds a handler for every enabled plugin instance whose plugin has one, then each route's chain.
+    /// Consumers and the plugins' credentials are read only when some instance runs.
+    /// </summary>
+    private async Task<PluginChains> BuildPluginChainsAsync(List<RouteDefinition> routes, CancellationToken cancellationToken)
+    {
+        var runnable = plugins.Where(p => !p.Passive).ToDictionary(p => p.Name, StringComparer.Ordinal);
+        if (runnable.Count == 0)
+            return PluginChains.Empty;
+        var rows = new List<JsonObject>();
+        await foreach (var plugin in AllAsync(registry.Get("plugins"), cancellationToken))
+        {
+            if ((plugin["enabled"]?.GetValue<bool>() ?? true) && runnable.ContainsKey(Text(plugin, "name")!))
+                rows.Add(plugin);
+        }
+        if (rows.Count == 0)
+            return PluginChains.Empty;
+        var consumers = new Dictionary<Guid, ConsumerInfo>();
+        await foreach (var consumer in AllAsync(registry.Get("consumers"), cancellationToken))
+        {
+            var id = Guid.Parse(consumer["id"]!.GetValue<string>());
+            consumers[id] = new ConsumerInfo(id, Text(consumer, "username"), Text(consumer, "custom_id"));
+        }
+        var entities = new Dictionary<string, IReadOnlyList<JsonObject>>(StringComparer.Ordinal);
+        foreach (var schema in rows.Select(r => runnable[Text(r, "name")!]).Distinct().SelectMany(p => p.Entities))
+        {
+            var list = new List<JsonObject>();
+            await foreach (var entity in AllAsync(schema, cancellationToken))
+                list.Add(entity);
+            entities[schema.Name] = list;
+        }
+        var setup = new PluginSetup(consumers.ToFrozenDictionary(), entities, pluginState, logger);
+        var instances = new List<ScopedInstance>(rows.Count);
+        foreach (var row in rows)
+        {
+            var descriptor = runnable[Text(row, "name")!];
+            var config = new PluginConfig(Guid.Parse(row["id"]!.GetValue<string>()), RefId(row, "route"), RefId(row, "service"), RefId(row, "consumer"),
+                row["config"] as JsonObject ?? []);
+            var protocols = Strings(row, "protocols") ?? PluginDescriptor.HttpProtocols;
+            if (descriptor.Handler is null)
+                logger.LogError("plugin {Name} ({Id}) is configured but cannot run in this build; its routes answer 500 until it is removed or disabled", descriptor.Name, config.Id);
+            var handler = descriptor.Handler?.Invoke(config, setup) ?? UnavailableHandler.Instance;
+            var instance = new PluginInstance(config.Id, descriptor.Name, handler,
+                protocols.Contains("http") || protocols.Contains("grpc"), protocols.Contains("https") || protocols.Contains("grpcs"));
+            instances.Add(new ScopedInstance(descriptor, instance, config.Route, config.Service, config.Consumer));
+        }
+        return PluginChains.Build(routes, instances);
+    }
+
+    private static Guid? RefId(JsonObject entity, string reference) =>
+        entity[reference]?["id"] is { } id ? Guid.Parse(id.GetValue<string>()) : null;
 
     private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)
     {

@@ -14,7 +14,7 @@ namespace Gantry.Routing;
 internal static class RouterRegex
 {
     /// <summary>A match that runs this long is abandoned and counts as no match.</summary>
-    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(250);
 
     /// <exception cref="ArgumentException">The pattern is invalid or uses an unsupported construct.</exception>
     public static Regex Create(string pattern, RegexOptions options)

@@ -13,10 +13,10 @@ public static class CorrelationIdPlugin
         Flag("echo_downstream", false),
     ];
 
-    // The access and header_filter handlers (set, then echo the header) join this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("correlation-id", Bundled: true, Migrations: null)
     {
         Priority = 100001,
         Config = Config,
+        Handler = (config, _) => new CorrelationIdHandler(config),
     };
 }

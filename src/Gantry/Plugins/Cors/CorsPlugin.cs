@@ -20,11 +20,11 @@ public static class CorsPlugin
         Flag("preflight_continue", false),
     ];
 
-    // The access and header_filter handlers (preflight answer, response headers) join this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("cors", Bundled: true, Migrations: null)
     {
         Priority = 2000,
         Config = Config,
         NoConsumer = true,
+        Handler = (config, _) => new CorsHandler(config),
     };
 }

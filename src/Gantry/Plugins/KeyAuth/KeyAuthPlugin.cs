@@ -18,12 +18,12 @@ public static class KeyAuthPlugin
         Realm(),
     ];
 
-    // The access handler (look the key up, set the consumer, answer 401) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("key-auth", Bundled: true, KeyAuthMigrations.Subsystem)
     {
         Priority = 1250,
         Config = Config,
         NoConsumer = true,
         Entities = [KeyAuthCredentials.Schema],
+        Handler = (config, setup) => new KeyAuthHandler(config, setup),
     };
 }

@@ -19,6 +19,8 @@ public static class PrometheusPlugin
     public static PluginDescriptor Descriptor { get; } = new("prometheus", Bundled: true, Migrations: null)
     {
         Priority = 13,
+        // Metrics are collected by the node itself once /metrics is served; the instance adds nothing per request.
+        Passive = true,
         Config = Config,
         NoConsumer = true,
         Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"],

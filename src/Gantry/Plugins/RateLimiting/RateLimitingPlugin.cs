@@ -46,11 +46,11 @@ public static class RateLimitingPlugin
         Number("sync_rate", -1),
     ];
 
-    // The access handler (count, compare, set the RateLimit headers) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("rate-limiting", Bundled: true, RateLimitingMigrations.Subsystem)
     {
         Priority = 910,
         Config = Config,
+        Handler = (config, setup) => new RateLimitingHandler(config, setup),
         ConfigChecks =
         [
             AtLeastOneOf(Periods),

@@ -1,0 +1,130 @@
+using System.Collections.Frozen;
+using System.Text.Json.Nodes;
+using Gantry.Entities.Schema;
+using Gantry.Plugins.Pipeline;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
+
+namespace Gantry.Plugins.KeyAuth;
+
+/// <summary>
+/// Authenticates a consumer by an API key read from a header or the query string under one of
+/// <c>key_names</c>; answers 401 with a <c>WWW-Authenticate: Key</c> challenge, or lets the request
+/// through as the anonymous consumer when one is configured.
+/// </summary>
+public sealed class KeyAuthHandler : PluginHandler
+{
+    private readonly string[] _keyNames;
+    private readonly bool _inHeader;
+    private readonly bool _inQuery;
+    private readonly bool _hideCredentials;
+    private readonly bool _runOnPreflight;
+    private readonly string? _anonymousSetting;
+    private readonly ConsumerInfo? _anonymous;
+    private readonly string _challenge;
+    private readonly FrozenDictionary<string, KeyCredential> _keys;
+    private readonly FrozenDictionary<Guid, ConsumerInfo> _consumers;
+    private readonly ILogger _logger;
+
+    public KeyAuthHandler(PluginConfig config, PluginSetup setup)
+    {
+        _keyNames = config.Values["key_names"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? ["apikey"];
+        _inHeader = config.Flag("key_in_header", true);
+        _inQuery = config.Flag("key_in_query", true);
+        _hideCredentials = config.Flag("hide_credentials", false);
+        _runOnPreflight = config.Flag("run_on_preflight", true);
+        _anonymousSetting = config.Text("anonymous") is { Length: > 0 } anonymous ? anonymous : null;
+        _anonymous = _anonymousSetting is null ? null : setup.FindConsumer(_anonymousSetting);
+        _challenge = config.Text("realm") is { } realm ? $"Key realm=\"{realm}\"" : "Key";
+        _keys = setup.Shared("key-auth:keys", () => IndexKeys(setup.Entities(KeyAuthCredentials.Schema.Name)));
+        _consumers = setup.Consumers;
+        _logger = setup.Logger;
+    }
+
+    private sealed record KeyCredential(Guid Id, Guid Consumer, double? ExpiresAt);
+
+    private static FrozenDictionary<string, KeyCredential> IndexKeys(IReadOnlyList<JsonObject> credentials)
+    {
+        var keys = new Dictionary<string, KeyCredential>(StringComparer.Ordinal);
+        foreach (var credential in credentials)
+        {
+            var ttl = credential["ttl"] is { } t ? SchemaValidator.ToDouble(t) : 0;
+            var created = credential["created_at"] is { } c ? SchemaValidator.ToDouble(c) : 0;
+            keys[credential["key"]!.GetValue<string>()] = new KeyCredential(
+                Guid.Parse(credential["id"]!.GetValue<string>()),
+                Guid.Parse(credential["consumer"]!["id"]!.GetValue<string>()),
+                ttl > 0 ? created + ttl : null);
+        }
+        return keys.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    public override ValueTask AccessAsync(PluginRequest request)
+    {
+        var http = request.Http.Request;
+        if (!_runOnPreflight && HttpMethods.IsOptions(http.Method))
+            return ValueTask.CompletedTask;
+        // With an anonymous fallback, plugins combine with OR: a consumer already authenticated passes.
+        if (_anonymousSetting is not null && request.CredentialId is not null)
+            return ValueTask.CompletedTask;
+        var failure = Authenticate(request);
+        if (failure is null)
+            return ValueTask.CompletedTask;
+        if (_anonymousSetting is null)
+        {
+            request.SetResponseHeader("WWW-Authenticate", _challenge);
+            request.Exit(401, failure);
+        }
+        else if (_anonymous is null)
+        {
+            _logger.LogError("key-auth: the anonymous consumer '{Anonymous}' is configured but does not exist", _anonymousSetting);
+            request.Exit(500, "An unexpected error occurred");
+        }
+        else
+        {
+            request.Authenticate(_anonymous, credentialId: null);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Finds and checks the key; returns the 401 message, or null when the consumer is authenticated.</summary>
+    private string? Authenticate(PluginRequest request)
+    {
+        var http = request.Http.Request;
+        string? key = null;
+        foreach (var name in _keyNames)
+        {
+            var value = _inHeader ? http.Headers[name] : StringValues.Empty;
+            var inHeader = value.Count > 0;
+            if (!inHeader && _inQuery)
+                value = http.Query[name];
+            if (value.Count > 1)
+                return "Duplicate API key found";
+            if (value.Count == 0)
+                continue;
+            key = value.ToString();
+            if (_hideCredentials)
+            {
+                if (inHeader)
+                    http.Headers.Remove(name);
+                else
+                    RemoveQueryArgument(http, name);
+            }
+            break;
+        }
+        if (key is null)
+            return "No API key found in request";
+        if (!_keys.TryGetValue(key, out var credential)
+            || credential.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0
+            || !_consumers.TryGetValue(credential.Consumer, out var consumer))
+            return "Unauthorized";
+        request.Authenticate(consumer, credential.Id);
+        return null;
+    }
+
+    private static void RemoveQueryArgument(HttpRequest http, string name)
+    {
+        var query = QueryHelpers.ParseQuery(http.QueryString.Value);
+        query.Remove(name);
+        http.QueryString = QueryString.Create(query);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Gantry.Routing;
+using Microsoft.Extensions.Primitives;
+
+namespace Gantry.Plugins.Pipeline;
+
+/// <summary>
+/// A request on its way through a route's plugin chain: what the plugins learned (the consumer), the
+/// headers they want on the response, and the answer a plugin gave instead of forwarding. Created only
+/// for routes that have plugins; a plugin changes the upstream request by editing <see cref="Http"/>'s
+/// request directly, before the forwarder copies it.
+/// </summary>
+public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serviceId, PluginChain chain)
+{
+    private readonly PluginHandler?[] _collected = new PluginHandler?[chain.Slots.Length];
+    private List<(string Name, string Value, bool Append)>? _responseHeaders;
+    private byte[]? _exitBody;
+
+    public HttpContext Http { get; } = http;
+
+    public RouteMatch Match { get; } = match;
+
+    public Guid RouteId => Match.Route.Id;
+
+    public Guid? ServiceId { get; } = serviceId;
+
+    /// <summary>The consumer an authentication plugin identified (or the anonymous one); null when none.</summary>
+    public ConsumerInfo? Consumer { get; private set; }
+
+    /// <summary>The credential that authenticated the consumer; null for anonymous access.</summary>
+    public Guid? CredentialId { get; private set; }
+
+    /// <summary>The status of the answer a plugin gave instead of forwarding; 0 while the request is forwarded.</summary>
+    public int ExitStatus { get; private set; }
+
+    /// <summary>Runs the access phase in priority order, resolving each plugin's instance for the consumer known so far.</summary>
+    public async ValueTask AccessAsync()
+    {
+        var slots = chain.Slots;
+        var https = Http.Request.IsHttps;
+        for (var i = 0; i < slots.Length && ExitStatus == 0; i++)
+        {
+            var instance = slots[i].Resolve(Consumer?.Id);
+            if (instance is null || !(https ? instance.Https : instance.Http))
+                continue;
+            _collected[i] = instance.Handler;
+            await instance.Handler.AccessAsync(this);
+        }
+    }
+
+    /// <summary>Sets the consumer (and credential) for the upstream's X-Consumer-* headers and later plugins.</summary>
+    public void Authenticate(ConsumerInfo consumer, Guid? credentialId, string? credentialIdentifier = null)
+    {
+        Consumer = consumer;
+        CredentialId = credentialId;
+        var headers = Http.Request.Headers;
+        headers["X-Consumer-ID"] = consumer.Id.ToString();
+        SetOrRemove(headers, "X-Consumer-Custom-ID", consumer.CustomId);
+        SetOrRemove(headers, "X-Consumer-Username", consumer.Username);
+        SetOrRemove(headers, "X-Credential-Identifier", credentialId is null ? null : credentialIdentifier ?? credentialId.ToString());
+        if (credentialId is null)
+            headers["X-Anonymous-Consumer"] = "true";
+        else
+            headers.Remove("X-Anonymous-Consumer");
+    }
+
+    private static void SetOrRemove(IHeaderDictionary headers, string name, string? value)
+    {
+        if (value is null)
+            headers.Remove(name);
+        else
+            headers[name] = value;
+    }
+
+    /// <summary>Sets a header on the response to the client, replacing the upstream's.</summary>
+    public void SetResponseHeader(string name, string value) => (_responseHeaders ??= []).Add((name, value, false));
+
+    /// <summary>Adds a value to a response header (Vary, for instance) without replacing the upstream's.</summary>
+    public void AppendResponseHeader(string name, string value) => (_responseHeaders ??= []).Add((name, value, true));
+
+    /// <summary>Answers the request instead of forwarding it; the remaining access handlers do not run.</summary>
+    public void Exit(int status, string? message = null)
+    {
+        ExitStatus = status;
+        _exitBody = message is null ? null : JsonSerializer.SerializeToUtf8Bytes(new ErrorBody(message));
+    }
+
+    /// <summary>Applies the plugins' response headers and runs the header_filter phase of the plugins that ran.</summary>
+    public void HeaderFilter()
+    {
+        var headers = Http.Response.Headers;
+        if (_responseHeaders is not null)
+        {
+            foreach (var (name, value, append) in _responseHeaders)
+                headers[name] = append ? StringValues.Concat(headers[name], value) : value;
+        }
+        foreach (var handler in _collected)
+            handler?.HeaderFilter(this);
+    }
+
+    /// <summary>Sends the answer a plugin gave in the access phase.</summary>
+    public async Task SendExitAsync(string server)
+    {
+        var response = Http.Response;
+        response.StatusCode = ExitStatus;
+        response.Headers.Server = server;
+        if (_exitBody is not null)
+            response.ContentType = "application/json; charset=utf-8";
+        HeaderFilter();
+        response.ContentLength = _exitBody?.Length ?? 0;
+        if (_exitBody is not null)
+            await response.Body.WriteAsync(_exitBody);
+    }
+
+    /// <summary>Runs the log phase of the plugins that ran.</summary>
+    public void Log()
+    {
+        foreach (var handler in _collected)
+            handler?.Log(this);
+    }
+
+    private sealed record ErrorBody(string message);
+}

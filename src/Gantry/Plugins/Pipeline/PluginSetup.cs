@@ -1,0 +1,52 @@
+using System.Collections.Frozen;
+using System.Text.Json.Nodes;
+
+namespace Gantry.Plugins.Pipeline;
+
+/// <summary>
+/// What a plugin's handler factory may read while a snapshot is built: the consumers, the plugin's own
+/// entities (its credentials), the node's long-lived plugin state, and a memo so that data shared by all
+/// instances of a plugin (a key index) is computed once per snapshot.
+/// </summary>
+public sealed class PluginSetup(
+    FrozenDictionary<Guid, ConsumerInfo> consumers,
+    IReadOnlyDictionary<string, IReadOnlyList<JsonObject>> entities,
+    PluginNodeState node,
+    ILogger logger)
+{
+    private readonly Dictionary<string, object> _shared = [];
+    private FrozenDictionary<string, ConsumerInfo>? _byUsername;
+
+    public FrozenDictionary<Guid, ConsumerInfo> Consumers { get; } = consumers;
+
+    /// <summary>State that outlives snapshots (rate-limiting counters).</summary>
+    public PluginNodeState Node { get; } = node;
+
+    public ILogger Logger { get; } = logger;
+
+    /// <summary>The rows of an entity a plugin owns, by its schema name (keyauth_credentials).</summary>
+    public IReadOnlyList<JsonObject> Entities(string schema) => entities.GetValueOrDefault(schema) ?? [];
+
+    /// <summary>Computes a value once per snapshot for every instance that asks for the same key.</summary>
+    public T Shared<T>(string key, Func<T> create) where T : class
+    {
+        if (!_shared.TryGetValue(key, out var value))
+            _shared[key] = value = create();
+        return (T)value;
+    }
+
+    /// <summary>A consumer by id or username, as the anonymous setting of authentication plugins names it.</summary>
+    public ConsumerInfo? FindConsumer(string idOrUsername)
+    {
+        if (Guid.TryParse(idOrUsername, out var id) && Consumers.TryGetValue(id, out var byId))
+            return byId;
+        _byUsername ??= Consumers.Values.Where(c => c.Username is not null).ToFrozenDictionary(c => c.Username!, StringComparer.Ordinal);
+        return _byUsername.GetValueOrDefault(idOrUsername);
+    }
+}
+
+/// <summary>Plugin state that lives as long as the node, across configuration snapshots.</summary>
+public sealed class PluginNodeState
+{
+    public RateLimiting.LocalCounters RateLimitCounters { get; } = new();
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Gantry.Entities.Schema;
+using Gantry.Plugins.Pipeline;
+
+namespace Gantry.Plugins.RateLimiting;
+
+/// <summary>
+/// Counts requests in calendar-aligned UTC windows (second to year) per identifier and answers
+/// <c>error_code</c> (429) once a window's limit is reached, with Kong's X-RateLimit-* and RateLimit-*
+/// headers. Only the <c>local</c> policy runs: the <c>cluster</c> and <c>redis</c> policies count
+/// locally too, per node, and the node logs that when it builds its configuration.
+/// </summary>
+public sealed class RateLimitingHandler : PluginHandler
+{
+    private static readonly string[] LimitHeaders = [.. RateLimitingPlugin.Periods.Select(p => "X-RateLimit-Limit-" + Capitalized(p))];
+    private static readonly string[] RemainingHeaders = [.. RateLimitingPlugin.Periods.Select(p => "X-RateLimit-Remaining-" + Capitalized(p))];
+
+    private readonly (int Period, long Limit)[] _limits;
+    private readonly string _limitBy;
+    private readonly string? _headerName;
+    private readonly string? _path;
+    private readonly bool _hideHeaders;
+    private readonly int _errorCode;
+    private readonly string _errorMessage;
+    private readonly LocalCounters _counters;
+    private readonly Guid _scopeRoute;
+    private readonly Guid _scopeService;
+
+    public RateLimitingHandler(PluginConfig config, PluginSetup setup)
+    {
+        _limits = [.. RateLimitingPlugin.Periods.Select((name, index) => (index, config.Values[name]))
+            .Where(p => p.Item2 is not null)
+            .Select(p => (p.index, (long)SchemaValidator.ToDouble(p.Item2!)))];
+        _limitBy = config.Text("limit_by") ?? "consumer";
+        _headerName = config.Text("header_name");
+        _path = config.Text("path");
+        _hideHeaders = config.Flag("hide_client_headers", false);
+        _errorCode = config.Values["error_code"] is { } code ? (int)SchemaValidator.ToDouble(code) : 429;
+        _errorMessage = config.Text("error_message") ?? "API rate limit exceeded";
+        _counters = setup.Node.RateLimitCounters;
+        // Counted per the instance's own scope: a service-wide instance counts across its routes, a global one across all.
+        _scopeRoute = config.Route ?? Guid.Empty;
+        _scopeService = config.Service ?? Guid.Empty;
+        if (config.Text("policy") is { } policy and not "local")
+            setup.Logger.LogWarning("rate-limiting: policy '{Policy}' is not built yet; this instance counts per node, as the local policy does", policy);
+    }
+
+    private static string Capitalized(string period) => char.ToUpperInvariant(period[0]) + period[1..];
+
+    public override ValueTask AccessAsync(PluginRequest request)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var identifier = Identifier(request);
+        Span<long> counts = stackalloc long[_limits.Length];
+        var stop = -1;
+        for (var i = 0; i < _limits.Length; i++)
+        {
+            var (period, limit) = _limits[i];
+            counts[i] = _counters.Get(new LocalCounters.CounterKey(_scopeRoute, _scopeService, identifier, period, WindowStart(period, now)));
+            if (counts[i] >= limit && stop < 0)
+                stop = i;
+        }
+        long tightestLimit = 0, tightestRemaining = long.MaxValue, reset = 0;
+        var tightestLength = 0L;
+        for (var i = 0; i < _limits.Length; i++)
+        {
+            var (period, limit) = _limits[i];
+            // The request counts in every window unless one refused it.
+            var remaining = Math.Max(0, limit - counts[i] - (stop < 0 || stop == i ? 1 : 0));
+            var start = WindowStart(period, now);
+            var end = WindowEnd(period, start);
+            if (remaining < tightestRemaining || remaining == tightestRemaining && end - start > tightestLength)
+            {
+                tightestLimit = limit;
+                tightestRemaining = remaining;
+                tightestLength = end - start;
+                reset = Math.Max(1, end - nowSeconds);
+            }
+            if (!_hideHeaders)
+            {
+                request.SetResponseHeader(LimitHeaders[period], limit.ToString(CultureInfo.InvariantCulture));
+                request.SetResponseHeader(RemainingHeaders[period], remaining.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        if (!_hideHeaders)
+        {
+            request.SetResponseHeader("RateLimit-Limit", tightestLimit.ToString(CultureInfo.InvariantCulture));
+            request.SetResponseHeader("RateLimit-Remaining", tightestRemaining.ToString(CultureInfo.InvariantCulture));
+            request.SetResponseHeader("RateLimit-Reset", reset.ToString(CultureInfo.InvariantCulture));
+        }
+        if (stop >= 0)
+        {
+            request.SetResponseHeader("Retry-After", reset.ToString(CultureInfo.InvariantCulture));
+            request.Exit(_errorCode, _errorMessage);
+            return ValueTask.CompletedTask;
+        }
+        foreach (var (period, _) in _limits)
+        {
+            var start = WindowStart(period, now);
+            _counters.Increment(new LocalCounters.CounterKey(_scopeRoute, _scopeService, identifier, period, start), WindowEnd(period, start), nowSeconds);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Whom the limits count: the configured entity, else the client's address.</summary>
+    private string Identifier(PluginRequest request)
+    {
+        var identifier = _limitBy switch
+        {
+            "consumer" => (request.Consumer?.Id ?? request.CredentialId)?.ToString(),
+            "credential" => request.CredentialId?.ToString(),
+            "service" => request.ServiceId?.ToString(),
+            "header" when _headerName is not null => request.Http.Request.Headers[_headerName].ToString() is { Length: > 0 } value ? value : null,
+            "path" when _path is not null => request.Http.Request.Path.Value == _path ? _path : null,
+            _ => null,
+        };
+        return identifier ?? request.Http.Connection.RemoteIpAddress?.ToString() ?? "";
+    }
+
+    /// <summary>The window's start in Unix seconds: calendar-aligned in UTC.</summary>
+    private static long WindowStart(int period, DateTimeOffset now)
+    {
+        var seconds = now.ToUnixTimeSeconds();
+        return period switch
+        {
+            0 => seconds,
+            1 => seconds - seconds % 60,
+            2 => seconds - seconds % 3600,
+            3 => seconds - seconds % 86400,
+            4 => new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(),
+            _ => new DateTimeOffset(now.Year, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(),
+        };
+    }
+
+    private static long WindowEnd(int period, long start) => period switch
+    {
+        0 => start + 1,
+        1 => start + 60,
+        2 => start + 3600,
+        3 => start + 86400,
+        4 => DateTimeOffset.FromUnixTimeSeconds(start).AddMonths(1).ToUnixTimeSeconds(),
+        _ => DateTimeOffset.FromUnixTimeSeconds(start).AddYears(1).ToUnixTimeSeconds(),
+    };
+}

@@ -1,0 +1,310 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gantry.Tests.Proxy;
+using Gantry.Tests.Support;
+
+namespace Gantry.Tests.Plugins;
+
+/// <summary>
+/// key-auth, rate-limiting, cors and correlation-id running in a node's proxy, configured through the
+/// Admin API, in front of a real loopback upstream; on both stores.
+/// </summary>
+public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetime
+{
+    private static readonly HttpClient Client = new(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly EchoUpstream _upstream = new();
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..8];
+
+    private string Proxy => "http://" + node.Installation.Environment["GANTRY_PROXY_LISTEN"];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _upstream.DisposeAsync();
+
+    /// <summary>A service on the echo upstream and a route on /{name}; returns the route's path.</summary>
+    private async Task<string> RouteAsync(string name, string? service = null)
+    {
+        service ??= _prefix + "-" + name;
+        if ((await node.GetAsync("/services/" + service)).Status == 404)
+            await node.CreateAsync("/services", new { name = service, url = $"http://127.0.0.1:{_upstream.Port}" });
+        await node.CreateAsync($"/services/{service}/routes", new { name = _prefix + "-" + name, paths = new[] { $"/{_prefix}/{name}" } });
+        return $"/{_prefix}/{name}";
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(method, Proxy + path);
+        foreach (var (name, value) in headers)
+            request.Headers.TryAddWithoutValidation(name, value);
+        return await Client.SendAsync(request);
+    }
+
+    private Task<HttpResponseMessage> GetAsync(string path, params (string Name, string Value)[] headers) => SendAsync(HttpMethod.Get, path, headers);
+
+    /// <summary>Sends until the answer satisfies the condition: configuration reaches the proxy within db_update_frequency.</summary>
+    private async Task<HttpResponseMessage> UntilAsync(Func<Task<HttpResponseMessage>> send, Func<HttpResponseMessage, bool> done)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await send();
+            if (done(response))
+                return response;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the proxy still answers {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<JsonObject> EchoedHeaders(HttpResponseMessage response) =>
+        (JsonNode.Parse(await response.Content.ReadAsStringAsync())!["headers"] as JsonObject)!;
+
+    private static async Task<string> Message(HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values)
+        : response.Content.Headers.TryGetValues(name, out var content) ? string.Join(", ", content) : "";
+
+    private async Task<(JsonObject Consumer, string Key, JsonObject Credential)> ConsumerAsync(string name, string? customId = null)
+    {
+        var consumer = await node.CreateAsync("/consumers", customId is null ? new { username = _prefix + "-" + name } : new { username = _prefix + "-" + name, custom_id = customId });
+        var credential = await node.CreateAsync($"/consumers/{_prefix}-{name}/key-auth", new { key = $"{_prefix}-{name}-key" });
+        return (consumer, $"{_prefix}-{name}-key", credential);
+    }
+
+    [Fact]
+    public async Task Key_auth_refuses_without_a_valid_key_and_sends_the_consumer_upstream()
+    {
+        var path = await RouteAsync("keys");
+        var (alice, key, credential) = await ConsumerAsync("alice", customId: _prefix + "-c1");
+        await node.CreateAsync($"/routes/{_prefix}-keys/plugins", new { name = "key-auth", config = new { hide_credentials = true } });
+
+        var missing = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.Unauthorized);
+        Assert.Equal("No API key found in request", await Message(missing));
+        Assert.Equal("Key", Header(missing, "WWW-Authenticate"));
+
+        var wrong = await GetAsync(path, ("apikey", "not-a-key"));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal("Unauthorized", await Message(wrong));
+
+        var ok = await GetAsync(path + "/x", ("apikey", key));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var upstream = await EchoedHeaders(ok);
+        Assert.Equal(alice["id"]!.GetValue<string>(), upstream["x-consumer-id"]!.GetValue<string>());
+        Assert.Equal(_prefix + "-alice", upstream["x-consumer-username"]!.GetValue<string>());
+        Assert.Equal(_prefix + "-c1", upstream["x-consumer-custom-id"]!.GetValue<string>());
+        Assert.Equal(credential["id"]!.GetValue<string>(), upstream["x-credential-identifier"]!.GetValue<string>());
+        Assert.Null(upstream["apikey"]);
+        Assert.Null(upstream["x-anonymous-consumer"]);
+
+        // In the query string, hidden from the upstream while the other arguments stay.
+        var query = await GetAsync($"{path}/q?a=1&apikey={key}&b=2");
+        Assert.Equal(HttpStatusCode.OK, query.StatusCode);
+        var echoedPath = JsonNode.Parse(await query.Content.ReadAsStringAsync())!["path"]!.GetValue<string>();
+        Assert.Equal("/q?a=1&b=2", echoedPath);
+
+        var duplicate = await GetAsync($"{path}?apikey={key}&apikey={key}");
+        Assert.Equal(HttpStatusCode.Unauthorized, duplicate.StatusCode);
+        Assert.Equal("Duplicate API key found", await Message(duplicate));
+
+        // A disabled instance stops running.
+        var plugin = (await node.GetAsync($"/routes/{_prefix}-keys/plugins")).Body!["data"]![0]!["id"]!.GetValue<string>();
+        Assert.Equal(200, (await node.PatchAsync("/plugins/" + plugin, new { enabled = false })).Status);
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Key_auth_with_an_anonymous_consumer_lets_unauthenticated_requests_through_as_that_consumer()
+    {
+        var path = await RouteAsync("anon");
+        var (_, key, _) = await ConsumerAsync("bob");
+        await node.CreateAsync($"/routes/{_prefix}-anon/plugins", new { name = "key-auth", config = new { anonymous = _prefix + "-guest" } });
+
+        // The anonymous consumer is named but does not exist yet: Kong's answer is a 500.
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.InternalServerError);
+
+        var guest = await node.CreateAsync("/consumers", new { username = _prefix + "-guest" });
+        var anonymous = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
+        var headers = await EchoedHeaders(anonymous);
+        Assert.Equal("true", headers["x-anonymous-consumer"]!.GetValue<string>());
+        Assert.Equal(guest["id"]!.GetValue<string>(), headers["x-consumer-id"]!.GetValue<string>());
+        Assert.Null(headers["x-credential-identifier"]);
+
+        // A wrong key is also anonymous; a right one is the consumer itself, and the key is passed on.
+        Assert.Equal("true", (await EchoedHeaders(await GetAsync(path, ("apikey", "wrong"))))["x-anonymous-consumer"]!.GetValue<string>());
+        var known = await EchoedHeaders(await GetAsync(path, ("apikey", key)));
+        Assert.Equal(_prefix + "-bob", known["x-consumer-username"]!.GetValue<string>());
+        Assert.Null(known["x-anonymous-consumer"]);
+        Assert.Equal(key, known["apikey"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Rate_limiting_counts_per_window_and_answers_429_with_kongs_headers_and_body()
+    {
+        var path = await RouteAsync("limited");
+        // A day window: a test cannot straddle its boundary except at midnight UTC.
+        await node.CreateAsync($"/routes/{_prefix}-limited/plugins", new { name = "rate-limiting", config = new { day = 3, limit_by = "ip" } });
+        var first = await UntilAsync(() => GetAsync(path), r => Header(r, "X-RateLimit-Limit-Day") == "3");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("2", Header(first, "X-RateLimit-Remaining-Day"));
+        Assert.Equal("3", Header(first, "RateLimit-Limit"));
+        Assert.Equal("2", Header(first, "RateLimit-Remaining"));
+        var reset = int.Parse(Header(first, "RateLimit-Reset"));
+        Assert.InRange(reset, 1, 86400);
+
+        Assert.Equal("1", Header(await GetAsync(path), "X-RateLimit-Remaining-Day"));
+        var last = await GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, last.StatusCode);
+        Assert.Equal("0", Header(last, "X-RateLimit-Remaining-Day"));
+
+        var refused = await GetAsync(path);
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        Assert.Equal("API rate limit exceeded", await Message(refused));
+        Assert.Equal("0", Header(refused, "X-RateLimit-Remaining-Day"));
+        Assert.InRange(int.Parse(Header(refused, "Retry-After")), 1, 86400);
+        Assert.Equal("", Header(refused, "X-Upstream"));
+    }
+
+    [Fact]
+    public async Task The_most_specific_instance_of_a_plugin_applies_route_service_consumer_and_global()
+    {
+        var r1a = await RouteAsync("r1a", service: _prefix + "-s1");
+        var r1b = await RouteAsync("r1b", service: _prefix + "-s1");
+        var r2 = await RouteAsync("r2", service: _prefix + "-s2");
+        var (alice, aliceKey, _) = await ConsumerAsync("alice");
+        var (_, bobKey, _) = await ConsumerAsync("bob");
+        var auth = new { name = "key-auth" };
+        await node.CreateAsync($"/services/{_prefix}-s1/plugins", auth);
+        await node.CreateAsync($"/services/{_prefix}-s2/plugins", auth);
+        // Each instance's limit names it in X-RateLimit-Limit-Day.
+        object Limit(int day) => new { name = "rate-limiting", config = new { day } };
+        var global = await node.CreateAsync("/plugins", Limit(9000001));
+        try
+        {
+            await node.CreateAsync($"/services/{_prefix}-s1/plugins", Limit(9000007));
+            await node.CreateAsync($"/routes/{_prefix}-r1b/plugins", Limit(9000006));
+            await node.CreateAsync("/plugins", new { name = "rate-limiting", config = new { day = 9000005 }, consumer = new { id = alice["id"]!.GetValue<string>() } });
+            await node.CreateAsync("/plugins", new { name = "rate-limiting", config = new { day = 9000003 },
+                consumer = new { id = alice["id"]!.GetValue<string>() }, service = new { id = (await node.GetAsync($"/services/{_prefix}-s1")).Body!["id"]!.GetValue<string>() } });
+
+            // The instance created last serving means every earlier one is in the snapshot too.
+            await UntilAsync(() => GetAsync(r1a, ("apikey", aliceKey)), r => Header(r, "X-RateLimit-Limit-Day") == "9000003");
+            async Task<string> LimitFor(string path, string key) => Header(await GetAsync(path, ("apikey", key)), "X-RateLimit-Limit-Day");
+
+            Assert.Equal("9000007", await LimitFor(r1a, bobKey));   // service
+            Assert.Equal("9000006", await LimitFor(r1b, bobKey));   // route beats service
+            Assert.Equal("9000003", await LimitFor(r1b, aliceKey)); // service + consumer beats route
+            Assert.Equal("9000005", await LimitFor(r2, aliceKey));  // consumer beats global
+            Assert.Equal("9000001", await LimitFor(r2, bobKey));    // global
+        }
+        finally
+        {
+            await node.DeleteAsync("/plugins/" + global["id"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task Cors_answers_preflights_itself_and_adds_headers_for_allowed_origins_only()
+    {
+        var path = await RouteAsync("cors");
+        await node.CreateAsync($"/routes/{_prefix}-cors/plugins", new
+        {
+            name = "cors",
+            config = new
+            {
+                origins = new[] { "http://good.example", @"https://[a-z]+\.trusted\.example" },
+                methods = new[] { "GET", "POST" },
+                max_age = 600,
+                credentials = true,
+                exposed_headers = new[] { "X-Upstream" },
+            },
+        });
+        var preflight = await UntilAsync(
+            () => SendAsync(HttpMethod.Options, path, ("Origin", "http://good.example"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "X-Custom")),
+            r => Header(r, "Access-Control-Allow-Methods") != "");
+        Assert.Equal(HttpStatusCode.OK, preflight.StatusCode);
+        Assert.Equal("http://good.example", Header(preflight, "Access-Control-Allow-Origin"));
+        Assert.Equal("GET,POST", Header(preflight, "Access-Control-Allow-Methods"));
+        Assert.Equal("X-Custom", Header(preflight, "Access-Control-Allow-Headers"));
+        Assert.Equal("600", Header(preflight, "Access-Control-Max-Age"));
+        Assert.Equal("true", Header(preflight, "Access-Control-Allow-Credentials"));
+        Assert.Contains("Origin", Header(preflight, "Vary"));
+        Assert.Equal("", Header(preflight, "X-Upstream")); // answered by Gantry, not forwarded
+        Assert.Equal("", await preflight.Content.ReadAsStringAsync());
+
+        var allowed = await GetAsync(path, ("Origin", "https://api.trusted.example"));
+        Assert.Equal("echo", Header(allowed, "X-Upstream"));
+        Assert.Equal("https://api.trusted.example", Header(allowed, "Access-Control-Allow-Origin"));
+        Assert.Equal("X-Upstream", Header(allowed, "Access-Control-Expose-Headers"));
+        Assert.Contains("Origin", Header(allowed, "Vary"));
+
+        var refused = await GetAsync(path, ("Origin", "https://evil.example"));
+        Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        Assert.Equal("", Header(refused, "Access-Control-Allow-Origin"));
+        // The regex matches the whole origin, not a part of it.
+        Assert.Equal("", Header(await GetAsync(path, ("Origin", "https://api.trusted.example.evil.example")), "Access-Control-Allow-Origin"));
+    }
+
+    [GeneratedRegex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}#[0-9]+$")]
+    private static partial Regex UuidCounter();
+
+    [Fact]
+    public async Task Correlation_id_sends_an_id_upstream_keeps_the_clients_and_echoes_it()
+    {
+        var path = await RouteAsync("corr");
+        await node.CreateAsync($"/routes/{_prefix}-corr/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
+        var first = await UntilAsync(() => GetAsync(path), r => Header(r, "Kong-Request-ID") != "");
+        var sent = (await EchoedHeaders(first))["kong-request-id"]!.GetValue<string>();
+        Assert.Matches(UuidCounter(), sent);
+        Assert.Equal(sent, Header(first, "Kong-Request-ID"));
+        var second = (await EchoedHeaders(await GetAsync(path)))["kong-request-id"]!.GetValue<string>();
+        Assert.NotEqual(sent, second);
+
+        var kept = await GetAsync(path, ("Kong-Request-ID", "from-the-client"));
+        Assert.Equal("from-the-client", (await EchoedHeaders(kept))["kong-request-id"]!.GetValue<string>());
+        Assert.Equal("from-the-client", Header(kept, "Kong-Request-ID"));
+    }
+
+    [Fact]
+    public async Task A_plugin_that_cannot_run_in_this_build_fails_its_routes_closed()
+    {
+        var path = await RouteAsync("closed");
+        var other = await RouteAsync("open");
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
+        var plugin = await node.CreateAsync($"/routes/{_prefix}-closed/plugins", new { name = "ip-restriction", config = new { allow = new[] { "10.0.0.1" } } });
+        var refused = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.InternalServerError);
+        Assert.Equal("An unexpected error occurred", await Message(refused));
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(other)).StatusCode);
+        await node.DeleteAsync("/plugins/" + plugin["id"]!.GetValue<string>());
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task An_instance_runs_only_on_the_protocols_it_lists()
+    {
+        var path = await RouteAsync("https-only");
+        await node.CreateAsync($"/routes/{_prefix}-https-only/plugins", new { name = "key-auth", protocols = new[] { "https" } });
+        await node.CreateAsync($"/routes/{_prefix}-https-only/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
+        // Once correlation-id runs, the key-auth instance is in the snapshot too, yet plain HTTP passes.
+        var response = await UntilAsync(() => GetAsync(path), r => Header(r, "Kong-Request-ID") != "");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}
+
+[Collection(AdminApiCollection.Name)]
+public sealed class SqliteBundledPluginTests(SqliteProxyNode node) : BundledPluginTests(node), IClassFixture<SqliteProxyNode>;
+
+[Collection(AdminApiCollection.Name)]
+public sealed class PostgresBundledPluginTests(PostgresProxyNode node) : BundledPluginTests(node), IClassFixture<PostgresProxyNode>;
+
+public sealed class SqliteProxyNode() : AdminNode("sqlite")
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2" };
+}
+
+public sealed class PostgresProxyNode() : AdminNode("postgres")
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string> { ["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2" };
+}
