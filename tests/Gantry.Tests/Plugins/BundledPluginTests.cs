@@ -268,12 +268,57 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Basic_auth_and_acl_let_only_the_allowed_groups_consumers_through()
+    {
+        var path = await RouteAsync("groups");
+        foreach (var (name, group) in new[] { ("carol", "gold"), ("dave", "silver") })
+        {
+            await node.CreateAsync("/consumers", new { username = $"{_prefix}-{name}" });
+            await node.CreateAsync($"/consumers/{_prefix}-{name}/basic-auth", new { username = $"{_prefix}-{name}", password = "pw-" + name });
+            await node.CreateAsync($"/consumers/{_prefix}-{name}/acls", new { group });
+        }
+        await node.CreateAsync($"/routes/{_prefix}-groups/plugins", new { name = "basic-auth", config = new { hide_credentials = true } });
+        await node.CreateAsync($"/routes/{_prefix}-groups/plugins", new { name = "acl", config = new { allow = new[] { "gold" } } });
+        (string, string) Basic(string user, string password) => ("Authorization", "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+        // acl (priority 950) runs after basic-auth (1100), which identified the consumer; dave's group is not allowed.
+        var dave = await UntilAsync(() => GetAsync(path, Basic($"{_prefix}-dave", "pw-dave")), r => r.StatusCode == HttpStatusCode.Forbidden);
+        Assert.Equal("You cannot consume this service", await Message(dave));
+        var carol = await GetAsync(path, Basic($"{_prefix}-carol", "pw-carol"));
+        Assert.Equal(HttpStatusCode.OK, carol.StatusCode);
+        var upstream = await EchoedHeaders(carol);
+        Assert.Equal("gold", upstream["x-consumer-groups"]!.GetValue<string>());
+        Assert.Equal($"{_prefix}-carol", upstream["x-consumer-username"]!.GetValue<string>());
+        Assert.Null(upstream["authorization"]);
+
+        var wrong = await GetAsync(path, Basic($"{_prefix}-carol", "pw-dave"));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal("Basic realm=\"service\"", Header(wrong, "WWW-Authenticate"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ip_restriction_refuses_denied_addresses_and_those_outside_allow()
+    {
+        var path = await RouteAsync("ips");
+        var plugin = await node.CreateAsync($"/routes/{_prefix}-ips/plugins", new { name = "ip-restriction", config = new { deny = new[] { "127.0.0.1" } } });
+        var denied = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.Forbidden);
+        Assert.Equal("IP address not allowed: 127.0.0.1", await Message(denied));
+        var id = plugin["id"]!.GetValue<string>();
+        Assert.Equal(200, (await node.PatchAsync("/plugins/" + id, new { config = new { deny = (string[]?)null, allow = new[] { "127.0.0.0/8" } } })).Status);
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
+        Assert.Equal(200, (await node.PatchAsync("/plugins/" + id, new { config = new { allow = new[] { "10.0.0.0/8" }, status = 451, message = "not from here" } })).Status);
+        var outside = await UntilAsync(() => GetAsync(path), r => (int)r.StatusCode == 451);
+        Assert.Equal("not from here", await Message(outside));
+    }
+
+    [Fact]
     public async Task A_plugin_that_cannot_run_in_this_build_fails_its_routes_closed()
     {
         var path = await RouteAsync("closed");
         var other = await RouteAsync("open");
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
-        var plugin = await node.CreateAsync($"/routes/{_prefix}-closed/plugins", new { name = "ip-restriction", config = new { allow = new[] { "10.0.0.1" } } });
+        var plugin = await node.CreateAsync($"/routes/{_prefix}-closed/plugins", new { name = "jwt" });
         var refused = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.InternalServerError);
         Assert.Equal("An unexpected error occurred", await Message(refused));
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(other)).StatusCode);

@@ -15,10 +15,10 @@ public static class AclPlugin
         Flag("include_consumer_groups", false),
     ];
 
-    // The access handler (read the consumer's groups, answer 401 or 403) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("acl", Bundled: true, AclMigrations.Subsystem)
     {
         Priority = 950,
+        Handler = (config, setup) => new AclHandler(config, setup),
         Config = Config,
         ConfigChecks = [OnlyOneOf("allow", "deny"), AtLeastOneOf("allow", "deny")],
         NoConsumer = true,

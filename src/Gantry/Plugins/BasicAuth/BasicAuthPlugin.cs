@@ -13,10 +13,10 @@ public static class BasicAuthPlugin
         Realm("service"),
     ];
 
-    // The access handler (decode the header, compare hashes, answer 401) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("basic-auth", Bundled: true, BasicAuthMigrations.Subsystem)
     {
         Priority = 1100,
+        Handler = (config, setup) => new BasicAuthHandler(config, setup),
         Config = Config,
         NoConsumer = true,
         Entities = [BasicAuthCredentials.Schema],

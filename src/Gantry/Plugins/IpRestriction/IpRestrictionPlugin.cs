@@ -15,10 +15,10 @@ public static class IpRestrictionPlugin
         Text("message"),
     ];
 
-    // The access (and stream preread) handler joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("ip-restriction", Bundled: true, Migrations: null)
     {
         Priority = 990,
+        Handler = (config, _) => new IpRestrictionHandler(config),
         Config = Config,
         ConfigChecks = [AtLeastOneOf("allow", "deny")],
         // Addresses are known on stream connections too.

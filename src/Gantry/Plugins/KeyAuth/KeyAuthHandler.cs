@@ -12,33 +12,24 @@ namespace Gantry.Plugins.KeyAuth;
 /// <c>key_names</c>; answers 401 with a <c>WWW-Authenticate: Key</c> challenge, or lets the request
 /// through as the anonymous consumer when one is configured.
 /// </summary>
-public sealed class KeyAuthHandler : PluginHandler
+public sealed class KeyAuthHandler : AuthenticationHandler
 {
     private readonly string[] _keyNames;
     private readonly bool _inHeader;
     private readonly bool _inQuery;
     private readonly bool _hideCredentials;
-    private readonly bool _runOnPreflight;
-    private readonly string? _anonymousSetting;
-    private readonly ConsumerInfo? _anonymous;
-    private readonly string _challenge;
     private readonly FrozenDictionary<string, KeyCredential> _keys;
     private readonly FrozenDictionary<Guid, ConsumerInfo> _consumers;
-    private readonly ILogger _logger;
 
     public KeyAuthHandler(PluginConfig config, PluginSetup setup)
+        : base("key-auth", config, setup, config.Text("realm") is { } realm ? $"Key realm=\"{realm}\"" : "Key")
     {
         _keyNames = config.Values["key_names"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? ["apikey"];
         _inHeader = config.Flag("key_in_header", true);
         _inQuery = config.Flag("key_in_query", true);
         _hideCredentials = config.Flag("hide_credentials", false);
-        _runOnPreflight = config.Flag("run_on_preflight", true);
-        _anonymousSetting = config.Text("anonymous") is { Length: > 0 } anonymous ? anonymous : null;
-        _anonymous = _anonymousSetting is null ? null : setup.FindConsumer(_anonymousSetting);
-        _challenge = config.Text("realm") is { } realm ? $"Key realm=\"{realm}\"" : "Key";
         _keys = setup.Shared("key-auth:keys", () => IndexKeys(setup.Entities(KeyAuthCredentials.Schema.Name)));
         _consumers = setup.Consumers;
-        _logger = setup.Logger;
     }
 
     private sealed record KeyCredential(Guid Id, Guid Consumer, double? ExpiresAt);
@@ -58,36 +49,8 @@ public sealed class KeyAuthHandler : PluginHandler
         return keys.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    public override ValueTask AccessAsync(PluginRequest request)
-    {
-        var http = request.Http.Request;
-        if (!_runOnPreflight && HttpMethods.IsOptions(http.Method))
-            return ValueTask.CompletedTask;
-        // With an anonymous fallback, plugins combine with OR: a consumer already authenticated passes.
-        if (_anonymousSetting is not null && request.CredentialId is not null)
-            return ValueTask.CompletedTask;
-        var failure = Authenticate(request);
-        if (failure is null)
-            return ValueTask.CompletedTask;
-        if (_anonymousSetting is null)
-        {
-            request.SetResponseHeader("WWW-Authenticate", _challenge);
-            request.Exit(401, failure);
-        }
-        else if (_anonymous is null)
-        {
-            _logger.LogError("key-auth: the anonymous consumer '{Anonymous}' is configured but does not exist", _anonymousSetting);
-            request.Exit(500, "An unexpected error occurred");
-        }
-        else
-        {
-            request.Authenticate(_anonymous, credentialId: null);
-        }
-        return ValueTask.CompletedTask;
-    }
-
     /// <summary>Finds and checks the key; returns the 401 message, or null when the consumer is authenticated.</summary>
-    private string? Authenticate(PluginRequest request)
+    protected override string? Authenticate(PluginRequest request)
     {
         var http = request.Http.Request;
         string? key = null;
