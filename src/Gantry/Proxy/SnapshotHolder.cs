@@ -62,10 +62,12 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, 
         }
         if (!force && latest.Equals(_lastEvent))
             return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var snapshot = await builder.BuildAsync(Current.Version + 1, cancellationToken);
         Volatile.Write(ref _current, snapshot);
         _lastEvent = latest;
-        logger.LogInformation("configuration version {Version} built ({Routes} routes)", snapshot.Version, snapshot.Router.RouteCount);
+        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins)",
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Proxy benchmark: Gantry beside the shared anchors, interleaved in one run.
+
+Targets (each a process on loopback):
+  direct   the anchor upstream (nginx answering 12 bytes), no proxy
+  kestrel  bare Kestrel answering the same body: the ceiling of anything hosted on Kestrel
+  nginx    nginx as a plain keep-alive reverse proxy in front of the upstream (reference, 1.00)
+  yarp     the minimal YARP proxy in front of the upstream
+  gantry-a Gantry, one route, no plugins
+  gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
+  gantry-c Gantry with 10,000 generated routes, each request on a random one of them
+
+After a 2 s warm-up of each target, every round runs wrk (-t1 -c32 --latency) once per target, in turn; the table gives medians over
+rounds of requests/s, p50 and p99 latency, CPU time of the target's processes per request
+(user + system, from /proc) and their resident memory at the end. Needs nginx and wrk
+(apt-get install nginx wrk).
+
+usage: bench/proxy.py [--rounds 3] [--seconds 5] [--routes 10000]
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def shared_dir():
+    for candidate in (os.environ.get("GANTRY_SHARED_DIR"), os.path.join(os.path.dirname(ROOT), "shared"), "/work/shared"):
+        if candidate and os.path.isdir(os.path.join(candidate, "bench")):
+            return candidate
+    sys.exit("Error: cannot find the shared folder with bench/anchors; set GANTRY_SHARED_DIR")
+
+
+def http(method, url, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_until(check, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit(f"Error: {what} did not happen within {timeout} s")
+
+
+def tree(pid):
+    """The pid and its descendants (nginx workers, a daemon's children)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    result, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        result.append(p)
+        todo.extend(children.get(p, []))
+    return result
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total / TICKS
+
+
+def rss_mb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def to_ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def run_wrk(url, seconds, script=None, header=None):
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", script]
+    if header:
+        command += ["-H", header]
+    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        sys.exit(f"Error: {url} answered {non2xx.group(1)} requests with an error status; the benchmark would be meaningless")
+    return requests, rps, p50, p99
+
+
+class Gantry:
+    def __init__(self, work, name, base_port, log_level="error"):
+        self.prefix = os.path.join(work, name)
+        self.proxy = f"127.0.0.1:{base_port}"
+        self.admin = f"http://127.0.0.1:{base_port + 1}"
+        self.env = dict(os.environ, GANTRY_PREFIX=self.prefix, GANTRY_DATABASE="sqlite", GANTRY_PROXY_LISTEN=self.proxy,
+                        GANTRY_ADMIN_LISTEN=self.admin[7:], GANTRY_STATUS_LISTEN=f"127.0.0.1:{base_port + 2}",
+                        GANTRY_LOG_LEVEL=log_level, GANTRY_DB_UPDATE_FREQUENCY="0.5")
+        subprocess.run([os.path.join(ROOT, "bin", "gantry"), "start", "--daemon"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.prefix, "pids", "gantry.pid")) as f:
+            self.pid = int(f.read().strip())
+
+    def post(self, path, body):
+        status, answer = http("POST", self.admin + path, body)
+        if status != 201:
+            sys.exit(f"Error: POST {path} answered {status}: {answer[:300]!r}")
+        return json.loads(answer)
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "bin", "gantry"), "stop"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--routes", type=int, default=10000)
+    args = parser.parse_args()
+    for tool in ("nginx", "wrk"):
+        if not shutil.which(tool):
+            sys.exit(f"Error: {tool} is not installed (apt-get install nginx wrk)")
+    anchors = os.path.join(shared_dir(), "bench", "anchors")
+    work = tempfile.mkdtemp(prefix="gantry-bench-proxy.")
+    processes, nodes = [], []
+    try:
+        subprocess.run(["nginx", "-c", os.path.join(anchors, "upstream-nginx.conf")], check=True)
+        subprocess.run(["nginx", "-c", os.path.join(anchors, "proxy-nginx.conf")], check=True)
+        pids = {}
+        with open("/tmp/anchor-upstream.pid") as f:
+            pids["direct"] = int(f.read())
+        with open("/tmp/anchor-proxy.pid") as f:
+            pids["nginx"] = int(f.read())
+        for anchor in ("yarp-min", "kestrel-hello"):
+            shutil.copytree(os.path.join(anchors, anchor), os.path.join(work, anchor))
+            subprocess.run(["dotnet", "build", os.path.join(work, anchor), "-c", "Release", "-o", os.path.join(work, anchor + "-bin"),
+                            "--nologo", "-v", "quiet"], check=True, stdout=subprocess.DEVNULL)
+            process = subprocess.Popen(["dotnet", os.path.join(work, anchor + "-bin", anchor + ".dll")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            processes.append(process)
+            pids["yarp" if anchor == "yarp-min" else "kestrel"] = process.pid
+
+        # Node A: route /a without plugins, route /b behind key-auth and rate-limiting.
+        a = Gantry(work, "gantry-a", 18090)
+        nodes.append(a)
+        a.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
+        a.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
+        b_route = a.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
+        a.post("/consumers", {"username": "bench"})
+        a.post("/consumers/bench/key-auth", {"key": "bench-key"})
+        a.post(f"/routes/{b_route['id']}/plugins", {"name": "key-auth"})
+        a.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+
+        # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
+        c = Gantry(work, "gantry-c", 18093, log_level="info")
+        nodes.append(c)
+        c.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
+        started = time.time()
+
+        def create(i):
+            status, answer = http("POST", c.admin + "/services/up/routes", {"name": f"r{i}", "paths": [f"/r{i}"]})
+            if status != 201:
+                raise RuntimeError(f"route {i}: {status} {answer[:200]!r}")
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(create, range(args.routes)))
+        print(f"created {args.routes} routes in {time.time() - started:.1f} s", file=sys.stderr)
+        script = os.path.join(work, "spread.lua")
+        with open(script, "w") as f:
+            f.write(f"math.randomseed(42)\nrequest = function()\n  return wrk.format('GET', '/r' .. math.random(0, {args.routes - 1}) .. '/x')\nend\n")
+
+        wait_until(lambda: http("GET", "http://127.0.0.1:18090/a")[0] == 200 and
+                   http("GET", "http://127.0.0.1:18090/b", headers={"apikey": "bench-key"})[0] == 200 and
+                   http("GET", "http://127.0.0.1:18082/")[0] == 200 and http("GET", "http://127.0.0.1:18083/")[0] == 200,
+                   "the anchors and node A serving")
+        wait_until(lambda: http("GET", f"http://127.0.0.1:18093/r{args.routes - 1}/x")[0] == 200, "node C serving its last route", timeout=120)
+        time.sleep(1.5)  # let node C finish the rebuild that includes the last route before measuring
+        builds = re.findall(r"built in (\d+) ms \((\d+) routes", open(os.path.join(c.prefix, "logs", "error.log")).read())
+        build_ms = next((int(ms) for ms, routes in reversed(builds) if int(routes) == args.routes), None)
+
+        targets = [
+            ("direct", "http://127.0.0.1:18080/", pids["direct"], {}),
+            ("kestrel", "http://127.0.0.1:18083/", pids["kestrel"], {}),
+            ("nginx", "http://127.0.0.1:18081/", pids["nginx"], {}),
+            ("yarp", "http://127.0.0.1:18082/", pids["yarp"], {}),
+            ("gantry-a", "http://127.0.0.1:18090/a", a.pid, {}),
+            ("gantry-b", "http://127.0.0.1:18090/b", a.pid, {"header": "apikey: bench-key"}),
+            ("gantry-c", "http://127.0.0.1:18093", c.pid, {"script": script}),
+        ]
+        results = {name: [] for name, *_ in targets}
+        for name, url, pid, options in targets:  # warm-up: JIT, connection pools, nginx keep-alive
+            run_wrk(url, 2, **options)
+        for round_number in range(args.rounds):
+            for name, url, pid, options in targets:
+                members = tree(pid)
+                before = cpu_seconds(members)
+                requests, rps, p50, p99 = run_wrk(url, args.seconds, **options)
+                used = cpu_seconds(members) - before
+                results[name].append((rps, p50, p99, used / requests * 1e6))
+            print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
+
+        rows = {}
+        for name, url, pid, _ in targets:
+            runs = results[name]
+            rows[name] = [statistics.median(r[i] for r in runs) for i in range(4)] + [rss_mb(tree(pid))]
+        nginx, yarp, gantry_a = rows["nginx"][0], rows["yarp"][0], rows["gantry-a"][0]
+        print(f"\n{args.rounds} rounds of {args.seconds} s, wrk -t1 -c32, medians; CPU is the target's own processes per request\n")
+        print("| target | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | × nginx | × YARP | × gantry-a |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, *_ in targets:
+            rps, p50, p99, cpu, rss = rows[name]
+            print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.0f} | {rss:.0f} | {rps / nginx:.2f} | {rps / yarp:.2f} | "
+                  f"{rps / gantry_a:.2f} |")
+        note = "" if build_ms is None else f"; the {args.routes}-route snapshot built in {build_ms} ms"
+        print(f"\nnode A and node C RSS are whole processes (node A serves both a and b){note}")
+    finally:
+        for node in nodes:
+            node.stop()
+        for process in processes:
+            process.terminate()
+        for pid_file in ("/tmp/anchor-upstream.pid", "/tmp/anchor-proxy.pid"):
+            try:
+                with open(pid_file) as f:
+                    os.kill(int(f.read()), 15)
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
