@@ -16,6 +16,9 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     private List<(string Name, string Value, bool Append)>? _responseHeaders;
     private byte[]? _exitBody;
 
+    /// <summary>The HttpContext item holding the authenticated consumer's id (a Guid).</summary>
+    public const string ConsumerItem = "gantry.consumer";
+
     public HttpContext Http { get; } = http;
 
     public RouteMatch Match { get; } = match;
@@ -53,6 +56,8 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     {
         Consumer = consumer;
         CredentialId = credentialId;
+        // For consistent hashing on the consumer (hash_on = consumer), read by the balancer.
+        Http.Items[ConsumerItem] = consumer.Id;
         var headers = Http.Request.Headers;
         headers["X-Consumer-ID"] = consumer.Id.ToString();
         SetOrRemove(headers, "X-Consumer-Custom-ID", consumer.CustomId);
