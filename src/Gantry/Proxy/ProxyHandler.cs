@@ -31,6 +31,11 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             await KongError(http, 404, "no Route matched with those values");
             return;
         }
+        if (found.Route.RequiresTls && !request.IsHttps)
+        {
+            await RedirectToHttps(http, found.Route.HttpsRedirectStatusCode);
+            return;
+        }
         // Only routes with plugins pay for the pipeline.
         PluginRequest? plugins = null;
         if (snapshot.Plugins.For(found.Route.Id) is { } chain)
@@ -103,6 +108,22 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
         ActivityHeadersPropagator = null,
     }));
+
+    /// <summary>A plain request on an HTTPS-only route: 426 asking for TLS, or a redirect to the same URL over https.</summary>
+    private static Task RedirectToHttps(HttpContext http, int status)
+    {
+        if (status == 426)
+        {
+            http.Response.Headers.Connection = "Upgrade";
+            http.Response.Headers.Upgrade = "TLS/1.2, HTTP/1.1";
+            return KongError(http, 426, "Please use HTTPS protocol");
+        }
+        var request = http.Request;
+        http.Response.StatusCode = status;
+        http.Response.Headers.Server = Server;
+        http.Response.Headers.Location = $"https://{request.Host.Host}{request.PathBase.ToUriComponent()}{request.Path.ToUriComponent()}{request.QueryString}";
+        return Task.CompletedTask;
+    }
 
     private static Task KongError(HttpContext http, int status, string message, PluginRequest? plugins = null)
     {

@@ -22,6 +22,11 @@ public sealed record RouteDefinition
     /// <summary>Only <c>v0</c> applies under traditional_compatible; <c>v1</c> is a traditional-flavor leftover and is treated as v0.</summary>
     public string PathHandling { get; init; } = "v0";
     public int HttpsRedirectStatusCode { get; init; } = 426;
+
+    /// <summary>The route accepts HTTPS but not plain HTTP: a plain request is redirected (or answered 426).</summary>
+    public bool RequiresTls => _requiresTls ??= Protocols.Contains("https") && !Protocols.Contains("http");
+
+    private bool? _requiresTls;
     public Guid? ServiceId { get; init; }
     public string? ServicePath { get; init; }
     public long CreatedAt { get; init; }
