@@ -38,6 +38,9 @@ public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, Service
 
     public FrozenDictionary<Guid, ServiceTarget> Services { get; } = services;
 
+    /// <summary>The routes the router was built from.</summary>
+    public IReadOnlyList<RouteDefinition> Routes { get; init; } = [];
+
     /// <summary>Each route's plugin chain, resolved by Kong's scope precedence.</summary>
     public Gantry.Plugins.Pipeline.PluginChains Plugins { get; init; } = Gantry.Plugins.Pipeline.PluginChains.Empty;
 

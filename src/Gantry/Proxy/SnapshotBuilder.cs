@@ -12,7 +12,34 @@ namespace Gantry.Proxy;
 /// <summary>Reads services, routes, upstreams and plugins from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
 public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IReadOnlyList<PluginDescriptor> plugins, PluginNodeState pluginState, ILogger logger)
 {
-    public async Task<ConfigSnapshot> BuildAsync(long version, CancellationToken cancellationToken)
+    /// <summary>The entity name standing for "anything may have changed".</summary>
+    public const string Everything = "*";
+
+    private static readonly string[] RouterEntities = ["routes", "services"];
+    private static readonly string[] BalancerEntities = ["upstreams", "targets"];
+
+    // Chains depend on the plugins, the consumers and the plugins' own entities (credentials), besides the routes.
+    private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Select(e => e.Name)];
+
+    /// <summary>
+    /// Builds the snapshot. Given the previous one and the entities changed since, only the parts those
+    /// entities feed are rebuilt (the router when routes or services changed, the balancers when
+    /// upstreams or targets did, the plugin chains when plugins, consumers, credentials or routes did);
+    /// the others are shared with the previous snapshot, which they never mutate.
+    /// </summary>
+    public async Task<ConfigSnapshot> BuildAsync(long version, ConfigSnapshot? previous, IReadOnlySet<string>? changed, CancellationToken cancellationToken)
+    {
+        bool Touches(string[] entities) => previous is null || changed is null || changed.Contains(Everything) || entities.Any(changed.Contains);
+        var routerChanged = Touches(RouterEntities);
+        var (router, services, routes) = routerChanged
+            ? await BuildRouterAsync(cancellationToken)
+            : (previous!.Router, previous.Services, previous.Routes);
+        var upstreams = Touches(BalancerEntities) ? await BuildUpstreamsAsync(cancellationToken) : previous!.Upstreams;
+        var chains = routerChanged || Touches(_pluginEntities) ? await BuildPluginChainsAsync(routes, cancellationToken) : previous!.Plugins;
+        return new ConfigSnapshot(router, services, upstreams, version) { Plugins = chains, Routes = routes };
+    }
+
+    private async Task<(Router, FrozenDictionary<Guid, ServiceTarget>, IReadOnlyList<RouteDefinition>)> BuildRouterAsync(CancellationToken cancellationToken)
     {
         var services = new Dictionary<Guid, (ServiceTarget Target, string? Path, bool Enabled)>();
         await foreach (var service in AllAsync(registry.Get("services"), cancellationToken))
@@ -51,18 +78,14 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IRea
                 CreatedAt = (long)(route["created_at"] is { } c ? SchemaValidator.ToDouble(c) : 0),
             });
         }
-        return new ConfigSnapshot(Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target),
-            await BuildUpstreamsAsync(cancellationToken), version)
-        {
-            Plugins = await BuildPluginChainsAsync(routes, cancellationToken),
-        };
+        return (Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target), routes);
     }
 
     /// <summary>
     /// Builds a handler for every enabled plugin instance whose plugin has one, then each route's chain.
     /// Consumers and the plugins' credentials are read only when some instance runs.
     /// </summary>
-    private async Task<PluginChains> BuildPluginChainsAsync(List<RouteDefinition> routes, CancellationToken cancellationToken)
+    private async Task<PluginChains> BuildPluginChainsAsync(IReadOnlyList<RouteDefinition> routes, CancellationToken cancellationToken)
     {
         var runnable = plugins.Where(p => !p.Passive).ToDictionary(p => p.Name, StringComparer.Ordinal);
         if (runnable.Count == 0)

@@ -3,17 +3,22 @@ using Gantry.Store;
 namespace Gantry.Proxy;
 
 /// <summary>
-/// Holds the current <see cref="ConfigSnapshot"/> and keeps it fresh: every db_update_frequency it asks
-/// the database whether cluster events were written since the last build (by this node's Admin API or
-/// any other node sharing the database) and, if so, rebuilds off the request path and swaps the
-/// reference. When the database cannot be reached it keeps serving the last snapshot and says so.
+/// Holds the current <see cref="ConfigSnapshot"/> and keeps it fresh: every db_update_frequency it reads
+/// the cluster events written since the last build (by this node's Admin API or any other node
+/// sharing the database) and, when there are new ones, rebuilds the parts of the snapshot they touch
+/// off the request path and swaps the reference. When the database cannot be reached it keeps serving the last snapshot and says so.
 /// </summary>
 public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, TimeSpan frequency, ILogger logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private ConfigSnapshot _current = ConfigSnapshot.Empty;
-    private double _lastEvent = double.NaN;
+    private readonly Dictionary<string, double> _seen = new(StringComparer.Ordinal);
+    private double _since;
+    private DateTime _nextCleanup = DateTime.MinValue;
     private Task? _loop;
+
+    /// <summary>How far back events are re-read: longer than any Admin API write transaction stays open.</summary>
+    private static readonly TimeSpan EventWindow = TimeSpan.FromSeconds(30);
 
     public ConfigSnapshot Current => Volatile.Read(ref _current);
 
@@ -53,21 +58,77 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, 
 
     private async Task RefreshAsync(bool force, CancellationToken cancellationToken)
     {
-        double latest;
+        var changed = await ReadNewEventsAsync(cancellationToken);
+        if (!force && changed.Count == 0)
+            return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var snapshot = await builder.BuildAsync(Current.Version + 1, force ? null : Current, force ? null : changed, cancellationToken);
+        Volatile.Write(ref _current, snapshot);
+        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins; changed: {Changed})",
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, force ? "all" : string.Join(", ", changed));
+        await DeleteExpiredEventsAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The entities named by invalidation events this node has not applied yet. Events are read from
+    /// <see cref="EventWindow"/> before the newest one seen, and remembered by id: a transaction that
+    /// commits after a later one still has its event applied, though its timestamp is older.
+    /// </summary>
+    private async Task<IReadOnlySet<string>> ReadNewEventsAsync(CancellationToken cancellationToken)
+    {
+        var changed = new SortedSet<string>(StringComparer.Ordinal);
+        var newest = _since;
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT coalesce(max(at), 0) FROM cluster_events";
-            latest = Convert.ToDouble(await command.ExecuteScalarAsync(cancellationToken));
+            command.CommandText = "SELECT id, at, data FROM cluster_events WHERE channel = 'invalidations' AND at >= @since";
+            command.With("since", _since);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var id = Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!;
+                var at = Convert.ToDouble(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture);
+                newest = Math.Max(newest, at);
+                if (!_seen.TryAdd(id, at))
+                    continue;
+                changed.Add(EntityOf(reader.IsDBNull(2) ? null : reader.GetString(2)));
+            }
         }
-        if (!force && latest.Equals(_lastEvent))
+        _since = Math.Max(0, newest - EventWindow.TotalSeconds);
+        foreach (var (id, at) in _seen)
+        {
+            if (at < _since)
+                _seen.Remove(id);
+        }
+        return changed;
+    }
+
+    /// <summary>The entity an event names; an event that names none counts as a change of everything.</summary>
+    private static string EntityOf(string? data)
+    {
+        try
+        {
+            return data is not null && System.Text.Json.JsonDocument.Parse(data).RootElement.TryGetProperty("entity", out var entity)
+                ? entity.GetString() ?? SnapshotBuilder.Everything
+                : SnapshotBuilder.Everything;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return SnapshotBuilder.Everything;
+        }
+    }
+
+    /// <summary>Expired events are deleted by whichever node gets there, at most once a minute per node.</summary>
+    private async Task DeleteExpiredEventsAsync(CancellationToken cancellationToken)
+    {
+        if (DateTime.UtcNow < _nextCleanup)
             return;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var snapshot = await builder.BuildAsync(Current.Version + 1, cancellationToken);
-        Volatile.Write(ref _current, snapshot);
-        _lastEvent = latest;
-        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins)",
-            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count);
+        _nextCleanup = DateTime.UtcNow.AddMinutes(1);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM cluster_events WHERE expire_at < @now";
+        command.With("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
