@@ -116,6 +116,28 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Key_auth_reads_a_key_from_a_form_or_json_body_and_can_hide_it()
+    {
+        var path = await RouteAsync("body");
+        var (_, key, _) = await ConsumerAsync("erin");
+        await node.CreateAsync($"/routes/{_prefix}-body/plugins", new { name = "key-auth", config = new { key_in_body = true, hide_credentials = true } });
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.Unauthorized);
+
+        async Task<HttpResponseMessage> PostAsync(HttpContent content) => await Client.PostAsync(Proxy + path, content);
+        var form = await PostAsync(new FormUrlEncodedContent([new("a", "1"), new("apikey", key), new("b", "2")]));
+        Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+        Assert.Equal(_prefix + "-erin", (await EchoedHeaders(form))["x-consumer-username"]!.GetValue<string>());
+        Assert.Equal("a=1&b=2", JsonNode.Parse(await form.Content.ReadAsStringAsync())!["body"]!.GetValue<string>());
+
+        var json = await PostAsync(JsonContent.Create(new { apikey = key, keep = true }));
+        Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+        Assert.Equal("{\"keep\":true}", JsonNode.Parse(await json.Content.ReadAsStringAsync())!["body"]!.GetValue<string>());
+
+        var wrong = await PostAsync(JsonContent.Create(new { apikey = "nope" }));
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+    }
+
+    [Fact]
     public async Task Key_auth_with_an_anonymous_consumer_lets_unauthenticated_requests_through_as_that_consumer()
     {
         var path = await RouteAsync("anon");

@@ -42,9 +42,12 @@ public sealed class EchoUpstream : IAsyncDisposable
             var headers = new JsonObject();
             foreach (var name in context.Request.Headers.AllKeys)
                 headers[name!.ToLowerInvariant()] = context.Request.Headers[name];
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var received = await reader.ReadToEndAsync();
             var body = Encoding.UTF8.GetBytes(new JsonObject
             {
                 ["method"] = context.Request.HttpMethod,
+                ["body"] = received,
                 ["path"] = context.Request.RawUrl,
                 ["headers"] = headers,
             }.ToJsonString());

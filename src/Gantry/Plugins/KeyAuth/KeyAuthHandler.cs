@@ -8,8 +8,8 @@ using Microsoft.Extensions.Primitives;
 namespace Gantry.Plugins.KeyAuth;
 
 /// <summary>
-/// Authenticates a consumer by an API key read from a header or the query string under one of
-/// <c>key_names</c>; answers 401 with a <c>WWW-Authenticate: Key</c> challenge, or lets the request
+/// Authenticates a consumer by an API key read from a header, the query string or (with
+/// <c>key_in_body</c>) a form or JSON body under one of <c>key_names</c>; answers 401 with a <c>WWW-Authenticate: Key</c> challenge, or lets the request
 /// through as the anonymous consumer when one is configured.
 /// </summary>
 public sealed class KeyAuthHandler : AuthenticationHandler
@@ -18,6 +18,7 @@ public sealed class KeyAuthHandler : AuthenticationHandler
     private readonly bool _inHeader;
     private readonly bool _inQuery;
     private readonly bool _hideCredentials;
+    private readonly bool _inBody;
     private readonly FrozenDictionary<string, KeyCredential> _keys;
     private readonly FrozenDictionary<Guid, ConsumerInfo> _consumers;
 
@@ -28,6 +29,7 @@ public sealed class KeyAuthHandler : AuthenticationHandler
         _inHeader = config.Flag("key_in_header", true);
         _inQuery = config.Flag("key_in_query", true);
         _hideCredentials = config.Flag("hide_credentials", false);
+        _inBody = config.Flag("key_in_body", false);
         _keys = setup.Shared("key-auth:keys", () => IndexKeys(setup.Entities(KeyAuthCredentials.Schema.Name)));
         _consumers = setup.Consumers;
     }
@@ -50,27 +52,36 @@ public sealed class KeyAuthHandler : AuthenticationHandler
     }
 
     /// <summary>Finds and checks the key; returns the 401 message, or null when the consumer is authenticated.</summary>
-    protected override string? Authenticate(PluginRequest request)
+    protected override async ValueTask<string?> AuthenticateAsync(PluginRequest request)
     {
         var http = request.Http.Request;
         string? key = null;
+        RequestBody? body = null;
         foreach (var name in _keyNames)
         {
             var value = _inHeader ? http.Headers[name] : StringValues.Empty;
-            var inHeader = value.Count > 0;
-            if (!inHeader && _inQuery)
-                value = http.Query[name];
+            var place = value.Count > 0 ? Place.Header : Place.None;
+            if (place == Place.None && _inQuery && (value = http.Query[name]).Count > 0)
+                place = Place.Query;
+            if (place == Place.None && _inBody)
+            {
+                body ??= await RequestBody.ReadAsync(http);
+                if ((value = body.Get(name)).Count > 0)
+                    place = Place.Body;
+            }
             if (value.Count > 1)
                 return "Duplicate API key found";
-            if (value.Count == 0)
+            if (place == Place.None)
                 continue;
             key = value.ToString();
             if (_hideCredentials)
             {
-                if (inHeader)
+                if (place == Place.Header)
                     http.Headers.Remove(name);
-                else
+                else if (place == Place.Query)
                     RemoveQueryArgument(http, name);
+                else
+                    body!.Remove(http, name);
             }
             break;
         }
@@ -82,6 +93,14 @@ public sealed class KeyAuthHandler : AuthenticationHandler
             return "Unauthorized";
         request.Authenticate(consumer, credential.Id);
         return null;
+    }
+
+    private enum Place
+    {
+        None,
+        Header,
+        Query,
+        Body,
     }
 
     private static void RemoveQueryArgument(HttpRequest http, string name)

@@ -26,17 +26,20 @@ public abstract class AuthenticationHandler : PluginHandler
     }
 
     /// <summary>Checks the request's credential and calls <see cref="PluginRequest.Authenticate"/>; returns the 401 message on failure.</summary>
-    protected abstract string? Authenticate(PluginRequest request);
+    protected virtual string? Authenticate(PluginRequest request) => throw new NotSupportedException("override Authenticate or AuthenticateAsync");
 
-    public sealed override ValueTask AccessAsync(PluginRequest request)
+    /// <summary>The asynchronous form, for plugins that read the request body.</summary>
+    protected virtual ValueTask<string?> AuthenticateAsync(PluginRequest request) => ValueTask.FromResult(Authenticate(request));
+
+    public sealed override async ValueTask AccessAsync(PluginRequest request)
     {
         if (!_runOnPreflight && HttpMethods.IsOptions(request.Http.Request.Method))
-            return ValueTask.CompletedTask;
+            return;
         if (_anonymousSetting is not null && request.CredentialId is not null)
-            return ValueTask.CompletedTask;
-        var failure = Authenticate(request);
+            return;
+        var failure = await AuthenticateAsync(request);
         if (failure is null)
-            return ValueTask.CompletedTask;
+            return;
         if (_anonymousSetting is null)
         {
             request.SetResponseHeader("WWW-Authenticate", _challenge);
@@ -51,6 +54,5 @@ public abstract class AuthenticationHandler : PluginHandler
         {
             request.Authenticate(_anonymous, credentialId: null);
         }
-        return ValueTask.CompletedTask;
     }
 }
