@@ -24,7 +24,7 @@ public sealed class KeyAuthHandler : AuthenticationHandler
     public KeyAuthHandler(PluginConfig config, PluginSetup setup)
         : base("key-auth", config, setup, config.Text("realm") is { } realm ? $"Key realm=\"{realm}\"" : "Key")
     {
-        _keyNames = config.Values["key_names"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? ["apikey"];
+        _keyNames = config.Strings("key_names", ["apikey"]);
         _inHeader = config.Flag("key_in_header", true);
         _inQuery = config.Flag("key_in_query", true);
         _hideCredentials = config.Flag("hide_credentials", false);
@@ -50,7 +50,7 @@ public sealed class KeyAuthHandler : AuthenticationHandler
     }
 
     /// <summary>Finds and checks the key; returns the 401 message, or null when the consumer is authenticated.</summary>
-    protected override string? Authenticate(PluginRequest request)
+    protected override AuthenticationFailure? Authenticate(PluginRequest request)
     {
         var http = request.Http.Request;
         string? key = null;
