@@ -169,17 +169,17 @@ public sealed partial class HmacAuthHandler : AuthenticationHandler
 
     /// <summary>
     /// The body's SHA-256 against the Digest header; a request without Digest passes only with an empty body.
-    /// The body is buffered so that it is still forwarded upstream in full.
+    /// The body is buffered (on disk past a threshold) so that it is still forwarded upstream in full.
     /// </summary>
     private static async Task<bool> BodyMatchesDigestAsync(HttpRequest http)
     {
         http.EnableBuffering();
-        using var buffer = new MemoryStream();
-        await http.Body.CopyToAsync(buffer, http.HttpContext.RequestAborted);
-        http.Body.Position = 0;
+        var aborted = http.HttpContext.RequestAborted;
         var digest = FirstValue(http, "Digest");
-        if (digest is null)
-            return buffer.Length == 0;
-        return digest == "SHA-256=" + Convert.ToBase64String(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+        var matches = digest is null
+            ? await http.Body.ReadAsync(new byte[1], aborted) == 0
+            : digest == "SHA-256=" + Convert.ToBase64String(await SHA256.HashDataAsync(http.Body, aborted));
+        http.Body.Position = 0;
+        return matches;
     }
 }

@@ -172,7 +172,7 @@ public sealed partial class JwtHandler : AuthenticationHandler
     }
 
     private static double? Number(JsonNode? claim) =>
-        claim is JsonValue value && value.GetValueKind() == JsonValueKind.Number ? value.GetValue<double>() : null;
+        claim is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<double>(out var number) ? number : null;
 
     private static string? ClaimText(JsonNode? claim) => claim switch
     {
@@ -258,9 +258,12 @@ public sealed partial class JwtHandler : AuthenticationHandler
                 return null;
             try
             {
-                return JsonNode.Parse(bytes) as JsonObject;
+                var parsed = JsonNode.Parse(bytes) as JsonObject;
+                // Properties are read lazily; counting them now turns a duplicated name into a refusal here, not a 500 later.
+                _ = parsed?.Count;
+                return parsed;
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
             {
                 return null;
             }
