@@ -11,75 +11,21 @@ namespace Gantry.Tests.Plugins;
 /// key-auth, rate-limiting, cors and correlation-id running in a node's proxy, configured through the
 /// Admin API, in front of a real loopback upstream; on both stores.
 /// </summary>
-public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetime
+public abstract partial class BundledPluginTests(AdminNode node) : ProxyPluginTests(node)
 {
-    private static readonly HttpClient Client = new(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) };
-    private readonly EchoUpstream _upstream = new();
-    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..8];
-
-    private string Proxy => "http://" + node.Installation.Environment["GANTRY_PROXY_LISTEN"];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _upstream.DisposeAsync();
-
-    /// <summary>A service on the echo upstream and a route on /{name}; returns the route's path.</summary>
-    private async Task<string> RouteAsync(string name, string? service = null)
-    {
-        service ??= _prefix + "-" + name;
-        if ((await node.GetAsync("/services/" + service)).Status == 404)
-            await node.CreateAsync("/services", new { name = service, url = $"http://127.0.0.1:{_upstream.Port}" });
-        await node.CreateAsync($"/services/{service}/routes", new { name = _prefix + "-" + name, paths = new[] { $"/{_prefix}/{name}" } });
-        return $"/{_prefix}/{name}";
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, params (string Name, string Value)[] headers)
-    {
-        using var request = new HttpRequestMessage(method, Proxy + path);
-        foreach (var (name, value) in headers)
-            request.Headers.TryAddWithoutValidation(name, value);
-        return await Client.SendAsync(request);
-    }
-
-    private Task<HttpResponseMessage> GetAsync(string path, params (string Name, string Value)[] headers) => SendAsync(HttpMethod.Get, path, headers);
-
-    /// <summary>Sends until the answer satisfies the condition: configuration reaches the proxy within db_update_frequency.</summary>
-    private async Task<HttpResponseMessage> UntilAsync(Func<Task<HttpResponseMessage>> send, Func<HttpResponseMessage, bool> done)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var response = await send();
-            if (done(response))
-                return response;
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the proxy still answers {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task<JsonObject> EchoedHeaders(HttpResponseMessage response) =>
-        (JsonNode.Parse(await response.Content.ReadAsStringAsync())!["headers"] as JsonObject)!;
-
-    private static async Task<string> Message(HttpResponseMessage response) =>
-        JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
-
-    private static string Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values)
-        : response.Content.Headers.TryGetValues(name, out var content) ? string.Join(", ", content) : "";
-
     private async Task<(JsonObject Consumer, string Key, JsonObject Credential)> ConsumerAsync(string name, string? customId = null)
     {
-        var consumer = await node.CreateAsync("/consumers", customId is null ? new { username = _prefix + "-" + name } : new { username = _prefix + "-" + name, custom_id = customId });
-        var credential = await node.CreateAsync($"/consumers/{_prefix}-{name}/key-auth", new { key = $"{_prefix}-{name}-key" });
-        return (consumer, $"{_prefix}-{name}-key", credential);
+        var consumer = await Node.CreateAsync("/consumers", customId is null ? new { username = Prefix + "-" + name } : new { username = Prefix + "-" + name, custom_id = customId });
+        var credential = await Node.CreateAsync($"/consumers/{Prefix}-{name}/key-auth", new { key = $"{Prefix}-{name}-key" });
+        return (consumer, $"{Prefix}-{name}-key", credential);
     }
 
     [Fact]
     public async Task Key_auth_refuses_without_a_valid_key_and_sends_the_consumer_upstream()
     {
         var path = await RouteAsync("keys");
-        var (alice, key, credential) = await ConsumerAsync("alice", customId: _prefix + "-c1");
-        await node.CreateAsync($"/routes/{_prefix}-keys/plugins", new { name = "key-auth", config = new { hide_credentials = true } });
+        var (alice, key, credential) = await ConsumerAsync("alice", customId: Prefix + "-c1");
+        await Node.CreateAsync($"/routes/{Prefix}-keys/plugins", new { name = "key-auth", config = new { hide_credentials = true } });
 
         var missing = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.Unauthorized);
         Assert.Equal("No API key found in request", await Message(missing));
@@ -93,8 +39,8 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         var upstream = await EchoedHeaders(ok);
         Assert.Equal(alice["id"]!.GetValue<string>(), upstream["x-consumer-id"]!.GetValue<string>());
-        Assert.Equal(_prefix + "-alice", upstream["x-consumer-username"]!.GetValue<string>());
-        Assert.Equal(_prefix + "-c1", upstream["x-consumer-custom-id"]!.GetValue<string>());
+        Assert.Equal(Prefix + "-alice", upstream["x-consumer-username"]!.GetValue<string>());
+        Assert.Equal(Prefix + "-c1", upstream["x-consumer-custom-id"]!.GetValue<string>());
         Assert.Equal(credential["id"]!.GetValue<string>(), upstream["x-credential-identifier"]!.GetValue<string>());
         Assert.Null(upstream["apikey"]);
         Assert.Null(upstream["x-anonymous-consumer"]);
@@ -110,8 +56,8 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
         Assert.Equal("Duplicate API key found", await Message(duplicate));
 
         // A disabled instance stops running.
-        var plugin = (await node.GetAsync($"/routes/{_prefix}-keys/plugins")).Body!["data"]![0]!["id"]!.GetValue<string>();
-        Assert.Equal(200, (await node.PatchAsync("/plugins/" + plugin, new { enabled = false })).Status);
+        var plugin = (await Node.GetAsync($"/routes/{Prefix}-keys/plugins")).Body!["data"]![0]!["id"]!.GetValue<string>();
+        Assert.Equal(200, (await Node.PatchAsync("/plugins/" + plugin, new { enabled = false })).Status);
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
     }
 
@@ -120,13 +66,13 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     {
         var path = await RouteAsync("body");
         var (_, key, _) = await ConsumerAsync("erin");
-        await node.CreateAsync($"/routes/{_prefix}-body/plugins", new { name = "key-auth", config = new { key_in_body = true, hide_credentials = true } });
+        await Node.CreateAsync($"/routes/{Prefix}-body/plugins", new { name = "key-auth", config = new { key_in_body = true, hide_credentials = true } });
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.Unauthorized);
 
         async Task<HttpResponseMessage> PostAsync(HttpContent content) => await Client.PostAsync(Proxy + path, content);
         var form = await PostAsync(new FormUrlEncodedContent([new("a", "1"), new("apikey", key), new("b", "2")]));
         Assert.Equal(HttpStatusCode.OK, form.StatusCode);
-        Assert.Equal(_prefix + "-erin", (await EchoedHeaders(form))["x-consumer-username"]!.GetValue<string>());
+        Assert.Equal(Prefix + "-erin", (await EchoedHeaders(form))["x-consumer-username"]!.GetValue<string>());
         Assert.Equal("a=1&b=2", JsonNode.Parse(await form.Content.ReadAsStringAsync())!["body"]!.GetValue<string>());
 
         var json = await PostAsync(JsonContent.Create(new { apikey = key, keep = true }));
@@ -142,12 +88,12 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     {
         var path = await RouteAsync("anon");
         var (_, key, _) = await ConsumerAsync("bob");
-        await node.CreateAsync($"/routes/{_prefix}-anon/plugins", new { name = "key-auth", config = new { anonymous = _prefix + "-guest" } });
+        await Node.CreateAsync($"/routes/{Prefix}-anon/plugins", new { name = "key-auth", config = new { anonymous = Prefix + "-guest" } });
 
         // The anonymous consumer is named but does not exist yet: Kong's answer is a 500.
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.InternalServerError);
 
-        var guest = await node.CreateAsync("/consumers", new { username = _prefix + "-guest" });
+        var guest = await Node.CreateAsync("/consumers", new { username = Prefix + "-guest" });
         var anonymous = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
         var headers = await EchoedHeaders(anonymous);
         Assert.Equal("true", headers["x-anonymous-consumer"]!.GetValue<string>());
@@ -157,7 +103,7 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
         // A wrong key is also anonymous; a right one is the consumer itself, and the key is passed on.
         Assert.Equal("true", (await EchoedHeaders(await GetAsync(path, ("apikey", "wrong"))))["x-anonymous-consumer"]!.GetValue<string>());
         var known = await EchoedHeaders(await GetAsync(path, ("apikey", key)));
-        Assert.Equal(_prefix + "-bob", known["x-consumer-username"]!.GetValue<string>());
+        Assert.Equal(Prefix + "-bob", known["x-consumer-username"]!.GetValue<string>());
         Assert.Null(known["x-anonymous-consumer"]);
         Assert.Equal(key, known["apikey"]!.GetValue<string>());
     }
@@ -167,7 +113,7 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     {
         var path = await RouteAsync("limited");
         // A day window: a test cannot straddle its boundary except at midnight UTC.
-        await node.CreateAsync($"/routes/{_prefix}-limited/plugins", new { name = "rate-limiting", config = new { day = 3, limit_by = "ip" } });
+        await Node.CreateAsync($"/routes/{Prefix}-limited/plugins", new { name = "rate-limiting", config = new { day = 3, limit_by = "ip" } });
         var first = await UntilAsync(() => GetAsync(path), r => Header(r, "X-RateLimit-Limit-Day") == "3");
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal("2", Header(first, "X-RateLimit-Remaining-Day"));
@@ -192,24 +138,24 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     [Fact]
     public async Task The_most_specific_instance_of_a_plugin_applies_route_service_consumer_and_global()
     {
-        var r1a = await RouteAsync("r1a", service: _prefix + "-s1");
-        var r1b = await RouteAsync("r1b", service: _prefix + "-s1");
-        var r2 = await RouteAsync("r2", service: _prefix + "-s2");
+        var r1a = await RouteAsync("r1a", service: Prefix + "-s1");
+        var r1b = await RouteAsync("r1b", service: Prefix + "-s1");
+        var r2 = await RouteAsync("r2", service: Prefix + "-s2");
         var (alice, aliceKey, _) = await ConsumerAsync("alice");
         var (_, bobKey, _) = await ConsumerAsync("bob");
         var auth = new { name = "key-auth" };
-        await node.CreateAsync($"/services/{_prefix}-s1/plugins", auth);
-        await node.CreateAsync($"/services/{_prefix}-s2/plugins", auth);
+        await Node.CreateAsync($"/services/{Prefix}-s1/plugins", auth);
+        await Node.CreateAsync($"/services/{Prefix}-s2/plugins", auth);
         // Each instance's limit names it in X-RateLimit-Limit-Day.
         object Limit(int day) => new { name = "rate-limiting", config = new { day } };
-        var global = await node.CreateAsync("/plugins", Limit(9000001));
+        var global = await Node.CreateAsync("/plugins", Limit(9000001));
         try
         {
-            await node.CreateAsync($"/services/{_prefix}-s1/plugins", Limit(9000007));
-            await node.CreateAsync($"/routes/{_prefix}-r1b/plugins", Limit(9000006));
-            await node.CreateAsync("/plugins", new { name = "rate-limiting", config = new { day = 9000005 }, consumer = new { id = alice["id"]!.GetValue<string>() } });
-            await node.CreateAsync("/plugins", new { name = "rate-limiting", config = new { day = 9000003 },
-                consumer = new { id = alice["id"]!.GetValue<string>() }, service = new { id = (await node.GetAsync($"/services/{_prefix}-s1")).Body!["id"]!.GetValue<string>() } });
+            await Node.CreateAsync($"/services/{Prefix}-s1/plugins", Limit(9000007));
+            await Node.CreateAsync($"/routes/{Prefix}-r1b/plugins", Limit(9000006));
+            await Node.CreateAsync("/plugins", new { name = "rate-limiting", config = new { day = 9000005 }, consumer = new { id = alice["id"]!.GetValue<string>() } });
+            await Node.CreateAsync("/plugins", new { name = "rate-limiting", config = new { day = 9000003 },
+                consumer = new { id = alice["id"]!.GetValue<string>() }, service = new { id = (await Node.GetAsync($"/services/{Prefix}-s1")).Body!["id"]!.GetValue<string>() } });
 
             // The instance created last serving means every earlier one is in the snapshot too.
             await UntilAsync(() => GetAsync(r1a, ("apikey", aliceKey)), r => Header(r, "X-RateLimit-Limit-Day") == "9000003");
@@ -223,7 +169,7 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
         }
         finally
         {
-            await node.DeleteAsync("/plugins/" + global["id"]!.GetValue<string>());
+            await Node.DeleteAsync("/plugins/" + global["id"]!.GetValue<string>());
         }
     }
 
@@ -231,7 +177,7 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     public async Task Cors_answers_preflights_itself_and_adds_headers_for_allowed_origins_only()
     {
         var path = await RouteAsync("cors");
-        await node.CreateAsync($"/routes/{_prefix}-cors/plugins", new
+        await Node.CreateAsync($"/routes/{Prefix}-cors/plugins", new
         {
             name = "cors",
             config = new
@@ -276,7 +222,7 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     public async Task Correlation_id_sends_an_id_upstream_keeps_the_clients_and_echoes_it()
     {
         var path = await RouteAsync("corr");
-        await node.CreateAsync($"/routes/{_prefix}-corr/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
+        await Node.CreateAsync($"/routes/{Prefix}-corr/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
         var first = await UntilAsync(() => GetAsync(path), r => Header(r, "Kong-Request-ID") != "");
         var sent = (await EchoedHeaders(first))["kong-request-id"]!.GetValue<string>();
         Assert.Matches(UuidCounter(), sent);
@@ -295,25 +241,25 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
         var path = await RouteAsync("groups");
         foreach (var (name, group) in new[] { ("carol", "gold"), ("dave", "silver") })
         {
-            await node.CreateAsync("/consumers", new { username = $"{_prefix}-{name}" });
-            await node.CreateAsync($"/consumers/{_prefix}-{name}/basic-auth", new { username = $"{_prefix}-{name}", password = "pw-" + name });
-            await node.CreateAsync($"/consumers/{_prefix}-{name}/acls", new { group });
+            await Node.CreateAsync("/consumers", new { username = $"{Prefix}-{name}" });
+            await Node.CreateAsync($"/consumers/{Prefix}-{name}/basic-auth", new { username = $"{Prefix}-{name}", password = "pw-" + name });
+            await Node.CreateAsync($"/consumers/{Prefix}-{name}/acls", new { group });
         }
-        await node.CreateAsync($"/routes/{_prefix}-groups/plugins", new { name = "basic-auth", config = new { hide_credentials = true } });
-        await node.CreateAsync($"/routes/{_prefix}-groups/plugins", new { name = "acl", config = new { allow = new[] { "gold" } } });
+        await Node.CreateAsync($"/routes/{Prefix}-groups/plugins", new { name = "basic-auth", config = new { hide_credentials = true } });
+        await Node.CreateAsync($"/routes/{Prefix}-groups/plugins", new { name = "acl", config = new { allow = new[] { "gold" } } });
         (string, string) Basic(string user, string password) => ("Authorization", "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
 
         // acl (priority 950) runs after basic-auth (1100), which identified the consumer; dave's group is not allowed.
-        var dave = await UntilAsync(() => GetAsync(path, Basic($"{_prefix}-dave", "pw-dave")), r => r.StatusCode == HttpStatusCode.Forbidden);
+        var dave = await UntilAsync(() => GetAsync(path, Basic($"{Prefix}-dave", "pw-dave")), r => r.StatusCode == HttpStatusCode.Forbidden);
         Assert.Equal("You cannot consume this service", await Message(dave));
-        var carol = await GetAsync(path, Basic($"{_prefix}-carol", "pw-carol"));
+        var carol = await GetAsync(path, Basic($"{Prefix}-carol", "pw-carol"));
         Assert.Equal(HttpStatusCode.OK, carol.StatusCode);
         var upstream = await EchoedHeaders(carol);
         Assert.Equal("gold", upstream["x-consumer-groups"]!.GetValue<string>());
-        Assert.Equal($"{_prefix}-carol", upstream["x-consumer-username"]!.GetValue<string>());
+        Assert.Equal($"{Prefix}-carol", upstream["x-consumer-username"]!.GetValue<string>());
         Assert.Null(upstream["authorization"]);
 
-        var wrong = await GetAsync(path, Basic($"{_prefix}-carol", "pw-dave"));
+        var wrong = await GetAsync(path, Basic($"{Prefix}-carol", "pw-dave"));
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         Assert.Equal("Basic realm=\"service\"", Header(wrong, "WWW-Authenticate"));
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path)).StatusCode);
@@ -323,13 +269,13 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     public async Task Ip_restriction_refuses_denied_addresses_and_those_outside_allow()
     {
         var path = await RouteAsync("ips");
-        var plugin = await node.CreateAsync($"/routes/{_prefix}-ips/plugins", new { name = "ip-restriction", config = new { deny = new[] { "127.0.0.1" } } });
+        var plugin = await Node.CreateAsync($"/routes/{Prefix}-ips/plugins", new { name = "ip-restriction", config = new { deny = new[] { "127.0.0.1" } } });
         var denied = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.Forbidden);
         Assert.Equal("IP address not allowed: 127.0.0.1", await Message(denied));
         var id = plugin["id"]!.GetValue<string>();
-        Assert.Equal(200, (await node.PatchAsync("/plugins/" + id, new { config = new { deny = (string[]?)null, allow = new[] { "127.0.0.0/8" } } })).Status);
+        Assert.Equal(200, (await Node.PatchAsync("/plugins/" + id, new { config = new { deny = (string[]?)null, allow = new[] { "127.0.0.0/8" } } })).Status);
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
-        Assert.Equal(200, (await node.PatchAsync("/plugins/" + id, new { config = new { allow = new[] { "10.0.0.0/8" }, status = 451, message = "not from here" } })).Status);
+        Assert.Equal(200, (await Node.PatchAsync("/plugins/" + id, new { config = new { allow = new[] { "10.0.0.0/8" }, status = 451, message = "not from here" } })).Status);
         var outside = await UntilAsync(() => GetAsync(path), r => (int)r.StatusCode == 451);
         Assert.Equal("not from here", await Message(outside));
     }
@@ -340,11 +286,11 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
         var path = await RouteAsync("closed");
         var other = await RouteAsync("open");
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
-        var plugin = await node.CreateAsync($"/routes/{_prefix}-closed/plugins", new { name = "jwt" });
+        var plugin = await Node.CreateAsync($"/routes/{Prefix}-closed/plugins", new { name = "oauth2", config = new { enable_client_credentials = true } });
         var refused = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.InternalServerError);
         Assert.Equal("An unexpected error occurred", await Message(refused));
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(other)).StatusCode);
-        await node.DeleteAsync("/plugins/" + plugin["id"]!.GetValue<string>());
+        await Node.DeleteAsync("/plugins/" + plugin["id"]!.GetValue<string>());
         await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
     }
 
@@ -352,8 +298,8 @@ public abstract partial class BundledPluginTests(AdminNode node) : IAsyncLifetim
     public async Task An_instance_runs_only_on_the_protocols_it_lists()
     {
         var path = await RouteAsync("https-only");
-        await node.CreateAsync($"/routes/{_prefix}-https-only/plugins", new { name = "key-auth", protocols = new[] { "https" } });
-        await node.CreateAsync($"/routes/{_prefix}-https-only/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
+        await Node.CreateAsync($"/routes/{Prefix}-https-only/plugins", new { name = "key-auth", protocols = new[] { "https" } });
+        await Node.CreateAsync($"/routes/{Prefix}-https-only/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
         // Once correlation-id runs, the key-auth instance is in the snapshot too, yet plain HTTP passes.
         var response = await UntilAsync(() => GetAsync(path), r => Header(r, "Kong-Request-ID") != "");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -28,7 +28,7 @@ public sealed class BasicAuthHandler : AuthenticationHandler
         _consumers = setup.Consumers;
     }
 
-    protected override string? Authenticate(PluginRequest request)
+    protected override AuthenticationFailure? Authenticate(PluginRequest request)
     {
         var headers = request.Http.Request.Headers;
         foreach (var name in Headers)

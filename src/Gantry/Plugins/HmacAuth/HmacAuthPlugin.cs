@@ -19,10 +19,10 @@ public static class HmacAuthPlugin
         Realm(),
     ];
 
-    // The access handler (parse the signature, check skew, digest and HMAC) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("hmac-auth", Bundled: true, HmacAuthMigrations.Subsystem)
     {
         Priority = 1030,
+        Handler = (config, setup) => new HmacAuthHandler(config, setup),
         Config = Config,
         NoConsumer = true,
         Entities = [HmacAuthCredentials.Schema],

@@ -20,10 +20,10 @@ public static class JwtPlugin
         Realm(),
     ];
 
-    // The access handler (find the token, check signature and claims) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("jwt", Bundled: true, JwtMigrations.Subsystem)
     {
         Priority = 1450,
+        Handler = (config, setup) => new JwtHandler(config, setup),
         Config = Config,
         NoConsumer = true,
         Entities = [JwtSecrets.Schema],

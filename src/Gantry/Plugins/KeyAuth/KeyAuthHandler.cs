@@ -25,7 +25,7 @@ public sealed class KeyAuthHandler : AuthenticationHandler
     public KeyAuthHandler(PluginConfig config, PluginSetup setup)
         : base("key-auth", config, setup, config.Text("realm") is { } realm ? $"Key realm=\"{realm}\"" : "Key")
     {
-        _keyNames = config.Values["key_names"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? ["apikey"];
+        _keyNames = config.Strings("key_names", ["apikey"]);
         _inHeader = config.Flag("key_in_header", true);
         _inQuery = config.Flag("key_in_query", true);
         _hideCredentials = config.Flag("hide_credentials", false);
@@ -52,7 +52,7 @@ public sealed class KeyAuthHandler : AuthenticationHandler
     }
 
     /// <summary>Finds and checks the key; returns the 401 message, or null when the consumer is authenticated.</summary>
-    protected override async ValueTask<string?> AuthenticateAsync(PluginRequest request)
+    protected override async ValueTask<AuthenticationFailure?> AuthenticateAsync(PluginRequest request)
     {
         var http = request.Http.Request;
         string? key = null;

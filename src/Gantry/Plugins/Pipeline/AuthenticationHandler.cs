@@ -25,11 +25,11 @@ public abstract class AuthenticationHandler : PluginHandler
         _logger = setup.Logger;
     }
 
-    /// <summary>Checks the request's credential and calls <see cref="PluginRequest.Authenticate"/>; returns the 401 message on failure.</summary>
-    protected virtual string? Authenticate(PluginRequest request) => throw new NotSupportedException("override Authenticate or AuthenticateAsync");
+    /// <summary>Checks the request's credential and calls <see cref="PluginRequest.Authenticate"/>; returns why it failed, or null.</summary>
+    protected virtual AuthenticationFailure? Authenticate(PluginRequest request) => throw new NotSupportedException("override Authenticate or AuthenticateAsync");
 
-    /// <summary>The asynchronous form, for plugins that read the request body.</summary>
-    protected virtual ValueTask<string?> AuthenticateAsync(PluginRequest request) => ValueTask.FromResult(Authenticate(request));
+    /// <summary>The same check for plugins that must read the request body; the others need not override it.</summary>
+    protected virtual ValueTask<AuthenticationFailure?> AuthenticateAsync(PluginRequest request) => new(Authenticate(request));
 
     public sealed override async ValueTask AccessAsync(PluginRequest request)
     {
@@ -42,8 +42,11 @@ public abstract class AuthenticationHandler : PluginHandler
             return;
         if (_anonymousSetting is null)
         {
-            request.SetResponseHeader("WWW-Authenticate", _challenge);
-            request.Exit(401, failure);
+            request.SetResponseHeader("WWW-Authenticate", failure.Challenge ?? _challenge);
+            if (failure.Errors is { } errors)
+                request.Exit(failure.Status, errors);
+            else
+                request.Exit(failure.Status, failure.Message);
         }
         else if (_anonymous is null)
         {
@@ -55,4 +58,21 @@ public abstract class AuthenticationHandler : PluginHandler
             request.Authenticate(_anonymous, credentialId: null);
         }
     }
+}
+
+/// <summary>
+/// Why an authentication plugin refused a request: a 401 with a message by default; a plugin may answer
+/// another status, a challenge other than its usual one, or a body of per-field errors instead of the message.
+/// </summary>
+public sealed record AuthenticationFailure(string Message)
+{
+    public int Status { get; init; } = 401;
+
+    /// <summary>The WWW-Authenticate value; null sends the plugin's usual challenge.</summary>
+    public string? Challenge { get; init; }
+
+    /// <summary>Sent as the whole body (<c>{"exp":"token expired"}</c>) in place of <c>{"message":…}</c>.</summary>
+    public IReadOnlyDictionary<string, string>? Errors { get; init; }
+
+    public static implicit operator AuthenticationFailure(string message) => new(message);
 }

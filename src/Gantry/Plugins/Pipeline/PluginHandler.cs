@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Gantry.Plugins.Pipeline;
 
 /// <summary>
@@ -24,9 +26,15 @@ public abstract class PluginHandler
 }
 
 /// <summary>One plugin instance's validated config and the scope it was configured on.</summary>
-public sealed record PluginConfig(Guid Id, Guid? Route, Guid? Service, Guid? Consumer, System.Text.Json.Nodes.JsonObject Values)
+public sealed record PluginConfig(Guid Id, Guid? Route, Guid? Service, Guid? Consumer, JsonObject Values)
 {
     public string? Text(string name) => Values[name]?.GetValue<string>();
 
     public bool Flag(string name, bool fallback) => Values[name]?.GetValue<bool>() ?? fallback;
+
+    public double Number(string name, double fallback) =>
+        Values[name] is { } value ? Entities.Schema.SchemaValidator.ToDouble(value) : fallback;
+
+    public string[] Strings(string name, string[] fallback) =>
+        Values[name] is JsonArray array ? array.Select(v => v!.GetValue<string>()).ToArray() : fallback;
 }

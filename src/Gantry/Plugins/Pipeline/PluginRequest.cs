@@ -90,6 +90,13 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         _exitBody = message is null ? null : JsonSerializer.SerializeToUtf8Bytes(new ErrorBody(message));
     }
 
+    /// <summary>Answers the request with a JSON object of per-field errors instead of a message.</summary>
+    public void Exit(int status, IReadOnlyDictionary<string, string> errors)
+    {
+        ExitStatus = status;
+        _exitBody = JsonSerializer.SerializeToUtf8Bytes(errors);
+    }
+
     /// <summary>Applies the plugins' response headers and runs the header_filter phase of the plugins that ran.</summary>
     public void HeaderFilter()
     {
