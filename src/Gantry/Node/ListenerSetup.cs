@@ -1,23 +1,50 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gantry.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Gantry.Node;
 
 /// <summary>Binds Kestrel to the listen addresses of one role (proxy, admin, status).</summary>
 internal static class ListenerSetup
 {
-    public static void Bind(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, Func<X509Certificate2> certificate)
+    /// <param name="bySni">
+    /// When given, a TLS handshake takes the certificate it returns for the client's SNI, and the default
+    /// <paramref name="certificate"/> when it returns null (the proxy's certificates from the store).
+    /// </param>
+    public static void Bind(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, Func<X509Certificate2> certificate,
+        Func<string?, SslStreamCertificateContext?>? bySni = null)
     {
+        SslStreamCertificateContext? fallback = null;
         foreach (var address in addresses)
         {
             void Configure(ListenOptions options)
             {
                 options.Protocols = address.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
-                if (address.Ssl)
+                if (!address.Ssl)
+                    return;
+                if (bySni is null)
+                {
                     options.UseHttps(certificate());
+                    return;
+                }
+                fallback ??= SslStreamCertificateContext.Create(certificate(), null, offline: true);
+                List<SslApplicationProtocol> alpn = address.Http2
+                    ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11]
+                    : [SslApplicationProtocol.Http11];
+                // Per handshake, from the snapshot current at that moment: a certificate added through the Admin API
+                // serves without a restart. The contexts are built off the handshake path, when the snapshot is.
+                options.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    OnConnection = context => ValueTask.FromResult(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = bySni(context.ClientHelloInfo.ServerName) ?? fallback,
+                        ApplicationProtocols = alpn,
+                    }),
+                });
             }
 
             if (address.Host is "localhost")
@@ -43,7 +70,7 @@ internal static class ListenerSetup
     /// </summary>
     public static X509Certificate2 LoadOrCreate(GantryConfig config, string certProperty, NodePrefix prefix, string role)
     {
-        // The first pair of the lists; picking a certificate per SNI among several comes with the proxy's TLS work.
+        // The first pair of the lists; certificates per SNI come from the store (SniCertificates).
         var certPath = config.GetList(certProperty).FirstOrDefault();
         var keyPath = config.GetList(certProperty + "_key").FirstOrDefault();
         if (!string.IsNullOrEmpty(certPath) && !string.IsNullOrEmpty(keyPath))

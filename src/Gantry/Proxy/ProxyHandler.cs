@@ -12,13 +12,16 @@ namespace Gantry.Proxy;
 /// service with YARP's forwarder (connection pooling, streaming, upgrades), setting Kong's upstream URI,
 /// Host and X-Forwarded-* headers. Kong's bodies answer what cannot be forwarded.
 /// </summary>
-public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder)
+public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder, ProxyHeaders headers, ILogger logger)
 {
     private static readonly string Via = $"1.1 gantry/{GantryInfo.Version}";
     private readonly ConcurrentDictionary<int, HttpMessageInvoker> _clients = new();
+    private readonly RetryingForwarder _forwarder = new(forwarder, logger);
 
     public async Task HandleAsync(HttpContext http)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var requestId = headers.NewRequestId();
         var snapshot = snapshots.Current;
         var request = http.Request;
         var match = snapshot.Router.Match(request.Method, request.Host.Value, http.Connection.LocalPort, request.Path.Value ?? "/",
@@ -26,39 +29,26 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             request.IsHttps);
         if (match is not { } found)
         {
-            await KongError(http, 404, "no Route matched with those values");
+            await KongError(http, 404, "no Route matched with those values", started, requestId);
             return;
         }
         if (found.Route.ServiceId is not { } serviceId || !snapshot.Services.TryGetValue(serviceId, out var service))
         {
-            await KongError(http, 503, "no Service found with those values");
+            await KongError(http, 503, "no Service found with those values", started, requestId);
             return;
         }
-        var destination = service.Destination;
-        var hostHeader = service.HostHeader;
-        Gantry.Balancing.BalancerLease lease = default;
-        if (snapshot.Upstreams.TryGetValue(service.Host, out var upstream))
-        {
-            lease = upstream.Balancer.Acquire(HashKey(http, upstream));
-            if (lease.Target is not { } target)
-            {
-                await KongError(http, 503, "failure to get a peer from the ring-balancer");
-                return;
-            }
-            var scheme = service.Scheme;
-            destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
-            // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
-            hostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
-        }
-        using var _ = lease;
-        var transformer = new KongTransformer(found, hostHeader);
-        var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), service.ForwarderConfig, transformer);
-        if (error != ForwarderError.None && !http.Response.HasStarted)
+        var upstream = snapshot.Upstreams.GetValueOrDefault(service.Host);
+        var transformer = new KongTransformer(found, headers, started, requestId);
+        var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream is null ? null : HashKey(http, upstream),
+            transformer, Client(service.ConnectTimeoutMs));
+        if (outcome is ForwardOutcome.NoPeer)
+            await KongError(http, 503, "failure to get a peer from the ring-balancer", started, requestId);
+        else if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             if (error is ForwarderError.RequestTimedOut)
-                await KongError(http, 504, "The upstream server is timing out");
+                await KongError(http, 504, "The upstream server is timing out", started, requestId);
             else if (error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
-                await KongError(http, 502, "An invalid response was received from the upstream server");
+                await KongError(http, 502, "An invalid response was received from the upstream server", started, requestId);
         }
     }
 
@@ -83,23 +73,26 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         ActivityHeadersPropagator = null,
     }));
 
-    private static Task KongError(HttpContext http, int status, string message)
+    private Task KongError(HttpContext http, int status, string message, long started, string? requestId)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json; charset=utf-8";
-        http.Response.Headers.Server = $"gantry/{GantryInfo.Version}";
-        return http.Response.WriteAsync(JsonSerializer.Serialize(new { message }));
+        headers.OnGeneratedResponse(http.Response, started, requestId);
+        return http.Response.WriteAsync(requestId is null
+            ? JsonSerializer.Serialize(new { message })
+            : JsonSerializer.Serialize(new { message, request_id = requestId }));
     }
 
     /// <summary>Kong's upstream request: the route's upstream path, the service's Host unless preserve_host, X-Forwarded-*.</summary>
-    private sealed class KongTransformer(RouteMatch match, string hostHeader) : HttpTransformer
+    private sealed class KongTransformer(RouteMatch match, ProxyHeaders headers, long started, string? requestId)
+        : UpstreamTransformer(headers, started, requestId)
     {
         public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
             var request = http.Request;
             proxyRequest.RequestUri = new Uri(destinationPrefix + match.UpstreamPath + request.QueryString.Value, UriKind.Absolute);
-            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : hostHeader;
+            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : HostHeader;
             var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
             var forwardedFor = request.Headers["X-Forwarded-For"];
             proxyRequest.Headers.Remove("X-Forwarded-For");
@@ -118,13 +111,6 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         {
             request.Headers.Remove(name);
             request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        public override ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
-        {
-            var result = base.TransformResponseAsync(http, proxyResponse, cancellationToken);
-            http.Response.Headers.Append("Via", Via);
-            return result;
         }
     }
 

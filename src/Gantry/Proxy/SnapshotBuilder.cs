@@ -10,6 +10,11 @@ namespace Gantry.Proxy;
 /// <summary>Reads services and routes from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
 public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
 {
+    private readonly Node.CertificateCache _certificates = new();
+
+    /// <summary>How many stored certificates were parsed so far; unchanged ones are reused across rebuilds.</summary>
+    public int CertificatesParsed => _certificates.ParseCount;
+
     public async Task<ConfigSnapshot> BuildAsync(long version, CancellationToken cancellationToken)
     {
         var services = new Dictionary<Guid, (ServiceTarget Target, string? Path, bool Enabled)>();
@@ -50,7 +55,26 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
             });
         }
         return new ConfigSnapshot(Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target),
-            await BuildUpstreamsAsync(cancellationToken), version);
+            await BuildUpstreamsAsync(cancellationToken), version, await BuildCertificatesAsync(cancellationToken));
+    }
+
+    private async Task<Node.SniCertificates> BuildCertificatesAsync(CancellationToken cancellationToken)
+    {
+        var stored = new List<(Guid, long, string, string)>();
+        await foreach (var certificate in AllAsync(registry.Get("certificates"), cancellationToken))
+        {
+            var updatedAt = certificate["updated_at"] ?? certificate["created_at"];
+            stored.Add((Guid.Parse(certificate["id"]!.GetValue<string>()), updatedAt is null ? 0 : (long)SchemaValidator.ToDouble(updatedAt),
+                Text(certificate, "cert")!, Text(certificate, "key")!));
+        }
+        var contexts = _certificates.Refresh(stored);
+        var byName = new Dictionary<string, System.Net.Security.SslStreamCertificateContext>(StringComparer.OrdinalIgnoreCase);
+        await foreach (var sni in AllAsync(registry.Get("snis"), cancellationToken))
+        {
+            if (sni["certificate"]?["id"] is { } id && contexts.TryGetValue(Guid.Parse(id.GetValue<string>()), out var context))
+                byName[Text(sni, "name")!] = context;
+        }
+        return new Node.SniCertificates(byName);
     }
 
     private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)
