@@ -19,8 +19,7 @@ public sealed partial class ProxyEdgeTests
         await using var upstream = new WebSocketEchoUpstream();
         await using var gantry = await TestInstallation.CreateAsync("sqlite");
         await using var node = await StartAsync(gantry);
-        await CreateAsync(gantry, "/services", new { name = "ws", url = $"http://127.0.0.1:{upstream.Port}" });
-        await CreateAsync(gantry, "/services/ws/routes", new { paths = new[] { "/ws" } });
+        await ServeAsync(gantry, "ws", $"http://127.0.0.1:{upstream.Port}", "/ws");
         // A plain GET reaches the upstream, which refuses what is not an upgrade: the route serves.
         Assert.Equal(HttpStatusCode.BadRequest, (await UntilRoutedAsync(ProxyUrl(gantry) + "/ws", TimeSpan.FromSeconds(15))).StatusCode);
 
@@ -146,8 +145,7 @@ public sealed partial class ProxyEdgeTests
         await using var upstream = new EchoUpstream();
         await using var gantry = await TestInstallation.CreateAsync("sqlite");
         await using var node = await StartAsync(gantry);
-        await CreateAsync(gantry, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
-        await CreateAsync(gantry, "/services/echo/routes", new { paths = new[] { "/h" } });
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/h");
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/h", TimeSpan.FromSeconds(15))).StatusCode);
 
         // The upstream holds its answer back 300 ms: the upstream latency shows it, the proxy latency does not.
@@ -180,8 +178,7 @@ public sealed partial class ProxyEdgeTests
         await using var gantry = await TestInstallation.CreateAsync("sqlite");
         gantry.Environment["GANTRY_HEADERS"] = "off";
         await using var node = await StartAsync(gantry);
-        await CreateAsync(gantry, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
-        await CreateAsync(gantry, "/services/echo/routes", new { paths = new[] { "/h" } });
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/h");
         var proxied = await UntilRoutedAsync(ProxyUrl(gantry) + "/h", TimeSpan.FromSeconds(15));
         Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
         Assert.Empty(GantryHeaders(proxied));
@@ -205,8 +202,7 @@ public sealed partial class ProxyEdgeTests
         gantry.Environment["GANTRY_HEADERS"] = "latency_tokens";
         gantry.Environment["GANTRY_HEADERS_UPSTREAM"] = "off";
         await using var node = await StartAsync(gantry);
-        await CreateAsync(gantry, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
-        await CreateAsync(gantry, "/services/echo/routes", new { paths = new[] { "/h" } });
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/h");
         var proxied = await UntilRoutedAsync(ProxyUrl(gantry) + "/h", TimeSpan.FromSeconds(15));
         Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
         Assert.Equal(["X-Kong-Proxy-Latency", "X-Kong-Upstream-Latency"], GantryHeaders(proxied));

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gantry.Tests.Support;
+using static Gantry.Tests.Support.ProxyNode;
 
 namespace Gantry.Tests.Proxy;
 
@@ -66,33 +67,6 @@ public sealed class EchoUpstream : IAsyncDisposable
 /// <summary>Requests through a node's proxy listener to a real upstream, on both stores.</summary>
 public sealed class ProxyForwardingTests
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
-
-    private static async Task<GantryProcess> StartAsync(TestInstallation gantry)
-    {
-        gantry.Environment["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2";
-        if (gantry.IsPostgres)
-            Assert.Equal(0, (await gantry.RunAsync("migrations", "bootstrap")).ExitCode);
-        var node = gantry.Start("start");
-        await node.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
-        return node;
-    }
-
-    private static string ProxyUrl(TestInstallation gantry) => "http://" + gantry.Environment["GANTRY_PROXY_LISTEN"];
-
-    /// <summary>Polls until the proxy answers the path with something other than Kong's no-route 404.</summary>
-    private static async Task<HttpResponseMessage> UntilRoutedAsync(string url, TimeSpan timeout)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var response = await Http.GetAsync(url);
-            if (response.StatusCode != HttpStatusCode.NotFound || clock.Elapsed > timeout)
-                return response;
-            await Task.Delay(50);
-        }
-    }
-
     [Theory]
     [InlineData("postgres")]
     [InlineData("sqlite")]

@@ -69,8 +69,7 @@ public sealed class ProxyTlsTests
         await using var gantry = await TestInstallation.CreateAsync("sqlite");
         var (node, https) = await StartWithTlsAsync(gantry);
         await using var _ = node;
-        await CreateAsync(gantry, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}/base" });
-        await CreateAsync(gantry, "/services/echo/routes", new { paths = new[] { "/h2" } });
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}/base", "/h2");
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/h2", TimeSpan.FromSeconds(15))).StatusCode);
 
         var (_, response) = await TlsClient.GetAsync(https + "/h2/stream?q=1", "localhost", HttpVersion.Version20);

@@ -30,6 +30,13 @@ public static class ProxyNode
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>Creates a service at <paramref name="url"/> and a route on <paramref name="path"/> to it.</summary>
+    public static async Task ServeAsync(TestInstallation gantry, string name, string url, string path)
+    {
+        await CreateAsync(gantry, "/services", new { name, url });
+        await CreateAsync(gantry, $"/services/{name}/routes", new { paths = new[] { path } });
+    }
+
     /// <summary>Polls until the proxy answers the path with something other than Kong's no-route 404.</summary>
     public static Task<HttpResponseMessage> UntilRoutedAsync(string url, TimeSpan timeout) =>
         UntilAsync(() => Http.GetAsync(url), response => response.StatusCode != HttpStatusCode.NotFound, timeout);
