@@ -5,15 +5,16 @@ using System.Text;
 namespace Gantry.Tests.Support;
 
 /// <summary>
-/// A real WebSocket server on loopback: on connect it sends "welcome &lt;path&gt;" (the path it was asked
-/// for), then answers every text message with "echo: &lt;message&gt;".
+/// A real server on loopback that echoes what EchoUpstream does not: a plain request is answered with
+/// its own body (the method in X-Method); a WebSocket upgrade is accepted, greeted with
+/// "welcome &lt;path&gt;" (the path it was asked for), and every text message answered with "echo: &lt;message&gt;".
 /// </summary>
-public sealed class WebSocketEchoUpstream : IAsyncDisposable
+public sealed class RawEchoUpstream : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly Task _loop;
 
-    public WebSocketEchoUpstream()
+    public RawEchoUpstream()
     {
         Port = TestInstallation.FreePort();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
@@ -36,17 +37,25 @@ public sealed class WebSocketEchoUpstream : IAsyncDisposable
             {
                 return;
             }
-            if (!context.Request.IsWebSocketRequest)
-            {
-                context.Response.StatusCode = 400;
-                context.Response.Close();
-                continue;
-            }
-            _ = Task.Run(() => EchoAsync(context));
+            _ = Task.Run(() => context.Request.IsWebSocketRequest ? EchoMessagesAsync(context) : EchoBodyAsync(context));
         }
     }
 
-    private static async Task EchoAsync(HttpListenerContext context)
+    private static async Task EchoBodyAsync(HttpListenerContext context)
+    {
+        try
+        {
+            context.Response.AddHeader("X-Method", context.Request.HttpMethod);
+            await context.Request.InputStream.CopyToAsync(context.Response.OutputStream);
+            context.Response.Close();
+        }
+        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException)
+        {
+            // The client or the test went away.
+        }
+    }
+
+    private static async Task EchoMessagesAsync(HttpListenerContext context)
     {
         try
         {
