@@ -64,6 +64,20 @@ internal static class ListenerSetup
         return addresses.Length > 0 ? addresses[0] : throw new Cli.CliException($"cannot resolve listen host '{host}'");
     }
 
+    /// <summary>A certificate or key given as Kong accepts it: PEM text, a file path, or base64-encoded PEM.</summary>
+    private static string PemText(string value, string property)
+    {
+        if (value.Contains("-----BEGIN", StringComparison.Ordinal))
+            return value;
+        if (File.Exists(value))
+            return File.ReadAllText(value);
+        var bytes = new byte[value.Length];
+        if (Convert.TryFromBase64String(value, bytes, out var length)
+            && System.Text.Encoding.UTF8.GetString(bytes, 0, length) is var decoded && decoded.Contains("-----BEGIN", StringComparison.Ordinal))
+            return decoded;
+        throw new Cli.CliException($"{property} is neither PEM text, an existing file nor base64-encoded PEM: give the path of a PEM file");
+    }
+
     /// <summary>
     /// The certificate of TLS listeners: the configured PEM pair, else a self-signed one generated once
     /// into the prefix (as Kong does), so that the default listeners work out of the box.
@@ -77,13 +91,13 @@ internal static class ListenerSetup
         {
             try
             {
-                using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+                using var pem = X509Certificate2.CreateFromPem(PemText(certPath, certProperty), PemText(keyPath, certProperty + "_key"));
                 // Kestrel needs a certificate whose key is usable on every platform; a PKCS#12 round trip gives one.
                 return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
             }
             catch (Exception e) when (e is CryptographicException or IOException)
             {
-                throw new Cli.CliException($"cannot load the {role} TLS certificate {certPath} with key {keyPath}: {e.Message}");
+                throw new Cli.CliException($"cannot load the {role} TLS certificate of {certProperty} with its key {certProperty}_key: {e.Message}");
             }
         }
         var file = Path.Combine(prefix.SslDirectory, $"{role}-default.pfx");

@@ -62,6 +62,36 @@ public sealed class ProxyTlsTests
         Assert.Contains("O=Gantry self-signed", after);
     }
 
+    [Theory]
+    [InlineData("pem")]
+    [InlineData("base64")]
+    [InlineData("file")]
+    public async Task Ssl_cert_is_the_default_certificate_in_each_form_kong_accepts(string form)
+    {
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        var (cert, key) = TlsClient.SelfSigned("configured.test");
+        string Form(string pem, string name) => form switch
+        {
+            "pem" => pem,
+            "base64" => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pem)),
+            _ => WriteFile(Path.Combine(gantry.Prefix, name), pem),
+        };
+        gantry.Environment["GANTRY_SSL_CERT"] = Form(cert, "cert.pem");
+        gantry.Environment["GANTRY_SSL_CERT_KEY"] = Form(key, "key.pem");
+        var (node, https) = await StartWithTlsAsync(gantry);
+        await using var _ = node;
+
+        var (subject, response) = await TlsClient.GetAsync(https + "/", "anything.test");
+        Assert.Equal("CN=configured.test", subject);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static string WriteFile(string path, string text)
+    {
+        File.WriteAllText(path, text);
+        return path;
+    }
+
     [Fact]
     public async Task Http2_requests_over_tls_are_served_as_http2_and_forwarded()
     {
