@@ -94,7 +94,7 @@ public static partial class ConfProperties
 
             // TLS
             new("ssl_cert", Tls, ConfKind.List, "",
-                "Certificates (paths, PEM text or base64 PEM, comma-separated) for proxy_listen entries marked ssl; unset means a self-signed pair is generated."),
+                "Certificates (paths, PEM text or base64 PEM, comma-separated) for proxy_listen entries marked ssl; unset means a self-signed pair is generated. A client whose SNI names a stored certificate (the certificates and snis entities) gets that one instead."),
             new("ssl_cert_key", Tls, ConfKind.List, "",
                 "Private keys for ssl_cert, in the same order.") { Secret = true },
             new("admin_ssl_cert", Tls, ConfKind.List, "",
@@ -108,10 +108,10 @@ public static partial class ConfProperties
 
             // Proxy behaviour
             new("headers", Proxy, ConfKind.List, "server_tokens, latency_tokens, X-Kong-Request-Id",
-                "Headers the gateway adds to responses: header names, server_tokens (Server and Via), latency_tokens (the latency headers), or off.")
+                "Headers the gateway adds to responses: server_tokens (Server, and Via on proxied responses), latency_tokens (X-Kong-Proxy-Latency and X-Kong-Upstream-Latency on proxied responses, X-Kong-Response-Latency on the gateway's own), single header names among these and X-Kong-Upstream-Status and X-Kong-Request-Id, or off. X-Kong-Admin-Latency is accepted but not sent yet.")
             { Allowed = responseHeaders, AllowsOff = true },
             new("headers_upstream", Proxy, ConfKind.List, "X-Kong-Request-Id",
-                "Headers the gateway adds to requests sent upstream: X-Kong-Request-Id, or off.")
+                "Headers the gateway adds to requests sent upstream: X-Kong-Request-Id (the id also returned to the client when headers lists it), or off.")
             { Allowed = ["X-Kong-Request-Id"], AllowsOff = true },
             new("trusted_ips", Proxy, ConfKind.List, "",
                 "Comma-separated IPs or CIDR blocks (or unix:) whose X-Forwarded-* and real-IP headers are believed; unset trusts nobody.")

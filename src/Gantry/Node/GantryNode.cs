@@ -26,8 +26,12 @@ internal sealed class GantryNode
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
+        // Set once the snapshot holder exists, which is before any listener accepts a connection.
+        SnapshotHolder? proxySnapshots = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // The headers property decides whether a Server header is sent, and with which value.
+            kestrel.AddServerHeader = false;
             // Before the listeners are bound, so that every one of them counts its connections.
             kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => async connection =>
             {
@@ -41,7 +45,8 @@ internal sealed class GantryNode
                     counters.ConnectionClosed();
                 }
             }));
-            ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config, "ssl_cert", prefix, "proxy"));
+            ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config, "ssl_cert", prefix, "proxy"),
+                serverName => proxySnapshots?.Current.Certificates.Select(serverName));
             ListenerSetup.Bind(kestrel, config.AdminListen, () => ListenerSetup.LoadOrCreate(config, "admin_ssl_cert", prefix, "admin"));
             ListenerSetup.Bind(kestrel, config.StatusListen, () => ListenerSetup.LoadOrCreate(config, "status_ssl_cert", prefix, "status"));
         });
@@ -67,6 +72,7 @@ internal sealed class GantryNode
         var proxyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy");
         await using var snapshots = new SnapshotHolder(new SnapshotBuilder(dao, registry, context.EnabledPlugins, new Plugins.Pipeline.PluginNodeState(), proxyLogger),
             dao.Database, config.DbUpdateFrequency, proxyLogger);
+        proxySnapshots = snapshots;
         if (database is not null)
             await snapshots.StartAsync(cancellationToken);
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
@@ -76,7 +82,8 @@ internal sealed class GantryNode
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
         infoEndpoints.MapStatus(statusApi);
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(statusApi.HandleAsync));
-        var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>());
+        var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
+            ProxyHeaders.From(config), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
         {
             if (writeGuard is not null)

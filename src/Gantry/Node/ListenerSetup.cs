@@ -1,23 +1,50 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gantry.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Gantry.Node;
 
 /// <summary>Binds Kestrel to the listen addresses of one role (proxy, admin, status).</summary>
 internal static class ListenerSetup
 {
-    public static void Bind(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, Func<X509Certificate2> certificate)
+    /// <param name="bySni">
+    /// When given, a TLS handshake takes the certificate it returns for the client's SNI, and the default
+    /// <paramref name="certificate"/> when it returns null (the proxy's certificates from the store).
+    /// </param>
+    public static void Bind(KestrelServerOptions kestrel, IReadOnlyList<ListenAddress> addresses, Func<X509Certificate2> certificate,
+        Func<string?, SslStreamCertificateContext?>? bySni = null)
     {
+        SslStreamCertificateContext? fallback = null;
         foreach (var address in addresses)
         {
             void Configure(ListenOptions options)
             {
                 options.Protocols = address.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
-                if (address.Ssl)
+                if (!address.Ssl)
+                    return;
+                if (bySni is null)
+                {
                     options.UseHttps(certificate());
+                    return;
+                }
+                fallback ??= SslStreamCertificateContext.Create(certificate(), null, offline: true);
+                List<SslApplicationProtocol> alpn = address.Http2
+                    ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11]
+                    : [SslApplicationProtocol.Http11];
+                // Per handshake, from the snapshot current at that moment: a certificate added through the Admin API
+                // serves without a restart. The contexts are built off the handshake path, when the snapshot is.
+                options.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    OnConnection = context => ValueTask.FromResult(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = bySni(context.ClientHelloInfo.ServerName) ?? fallback,
+                        ApplicationProtocols = alpn,
+                    }),
+                });
             }
 
             if (address.Host is "localhost")
@@ -37,26 +64,40 @@ internal static class ListenerSetup
         return addresses.Length > 0 ? addresses[0] : throw new Cli.CliException($"cannot resolve listen host '{host}'");
     }
 
+    /// <summary>A certificate or key given as Kong accepts it: PEM text, a file path, or base64-encoded PEM.</summary>
+    private static string PemText(string value, string property)
+    {
+        if (value.Contains("-----BEGIN", StringComparison.Ordinal))
+            return value;
+        if (File.Exists(value))
+            return File.ReadAllText(value);
+        var bytes = new byte[value.Length];
+        if (Convert.TryFromBase64String(value, bytes, out var length)
+            && System.Text.Encoding.UTF8.GetString(bytes, 0, length) is var decoded && decoded.Contains("-----BEGIN", StringComparison.Ordinal))
+            return decoded;
+        throw new Cli.CliException($"{property} is neither PEM text, an existing file nor base64-encoded PEM: give the path of a PEM file");
+    }
+
     /// <summary>
     /// The certificate of TLS listeners: the configured PEM pair, else a self-signed one generated once
     /// into the prefix (as Kong does), so that the default listeners work out of the box.
     /// </summary>
     public static X509Certificate2 LoadOrCreate(GantryConfig config, string certProperty, NodePrefix prefix, string role)
     {
-        // The first pair of the lists; picking a certificate per SNI among several comes with the proxy's TLS work.
+        // The first pair of the lists; certificates per SNI come from the store (SniCertificates).
         var certPath = config.GetList(certProperty).FirstOrDefault();
         var keyPath = config.GetList(certProperty + "_key").FirstOrDefault();
         if (!string.IsNullOrEmpty(certPath) && !string.IsNullOrEmpty(keyPath))
         {
             try
             {
-                using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+                using var pem = X509Certificate2.CreateFromPem(PemText(certPath, certProperty), PemText(keyPath, certProperty + "_key"));
                 // Kestrel needs a certificate whose key is usable on every platform; a PKCS#12 round trip gives one.
                 return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
             }
             catch (Exception e) when (e is CryptographicException or IOException)
             {
-                throw new Cli.CliException($"cannot load the {role} TLS certificate {certPath} with key {keyPath}: {e.Message}");
+                throw new Cli.CliException($"cannot load the {role} TLS certificate of {certProperty} with its key {certProperty}_key: {e.Message}");
             }
         }
         var file = Path.Combine(prefix.SslDirectory, $"{role}-default.pfx");

@@ -27,7 +27,8 @@ public sealed record ServiceTarget(Guid Id, string Protocol, string Host, int Po
 /// Everything the proxy needs to serve a request, compiled off the request path into one immutable
 /// object and swapped atomically; a request keeps the snapshot it started with.
 /// </summary>
-public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, ServiceTarget> services, FrozenDictionary<string, UpstreamBalancer> upstreams, long version)
+public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, ServiceTarget> services, FrozenDictionary<string, UpstreamBalancer> upstreams, long version,
+    Node.SniCertificates? certificates = null)
 {
     public static ConfigSnapshot Empty { get; } = new(Router.Build([]), FrozenDictionary<Guid, ServiceTarget>.Empty, FrozenDictionary<string, UpstreamBalancer>.Empty, 0);
 
@@ -43,6 +44,9 @@ public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, Service
 
     /// <summary>Each route's plugin chain, resolved by Kong's scope precedence.</summary>
     public Gantry.Plugins.Pipeline.PluginChains Plugins { get; init; } = Gantry.Plugins.Pipeline.PluginChains.Empty;
+
+    /// <summary>The proxy's TLS certificates by SNI, read by every handshake on a proxy_listen ssl listener.</summary>
+    public Node.SniCertificates Certificates { get; } = certificates ?? Node.SniCertificates.Empty;
 
     /// <summary>Increases with every rebuild.</summary>
     public long Version { get; } = version;

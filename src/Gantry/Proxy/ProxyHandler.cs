@@ -13,14 +13,16 @@ namespace Gantry.Proxy;
 /// service with YARP's forwarder (connection pooling, streaming, upgrades), setting Kong's upstream URI,
 /// Host and X-Forwarded-* headers. Kong's bodies answer what cannot be forwarded.
 /// </summary>
-public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder)
+public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder, ProxyHeaders headers, ILogger logger)
 {
     private static readonly string Via = $"1.1 gantry/{GantryInfo.Version}";
-    private static readonly string Server = $"gantry/{GantryInfo.Version}";
     private readonly ConcurrentDictionary<int, HttpMessageInvoker> _clients = new();
+    private readonly RetryingForwarder _forwarder = new(forwarder, logger);
 
     public async Task HandleAsync(HttpContext http)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var requestId = headers.NewRequestId();
         var snapshot = snapshots.Current;
         var request = http.Request;
         var match = snapshot.Router.Match(request.Method, request.Host.Value, http.Connection.LocalPort, request.Path.Value ?? "/",
@@ -28,12 +30,12 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             request.IsHttps);
         if (match is not { } found)
         {
-            await KongError(http, 404, "no Route matched with those values");
+            await KongError(http, 404, "no Route matched with those values", started, requestId);
             return;
         }
         if (found.Route.RequiresTls && !request.IsHttps)
         {
-            await RedirectToHttps(http, found.Route.HttpsRedirectStatusCode);
+            await RedirectToHttps(http, found.Route.HttpsRedirectStatusCode, started, requestId);
             return;
         }
         // Only routes with plugins pay for the pipeline.
@@ -44,47 +46,35 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             await plugins.AccessAsync();
             if (plugins.ExitStatus != 0)
             {
-                await plugins.SendExitAsync(Server);
+                headers.OnGeneratedResponse(http.Response, started, requestId);
+                await plugins.SendExitAsync(requestId);
                 plugins.Log();
                 return;
             }
         }
-        await ForwardAsync(http, snapshot, found, plugins);
+        await ForwardAsync(http, snapshot, found, plugins, started, requestId);
         plugins?.Log();
     }
 
-    private async Task ForwardAsync(HttpContext http, ConfigSnapshot snapshot, RouteMatch found, PluginRequest? plugins)
+    private async Task ForwardAsync(HttpContext http, ConfigSnapshot snapshot, RouteMatch found, PluginRequest? plugins, long started, string? requestId)
     {
         if (found.Route.ServiceId is not { } serviceId || !snapshot.Services.TryGetValue(serviceId, out var service))
         {
-            await KongError(http, 503, "no Service found with those values", plugins);
+            await KongError(http, 503, "no Service found with those values", started, requestId, plugins);
             return;
         }
-        var destination = service.Destination;
-        var hostHeader = service.HostHeader;
-        Gantry.Balancing.BalancerLease lease = default;
-        if (snapshot.Upstreams.TryGetValue(service.Host, out var upstream))
-        {
-            lease = upstream.Balancer.Acquire(HashKey(http, upstream));
-            if (lease.Target is not { } target)
-            {
-                await KongError(http, 503, "failure to get a peer from the ring-balancer", plugins);
-                return;
-            }
-            var scheme = service.Scheme;
-            destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
-            // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
-            hostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
-        }
-        using var _ = lease;
-        var transformer = new KongTransformer(found, hostHeader, plugins);
-        var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), service.ForwarderConfig, transformer);
-        if (error != ForwarderError.None && !http.Response.HasStarted)
+        var upstream = snapshot.Upstreams.GetValueOrDefault(service.Host);
+        var transformer = new KongTransformer(found, headers, started, requestId, plugins);
+        var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream is null ? null : HashKey(http, upstream),
+            transformer, Client(service.ConnectTimeoutMs));
+        if (outcome is ForwardOutcome.NoPeer)
+            await KongError(http, 503, "failure to get a peer from the ring-balancer", started, requestId, plugins);
+        else if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             if (error is ForwarderError.RequestTimedOut)
-                await KongError(http, 504, "The upstream server is timing out", plugins);
+                await KongError(http, 504, "The upstream server is timing out", started, requestId, plugins);
             else if (error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
-                await KongError(http, 502, "An invalid response was received from the upstream server", plugins);
+                await KongError(http, 502, "An invalid response was received from the upstream server", started, requestId, plugins);
         }
     }
 
@@ -110,39 +100,51 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
     }));
 
     /// <summary>A plain request on an HTTPS-only route: 426 asking for TLS, or a redirect to the same URL over https.</summary>
-    private static Task RedirectToHttps(HttpContext http, int status)
+    private Task RedirectToHttps(HttpContext http, int status, long started, string? requestId)
     {
         if (status == 426)
         {
             http.Response.Headers.Connection = "Upgrade";
             http.Response.Headers.Upgrade = "TLS/1.2, HTTP/1.1";
-            return KongError(http, 426, "Please use HTTPS protocol");
+            return KongError(http, 426, "Please use HTTPS protocol", started, requestId);
         }
         var request = http.Request;
         http.Response.StatusCode = status;
-        http.Response.Headers.Server = Server;
+        headers.OnGeneratedResponse(http.Response, started, requestId);
         http.Response.Headers.Location = $"https://{request.Host.Host}{request.PathBase.ToUriComponent()}{request.Path.ToUriComponent()}{request.QueryString}";
         return Task.CompletedTask;
     }
 
-    private static Task KongError(HttpContext http, int status, string message, PluginRequest? plugins = null)
+    private Task KongError(HttpContext http, int status, string message, long started, string? requestId, PluginRequest? plugins = null)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json; charset=utf-8";
-        http.Response.Headers.Server = Server;
+        headers.OnGeneratedResponse(http.Response, started, requestId);
         plugins?.HeaderFilter();
-        return http.Response.WriteAsync(JsonSerializer.Serialize(new { message }));
+        return http.Response.WriteAsync(requestId is null
+            ? JsonSerializer.Serialize(new { message })
+            : JsonSerializer.Serialize(new { message, request_id = requestId }));
     }
 
     /// <summary>Kong's upstream request: the route's upstream path, the service's Host unless preserve_host, X-Forwarded-*.</summary>
-    private sealed class KongTransformer(RouteMatch match, string hostHeader, PluginRequest? plugins) : HttpTransformer
+    private sealed class KongTransformer(RouteMatch match, ProxyHeaders headers, long started, string? requestId, PluginRequest? plugins)
+        : UpstreamTransformer(headers, started, requestId)
     {
+        public override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            var copyBody = await base.TransformResponseAsync(http, proxyResponse, cancellationToken);
+            // Without a response the answer is Gantry's own, whose headers KongError filters.
+            if (proxyResponse is not null)
+                plugins?.HeaderFilter();
+            return copyBody;
+        }
+
         public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
             var request = http.Request;
             proxyRequest.RequestUri = new Uri(destinationPrefix + match.UpstreamPath + request.QueryString.Value, UriKind.Absolute);
-            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : hostHeader;
+            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : HostHeader;
             var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
             var forwardedFor = request.Headers["X-Forwarded-For"];
             proxyRequest.Headers.Remove("X-Forwarded-For");
@@ -161,14 +163,6 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         {
             request.Headers.Remove(name);
             request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        public override ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
-        {
-            var result = base.TransformResponseAsync(http, proxyResponse, cancellationToken);
-            http.Response.Headers.Append("Via", Via);
-            plugins?.HeaderFilter();
-            return result;
         }
     }
 

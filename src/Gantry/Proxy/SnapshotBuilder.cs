@@ -17,14 +17,20 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IRea
 
     private static readonly string[] RouterEntities = ["routes", "services"];
     private static readonly string[] BalancerEntities = ["upstreams", "targets"];
+    private static readonly string[] CertificateEntities = ["certificates", "snis"];
+
+    private readonly Node.CertificateCache _certificates = new();
 
     // Chains depend on the plugins, the consumers and the plugins' own entities (credentials), besides the routes.
     private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Select(e => e.Name)];
 
+    /// <summary>How many stored certificates were parsed so far; unchanged ones are reused across rebuilds.</summary>
+    public int CertificatesParsed => _certificates.ParseCount;
+
     /// <summary>
     /// Builds the snapshot. Given the previous one and the entities changed since, only the parts those
     /// entities feed are rebuilt (the router when routes or services changed, the balancers when
-    /// upstreams or targets did, the plugin chains when plugins, consumers, credentials or routes did);
+    /// upstreams or targets did, the certificates when certificates or SNIs did, the plugin chains when plugins, consumers, credentials or routes did);
     /// the others are shared with the previous snapshot, which they never mutate.
     /// </summary>
     public async Task<ConfigSnapshot> BuildAsync(long version, ConfigSnapshot? previous, IReadOnlySet<string>? changed, CancellationToken cancellationToken)
@@ -36,7 +42,8 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IRea
             : (previous!.Router, previous.Services, previous.Routes);
         var upstreams = Touches(BalancerEntities) ? await BuildUpstreamsAsync(cancellationToken) : previous!.Upstreams;
         var chains = routerChanged || Touches(_pluginEntities) ? await BuildPluginChainsAsync(routes, cancellationToken) : previous!.Plugins;
-        return new ConfigSnapshot(router, services, upstreams, version) { Plugins = chains, Routes = routes };
+        var certificates = Touches(CertificateEntities) ? await BuildCertificatesAsync(cancellationToken) : previous!.Certificates;
+        return new ConfigSnapshot(router, services, upstreams, version, certificates) { Plugins = chains, Routes = routes };
     }
 
     private async Task<(Router, FrozenDictionary<Guid, ServiceTarget>, IReadOnlyList<RouteDefinition>)> BuildRouterAsync(CancellationToken cancellationToken)
@@ -79,6 +86,25 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IRea
             });
         }
         return (Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target), routes);
+    }
+
+    private async Task<Node.SniCertificates> BuildCertificatesAsync(CancellationToken cancellationToken)
+    {
+        var stored = new List<(Guid, long, string, string)>();
+        await foreach (var certificate in AllAsync(registry.Get("certificates"), cancellationToken))
+        {
+            var updatedAt = certificate["updated_at"] ?? certificate["created_at"];
+            stored.Add((Guid.Parse(certificate["id"]!.GetValue<string>()), updatedAt is null ? 0 : (long)SchemaValidator.ToDouble(updatedAt),
+                Text(certificate, "cert")!, Text(certificate, "key")!));
+        }
+        var contexts = _certificates.Refresh(stored);
+        var byName = new Dictionary<string, System.Net.Security.SslStreamCertificateContext>(StringComparer.OrdinalIgnoreCase);
+        await foreach (var sni in AllAsync(registry.Get("snis"), cancellationToken))
+        {
+            if (sni["certificate"]?["id"] is { } id && contexts.TryGetValue(Guid.Parse(id.GetValue<string>()), out var context))
+                byName[Text(sni, "name")!] = context;
+        }
+        return new Node.SniCertificates(byName);
     }
 
     /// <summary>

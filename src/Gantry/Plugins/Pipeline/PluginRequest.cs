@@ -14,7 +14,8 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
 {
     private readonly PluginHandler?[] _collected = new PluginHandler?[chain.Slots.Length];
     private List<(string Name, string Value, bool Append)>? _responseHeaders;
-    private byte[]? _exitBody;
+    private string? _exitMessage;
+    private IReadOnlyDictionary<string, string>? _exitErrors;
 
     /// <summary>The HttpContext item holding the authenticated consumer's id (a Guid).</summary>
     public const string ConsumerItem = "gantry.consumer";
@@ -87,14 +88,14 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     public void Exit(int status, string? message = null)
     {
         ExitStatus = status;
-        _exitBody = message is null ? null : JsonSerializer.SerializeToUtf8Bytes(new ErrorBody(message));
+        _exitMessage = message;
     }
 
     /// <summary>Answers the request with a JSON object of per-field errors instead of a message.</summary>
     public void Exit(int status, IReadOnlyDictionary<string, string> errors)
     {
         ExitStatus = status;
-        _exitBody = JsonSerializer.SerializeToUtf8Bytes(errors);
+        _exitErrors = errors;
     }
 
     /// <summary>Applies the plugins' response headers and runs the header_filter phase of the plugins that ran.</summary>
@@ -110,18 +111,22 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
             handler?.HeaderFilter(this);
     }
 
-    /// <summary>Sends the answer a plugin gave in the access phase.</summary>
-    public async Task SendExitAsync(string server)
+    /// <summary>Sends the answer a plugin gave in the access phase; the caller has set the node's own headers (Server…).</summary>
+    public async Task SendExitAsync(string? requestId)
     {
         var response = Http.Response;
         response.StatusCode = ExitStatus;
-        response.Headers.Server = server;
-        if (_exitBody is not null)
+        // A message goes out as Kong's error body, with the request's id when it has one.
+        var body = _exitErrors is not null ? JsonSerializer.SerializeToUtf8Bytes(_exitErrors)
+            : _exitMessage is null ? null
+            : requestId is null ? JsonSerializer.SerializeToUtf8Bytes(new { message = _exitMessage })
+            : JsonSerializer.SerializeToUtf8Bytes(new { message = _exitMessage, request_id = requestId });
+        if (body is not null)
             response.ContentType = "application/json; charset=utf-8";
         HeaderFilter();
-        response.ContentLength = _exitBody?.Length ?? 0;
-        if (_exitBody is not null)
-            await response.Body.WriteAsync(_exitBody);
+        response.ContentLength = body?.Length ?? 0;
+        if (body is not null)
+            await response.Body.WriteAsync(body);
     }
 
     /// <summary>Runs the log phase of the plugins that ran.</summary>
@@ -130,6 +135,4 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         foreach (var handler in _collected)
             handler?.Log(this);
     }
-
-    private sealed record ErrorBody(string message);
 }

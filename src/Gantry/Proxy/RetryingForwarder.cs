@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net.Http;
+using Gantry.Balancing;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gantry.Proxy;
+
+/// <summary>What became of a forward: the forwarder's error, or no target to send to.</summary>
+public enum ForwardOutcome
+{
+    Forwarded,
+    /// <summary>The upstream had no healthy target: Kong's 503.</summary>
+    NoPeer,
+}
+
+/// <summary>
+/// Sends a request upstream with YARP's forwarder, and tries again, up to the service's <c>retries</c>,
+/// when the try failed while connecting (refused, unreachable, name not resolved, TLS handshake, connect
+/// timeout), as Kong retries on nginx's <c>error timeout</c>. Each try on an upstream takes the
+/// balancer's next pick, so a dead target is passed over. Nothing is retried once the upstream may have
+/// seen the request: a failure after connecting, a read timeout, or a response already started.
+/// </summary>
+/// <remarks>
+/// Requests with a body are retried on the same terms without buffering it: the forwarder hands the body
+/// to the connection only after it is established, so a connect-phase failure leaves it unread, and the
+/// next try streams it from the start.
+/// </remarks>
+public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
+{
+    public async ValueTask<(ForwardOutcome Outcome, ForwarderError Error)> SendAsync(HttpContext http, ServiceTarget service, UpstreamBalancer? upstream,
+        string? hashKey, UpstreamTransformer transformer, HttpMessageInvoker client)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var destination = service.Destination;
+            transformer.HostHeader = service.HostHeader;
+            BalancerLease lease = default;
+            if (upstream is not null)
+            {
+                // A retry under consistent hashing would land on the same target again; it goes round the continuum instead.
+                lease = upstream.Balancer.Acquire(attempt == 0 ? hashKey : null);
+                if (lease.Target is not { } target)
+                    return (ForwardOutcome.NoPeer, ForwarderError.None);
+                var scheme = service.Scheme;
+                destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
+                // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
+                transformer.HostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
+            }
+            ForwarderError error;
+            using (lease)
+                error = await forwarder.SendAsync(http, destination, client, service.ForwarderConfig, transformer);
+            if (error == ForwarderError.None || attempt >= service.Retries || http.Response.HasStarted || !FailedToConnect(http, error, out var reason))
+                return (ForwardOutcome.Forwarded, error);
+            logger.LogWarning("try {Try} of {Tries} to {Destination} failed ({Reason}); retrying", attempt + 1, service.Retries + 1, destination, reason);
+            // The failed try left a 502 or 504 status and its error on the context; the next try starts clean.
+            http.Response.Clear();
+            http.Features.Set<IForwarderErrorFeature>(null);
+        }
+    }
+
+    /// <summary>Whether the try failed before a connection to the upstream was made, so the upstream saw nothing.</summary>
+    private static bool FailedToConnect(HttpContext http, ForwarderError error, out string reason)
+    {
+        reason = "";
+        if (error is not (ForwarderError.Request or ForwarderError.RequestTimedOut) || http.RequestAborted.IsCancellationRequested)
+            return false;
+        for (var e = http.Features.Get<IForwarderErrorFeature>()?.Exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } connect)
+            {
+                reason = connect.InnerException?.Message ?? connect.Message;
+                return true;
+            }
+            // SocketsHttpHandler reports its ConnectTimeout as a cancellation wrapping a TimeoutException;
+            // the forwarder's own read timeout is a cancellation without one.
+            if (e is OperationCanceledException { InnerException: TimeoutException timeout })
+            {
+                reason = timeout.Message;
+                return true;
+            }
+        }
+        return false;
+    }
+}
+
+/// <summary>
+/// The per-request transformer the retrying forwarder drives: told each try's Host header, it times the
+/// request (for the latency headers) and adds the headers of <see cref="ProxyHeaders"/>.
+/// </summary>
+public abstract class UpstreamTransformer(ProxyHeaders headers, long started, string? requestId) : HttpTransformer
+{
+    private long _sent;
+
+    /// <summary>The Host header for the target of the current try.</summary>
+    public string HostHeader { get; set; } = "";
+
+    public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
+        // The first try's start: retries count as time spent on the upstream.
+        if (_sent == 0)
+            _sent = Stopwatch.GetTimestamp();
+        if (headers.RequestIdUpstream && requestId is not null)
+        {
+            proxyRequest.Headers.Remove("X-Kong-Request-Id");
+            proxyRequest.Headers.TryAddWithoutValidation("X-Kong-Request-Id", requestId);
+        }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var copyBody = await base.TransformResponseAsync(http, proxyResponse, cancellationToken);
+        // Null when the try failed: the answer is then Gantry's own, with its own headers.
+        if (proxyResponse is not null)
+            headers.OnProxiedResponse(http.Response, (int)proxyResponse.StatusCode, started, _sent, Stopwatch.GetTimestamp(), requestId);
+        return copyBody;
+    }
+}
