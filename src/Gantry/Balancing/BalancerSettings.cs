@@ -18,6 +18,12 @@ public sealed record BalancerSettings
     /// </summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// healthchecks.threshold: the percentage of the total weight that must be healthy, strictly more,
+    /// for the balancer to pick at all; below it every request is refused as if no target were healthy.
+    /// </summary>
+    public double Threshold { get; init; }
+
     public static BalancerAlgorithm ParseAlgorithm(string value) => value switch
     {
         "round-robin" => BalancerAlgorithm.RoundRobin,

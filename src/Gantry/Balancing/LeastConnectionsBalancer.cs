@@ -11,7 +11,7 @@ public sealed class LeastConnectionsBalancer : Balancer
     // Rotates the scan's starting point so that ties, such as several idle targets, are spread evenly.
     private int _start = -1;
 
-    internal LeastConnectionsBalancer(BalancerTarget[] targets) : base(targets)
+    internal LeastConnectionsBalancer(BalancerTarget[] targets, double threshold) : base(targets, threshold)
     {
         _active = new int[targets.Length];
     }

@@ -39,20 +39,20 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         Gantry.Balancing.BalancerLease lease = default;
         if (snapshot.Upstreams.TryGetValue(service.Host, out var upstream))
         {
-            lease = upstream.Balancer.Acquire(HashKey(http, upstream));
+            lease = upstream.Balancer.Acquire(upstream.HashInput.Key(http, found));
             if (lease.Target is not { } target)
             {
                 await KongError(http, 503, "failure to get a peer from the ring-balancer");
                 return;
             }
-            var scheme = service.Scheme;
-            destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
+            destination = target.Destination(service.Scheme);
             // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
-            hostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
+            hostHeader = upstream.HostHeader ?? target.HostHeader(service.Scheme);
         }
         using var _ = lease;
         var transformer = new KongTransformer(found, hostHeader);
         var error = await forwarder.SendAsync(http, destination, Client(service.ConnectTimeoutMs), service.ForwarderConfig, transformer);
+        ReportToBalancer(upstream, lease.Target, error, http);
         if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             if (error is ForwarderError.RequestTimedOut)
@@ -62,13 +62,12 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         }
     }
 
-    /// <summary>What consistent hashing hashes for this request; null hashes nothing (round the continuum).</summary>
-    private static string? HashKey(HttpContext http, UpstreamBalancer upstream) => upstream.HashOn switch
+    /// <summary>The upstream's passive health checks learn from how the target answered.</summary>
+    private static void ReportToBalancer(UpstreamBalancer? upstream, Gantry.Balancing.BalancerTarget? target, ForwarderError error, HttpContext http)
     {
-        "ip" => http.Connection.RemoteIpAddress?.ToString(),
-        "header" when upstream.HashOnHeader is { } header => http.Request.Headers[header].ToString() is { Length: > 0 } value ? value : null,
-        _ => null,
-    };
+        if (upstream is not null && target is not null)
+            upstream.ReportOutcome(target, error, http.Response.StatusCode);
+    }
 
     /// <summary>One pooled client per connect timeout: SocketsHttpHandler takes the timeout per handler, not per request.</summary>
     private HttpMessageInvoker Client(int connectTimeoutMs) => _clients.GetOrAdd(connectTimeoutMs, timeout => new HttpMessageInvoker(new SocketsHttpHandler

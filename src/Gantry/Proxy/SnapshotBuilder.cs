@@ -7,8 +7,11 @@ using Gantry.Store;
 
 namespace Gantry.Proxy;
 
-/// <summary>Reads services and routes from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
-public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
+/// <summary>
+/// Reads services and routes from the store and compiles them into a <see cref="ConfigSnapshot"/>; upstreams
+/// go through the node's <see cref="HealthRegistry"/>, which keeps their health across rebuilds.
+/// </summary>
+public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, HealthRegistry health)
 {
     public async Task<ConfigSnapshot> BuildAsync(long version, CancellationToken cancellationToken)
     {
@@ -55,7 +58,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
 
     private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)
     {
-        var targets = new Dictionary<string, List<(string Address, int Weight)>>();
+        var targets = new Dictionary<string, List<(string Target, int Weight)>>();
         await foreach (var target in AllAsync(registry.Get("targets"), cancellationToken))
         {
             var upstream = target["upstream"]!["id"]!.GetValue<string>();
@@ -63,19 +66,13 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
                 targets[upstream] = list = [];
             list.Add((Text(target, "target")!, Int(target, "weight", 100)));
         }
-        var upstreams = new Dictionary<string, UpstreamBalancer>(StringComparer.OrdinalIgnoreCase);
+        var entities = new List<JsonObject>();
         await foreach (var upstream in AllAsync(registry.Get("upstreams"), cancellationToken))
-        {
-            var algorithm = Text(upstream, "algorithm") ?? "round-robin";
-            var settings = new BalancerSettings
-            {
-                // The latency algorithm is not built yet; its upstreams balance round-robin meanwhile.
-                Algorithm = BalancerSettings.ParseAlgorithm(algorithm == "latency" ? "round-robin" : algorithm),
-                Slots = Int(upstream, "slots", 10000),
-            };
-            var balancer = Balancer.Create(targets.GetValueOrDefault(upstream["id"]!.GetValue<string>()) ?? [], settings);
-            upstreams[Text(upstream, "name")!] = new UpstreamBalancer(balancer, Text(upstream, "host_header"), Text(upstream, "hash_on") ?? "none", Text(upstream, "hash_on_header"));
-        }
+            entities.Add(upstream);
+        var healths = await health.ApplyAsync(entities.Select(u => UpstreamDefinition.From(u, targets.GetValueOrDefault(u["id"]!.GetValue<string>()) ?? [])).ToList(), cancellationToken);
+        var upstreams = new Dictionary<string, UpstreamBalancer>(StringComparer.OrdinalIgnoreCase);
+        foreach (var upstream in entities)
+            upstreams[Text(upstream, "name")!] = new UpstreamBalancer(healths[Guid.Parse(upstream["id"]!.GetValue<string>())], Text(upstream, "host_header"), UpstreamHashInput.From(upstream));
         return upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 

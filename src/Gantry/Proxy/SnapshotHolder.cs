@@ -57,7 +57,8 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, 
         await using (var connection = await database.OpenAsync(cancellationToken))
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT coalesce(max(at), 0) FROM cluster_events";
+            // Only entity changes rebuild; manual health changes travel on their own channel (HealthEvents).
+            command.CommandText = "SELECT coalesce(max(at), 0) FROM cluster_events WHERE channel = 'invalidations'";
             latest = Convert.ToDouble(await command.ExecuteScalarAsync(cancellationToken));
         }
         if (!force && latest.Equals(_lastEvent))
