@@ -89,8 +89,13 @@ public sealed class UpstreamHealth : IAsyncDisposable
             _logger.LogError("upstream '{Upstream}' cannot be balanced ({Message}); its requests get 503 until it is fixed", definition.Name, e.Message);
             balancer = Balancer.Create(Array.Empty<BalancerEntry>(), new BalancerSettings());
         }
+        var previousErrors = Volatile.Read(ref _dnsErrors);
         foreach (var (target, message) in dnsErrors)
-            _logger.LogWarning("upstream '{Upstream}': target '{Target}' is not used: {Message}", definition.Name, target, message);
+        {
+            // Said once when it starts failing, not at every rebuild while it goes on failing.
+            if (!previousErrors.ContainsKey(target))
+                _logger.LogWarning("upstream '{Upstream}': target '{Target}' is not used: {Message}", definition.Name, target, message);
+        }
         lock (_lock)
         {
             var live = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
