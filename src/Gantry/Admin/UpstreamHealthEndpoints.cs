@@ -18,11 +18,37 @@ internal sealed class UpstreamHealthEndpoints(HealthRegistry registry, HealthEve
     {
         api.Map("/upstreams/{upstreams}/health", [HttpMethods.Get], (http, s) => HealthAsync(http, api.Dao, s[1]));
         api.Map("/upstreams/{upstreams}/targets/all", [HttpMethods.Get], (http, s) => AllTargetsAsync(http, api.Dao, s[1]));
+        api.Map("/status/dns", [HttpMethods.Get], (http, _) => DnsAsync(http));
         foreach (var (state, healthy) in new[] { ("healthy", true), ("unhealthy", false) })
         {
             api.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{state}", Marking, (http, s) => MarkAsync(http, api.Dao, s[1], s[3], null, healthy));
             api.Map($"/upstreams/{{upstreams}}/targets/{{targets}}/{{address}}/{state}", Marking, (http, s) => MarkAsync(http, api.Dao, s[1], s[3], s[4], healthy));
         }
+    }
+
+    /// <summary>
+    /// The names this node resolved for its targets. One process serves every request, so there is one
+    /// "worker"; per name: its last addresses (or error), when, and how many resolutions succeeded or failed.
+    /// </summary>
+    private Task DnsAsync(HttpContext http)
+    {
+        var stats = new JsonObject();
+        foreach (var (host, last, succeeded, failed) in registry.Resolver.Statistics())
+        {
+            stats[host] = new JsonObject
+            {
+                ["addresses"] = new JsonArray(last.Addresses.Select(a => (JsonNode?)a.ToString()).ToArray()),
+                ["error"] = last.Error,
+                ["resolved_at"] = last.At.ToUnixTimeMilliseconds() / 1000.0,
+                ["succeeded"] = succeeded,
+                ["failed"] = failed,
+            };
+        }
+        return AdminJson.WriteAsync(http, 200, new JsonObject
+        {
+            ["worker"] = new JsonObject { ["id"] = 0, ["count"] = 1 },
+            ["stats"] = stats,
+        });
     }
 
     private async Task MarkAsync(HttpContext http, EntityDao dao, string upstreamKey, string targetKey, string? address, bool healthy)

@@ -15,6 +15,7 @@ public sealed class TargetResolver
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, Resolution> _cache = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Counters> _stats = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _clock;
 
     public TargetResolver(TimeProvider? clock = null) => _clock = clock ?? TimeProvider.System;
@@ -46,7 +47,30 @@ public sealed class TargetResolver
             resolution = new Resolution([], $"resolving '{host}' took more than {Timeout.TotalSeconds} s", now);
         }
         _cache[host] = resolution;
+        var stats = _stats.GetOrAdd(host, _ => new Counters());
+        if (resolution.Error is null)
+            Interlocked.Increment(ref stats.Succeeded);
+        else
+            Interlocked.Increment(ref stats.Failed);
         return resolution;
+    }
+
+    /// <summary>What each name resolved to last and how often resolving it succeeded and failed, for GET /status/dns.</summary>
+    public IReadOnlyList<(string Host, Resolution Last, long Succeeded, long Failed)> Statistics()
+    {
+        var result = new List<(string, Resolution, long, long)>();
+        foreach (var (host, last) in _cache)
+        {
+            var stats = _stats.GetOrAdd(host, _ => new Counters());
+            result.Add((host, last, Volatile.Read(ref stats.Succeeded), Volatile.Read(ref stats.Failed)));
+        }
+        return result.OrderBy(r => r.Item1, StringComparer.Ordinal).ToList();
+    }
+
+    private sealed class Counters
+    {
+        public long Succeeded;
+        public long Failed;
     }
 
     /// <summary>

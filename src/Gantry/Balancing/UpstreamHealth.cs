@@ -253,22 +253,23 @@ public sealed class UpstreamHealth : IAsyncDisposable
                         Set(entry, true, $"{state.Successes} {source} successes");
                     return;
                 case HealthOutcome.HttpFailure:
-                    state.Successes = 0;
-                    if (++state.HttpFailures >= httpFailures && httpFailures > 0 && !state.Unhealthy)
-                        Set(entry, false, $"{state.HttpFailures} {source} HTTP failures");
+                    Fail(entry, state, ref state.HttpFailures, httpFailures, source, "HTTP failures");
                     return;
                 case HealthOutcome.TcpFailure:
-                    state.Successes = 0;
-                    if (++state.TcpFailures >= tcpFailures && tcpFailures > 0 && !state.Unhealthy)
-                        Set(entry, false, $"{state.TcpFailures} {source} TCP failures");
+                    Fail(entry, state, ref state.TcpFailures, tcpFailures, source, "TCP failures");
                     return;
                 case HealthOutcome.Timeout:
-                    state.Successes = 0;
-                    if (++state.Timeouts >= timeouts && timeouts > 0 && !state.Unhealthy)
-                        Set(entry, false, $"{state.Timeouts} {source} timeouts");
+                    Fail(entry, state, ref state.Timeouts, timeouts, source, "timeouts");
                     return;
             }
         }
+    }
+
+    private void Fail(BalancerTarget entry, EntryState state, ref int count, int limit, string source, string what)
+    {
+        state.Successes = 0;
+        if (++count >= limit && limit > 0 && !state.Unhealthy)
+            Set(entry, false, $"{count} {source} {what}");
     }
 
     /// <summary>Records the change and applies it to the current balancer; the caller holds the lock.</summary>

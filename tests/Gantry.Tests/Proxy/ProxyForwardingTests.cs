@@ -68,17 +68,9 @@ public sealed class ProxyForwardingTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    private static async Task<GantryProcess> StartAsync(TestInstallation gantry)
-    {
-        gantry.Environment["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2";
-        if (gantry.IsPostgres)
-            Assert.Equal(0, (await gantry.RunAsync("migrations", "bootstrap")).ExitCode);
-        var node = gantry.Start("start");
-        await node.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
-        return node;
-    }
+    private static Task<GantryProcess> StartAsync(TestInstallation gantry) => ProxyNode.StartAsync(gantry);
 
-    private static string ProxyUrl(TestInstallation gantry) => "http://" + gantry.Environment["GANTRY_PROXY_LISTEN"];
+    private static string ProxyUrl(TestInstallation gantry) => ProxyNode.ProxyUrl(gantry.Environment);
 
     /// <summary>Polls until the proxy answers the path with something other than Kong's no-route 404.</summary>
     private static async Task<HttpResponseMessage> UntilRoutedAsync(string url, TimeSpan timeout)
@@ -180,13 +172,7 @@ public sealed class ProxyForwardingTests
         await using var upstream = new EchoUpstream();
         await using var gantry = await TestInstallation.CreateAsync("postgres");
         await using var nodeA = await StartAsync(gantry);
-        var other = new Dictionary<string, string>(gantry.Environment)
-        {
-            ["GANTRY_PREFIX"] = Path.Combine(gantry.Prefix, "node-b"),
-            ["GANTRY_PROXY_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-            ["GANTRY_ADMIN_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-            ["GANTRY_STATUS_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-        };
+        var other = ProxyNode.SecondNode(gantry);
         await using var nodeB = GantryProcess.Start(other, "start");
         await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
 

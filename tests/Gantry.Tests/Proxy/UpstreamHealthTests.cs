@@ -17,17 +17,9 @@ public sealed class UpstreamHealthTests
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private static async Task<GantryProcess> StartAsync(TestInstallation gantry)
-    {
-        gantry.Environment["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2";
-        if (gantry.IsPostgres)
-            Assert.Equal(0, (await gantry.RunAsync("migrations", "bootstrap")).ExitCode);
-        var node = gantry.Start("start");
-        await node.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
-        return node;
-    }
+    private static Task<GantryProcess> StartAsync(TestInstallation gantry) => ProxyNode.StartAsync(gantry);
 
-    private static string ProxyUrl(TestInstallation gantry) => "http://" + gantry.Environment["GANTRY_PROXY_LISTEN"];
+    private static string ProxyUrl(TestInstallation gantry) => ProxyNode.ProxyUrl(gantry.Environment);
 
     private static async Task CreatedAsync(string url, object body)
     {
@@ -257,13 +249,7 @@ public sealed class UpstreamHealthTests
         await using var b = new ControllableUpstream();
         await using var gantry = await TestInstallation.CreateAsync("postgres");
         await using var nodeA = await StartAsync(gantry);
-        var other = new Dictionary<string, string>(gantry.Environment)
-        {
-            ["GANTRY_PREFIX"] = Path.Combine(gantry.Prefix, "node-b"),
-            ["GANTRY_PROXY_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-            ["GANTRY_ADMIN_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-            ["GANTRY_STATUS_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-        };
+        var other = ProxyNode.SecondNode(gantry);
         await using var nodeB = GantryProcess.Start(other, "start");
         await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
         await CreatePoolAsync(gantry, new { name = "pool" }, a.Address, b.Address);
@@ -300,6 +286,9 @@ public sealed class UpstreamHealthTests
         Assert.Equal("HEALTHCHECKS_OFF", resolved.GetProperty("health").GetString());
         Assert.Equal("127.0.0.1", resolved.GetProperty("data").GetProperty("addresses")[0].GetProperty("ip").GetString());
         Assert.Equal("DNS_ERROR", (await TargetHealthAsync(gantry.AdminUrl, nowhere)).GetProperty("health").GetString());
+        var dns = (await Http.GetFromJsonAsync<JsonElement>(gantry.AdminUrl + "/status/dns")).GetProperty("stats");
+        Assert.Equal("127.0.0.1", dns.GetProperty("localhost").GetProperty("addresses")[0].GetString());
+        Assert.True(dns.GetProperty("nowhere.invalid").GetProperty("failed").GetInt32() >= 1);
 
         // The resolved address can be marked on its own.
         await MarkAsync(gantry.AdminUrl + $"/upstreams/pool/targets/{named}/127.0.0.1:{a.Port}/unhealthy", HttpMethod.Put);
