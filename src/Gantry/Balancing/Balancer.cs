@@ -56,6 +56,7 @@ public abstract class Balancer
             BalancerAlgorithm.RoundRobin => new RoundRobinBalancer(built, settings.Seed, settings.Threshold),
             BalancerAlgorithm.ConsistentHashing => new ConsistentHashingBalancer(built, settings.Slots, settings.Threshold),
             BalancerAlgorithm.LeastConnections => new LeastConnectionsBalancer(built, settings.Threshold),
+            BalancerAlgorithm.Latency => new LatencyBalancer(built, settings.Threshold),
             _ => throw new BalancerConfigurationException($"algorithm {settings.Algorithm} is not supported"),
         };
     }

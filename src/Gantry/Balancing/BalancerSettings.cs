@@ -29,7 +29,8 @@ public sealed record BalancerSettings
         "round-robin" => BalancerAlgorithm.RoundRobin,
         "consistent-hashing" => BalancerAlgorithm.ConsistentHashing,
         "least-connections" => BalancerAlgorithm.LeastConnections,
+        "latency" => BalancerAlgorithm.Latency,
         _ => throw new BalancerConfigurationException(
-            $"algorithm '{value}' is not supported; use round-robin, consistent-hashing or least-connections"),
+            $"algorithm '{value}' is not supported; use round-robin, consistent-hashing, least-connections or latency"),
     };
 }

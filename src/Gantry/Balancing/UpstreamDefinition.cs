@@ -14,8 +14,7 @@ public sealed record UpstreamDefinition(Guid Id, string Name, BalancerSettings S
         var checks = HealthCheckSettings.From(healthchecks);
         var settings = new BalancerSettings
         {
-            // The latency algorithm is not built yet; its upstreams balance round-robin meanwhile.
-            Algorithm = BalancerSettings.ParseAlgorithm(algorithm == "latency" ? "round-robin" : algorithm),
+            Algorithm = BalancerSettings.ParseAlgorithm(algorithm),
             Slots = upstream["slots"] is { } slots ? (int)SchemaValidator.ToDouble(slots) : 10000,
             Threshold = checks.Threshold,
         };

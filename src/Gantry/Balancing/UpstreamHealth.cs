@@ -113,6 +113,8 @@ public sealed class UpstreamHealth : IAsyncDisposable
             Volatile.Write(ref _dnsErrors, dnsErrors);
             ConfigurationError = error;
             PassiveEnabled = definition.HealthChecks.PassiveEnabled;
+            if (balancer is LatencyBalancer latency)
+                latency.Inherit(Balancer);
             Volatile.Write(ref _balancer, balancer);
         }
     }

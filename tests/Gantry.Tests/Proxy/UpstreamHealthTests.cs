@@ -332,6 +332,24 @@ public sealed class UpstreamHealthTests
     }
 
     [Fact]
+    public async Task The_latency_algorithm_sends_traffic_to_the_faster_target()
+    {
+        await using var fast = new ControllableUpstream();
+        await using var slow = new ControllableUpstream { Delay = TimeSpan.FromMilliseconds(300) };
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        await CreatePoolAsync(gantry, new { name = "pool", algorithm = "latency" }, fast.Address, slow.Address);
+        var pool = ProxyUrl(gantry) + "/pool";
+        await Eventually(async () => (await Http.GetAsync(pool)).StatusCode == HttpStatusCode.OK, "the route serves");
+
+        // Each target is tried while it has no sample; after that the 300 ms one only gets a request
+        // when the fast one has become slower than it, which loopback does not do.
+        var spread = await SpreadAsync(pool, 30);
+        Assert.InRange(spread.GetValueOrDefault(fast.Port), 27, 30);
+        Assert.InRange(slow.Hits("/"), 1, 3);
+    }
+
+    [Fact]
     public async Task An_upstream_that_cannot_be_balanced_answers_503_and_the_others_still_serve()
     {
         await using var a = new ControllableUpstream();

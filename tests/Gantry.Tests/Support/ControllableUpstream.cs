@@ -36,6 +36,9 @@ public sealed class ControllableUpstream : IAsyncDisposable
         set => _status = value;
     }
 
+    /// <summary>How long every answer is held back from now on.</summary>
+    public TimeSpan Delay { get; set; }
+
     public int Hits(string path) => _hits.GetValueOrDefault(path);
 
     public WebHeaderCollection? LastHeaders(string path) => _lastHeaders.GetValueOrDefault(path);
@@ -88,6 +91,8 @@ public sealed class ControllableUpstream : IAsyncDisposable
             foreach (var name in context.Request.Headers.AllKeys)
                 headers[name!] = context.Request.Headers[name];
             _lastHeaders[path] = headers;
+            if (Delay > TimeSpan.Zero)
+                await Task.Delay(Delay);
             var body = Encoding.UTF8.GetBytes(new JsonObject
             {
                 ["port"] = Port,
