@@ -31,6 +31,32 @@ public sealed class UpstreamHashInputTests
     }
 
     [Fact]
+    public async Task Round_robin_without_health_checks_serves_a_request_without_allocating()
+    {
+        // The proxy's balancing steps for a plain upstream: no hash, pick, destination, Host, outcome.
+        await using var registry = new Gantry.Balancing.HealthRegistry(Guid.NewGuid(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var upstream = JsonNode.Parse("""{"id": "6f9619ff-8b86-d011-b42d-00c04fc964ff", "name": "pool"}""")!.AsObject();
+        var definition = Gantry.Balancing.UpstreamDefinition.From(upstream, [("10.0.0.1:80", 100), ("10.0.0.2:8080", 100)]);
+        var health = (await registry.ApplyAsync([definition], CancellationToken.None))[definition.Id];
+        var balancer = new UpstreamBalancer(health, null, UpstreamHashInput.From(upstream));
+        var http = Request();
+        var match = Match();
+        void Serve()
+        {
+            using var lease = balancer.Balancer.Acquire(balancer.HashInput.Key(http, match));
+            var target = lease.Target!;
+            _ = target.Destination("http");
+            _ = balancer.HostHeader ?? target.HostHeader("http");
+            balancer.ReportOutcome(target, Yarp.ReverseProxy.Forwarder.ForwarderError.None, 200);
+        }
+        Serve();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+            Serve();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Ip_path_and_query_arg()
     {
         var http = Request("/a/b", "?user=1&user=2");
