@@ -34,8 +34,18 @@ public sealed class LatencyBalancer : LowestScoreBalancer
     /// <summary>The entry's current average in milliseconds; 0 before its first sample.</summary>
     public double AverageMilliseconds(int index) => Volatile.Read(ref _averageMs[index]);
 
-    private protected override double Score(int index, int active, int weight) =>
-        Volatile.Read(ref _averageMs[index]) * (active + 1) / weight;
+    /// <remarks>
+    /// The average fades with the time since the entry's last sample, at the same 10 s decay: an entry
+    /// that one slow answer took out of favour would otherwise never be measured again while another
+    /// stays faster than its stale figure; fading, it is tried again and its real latency decides.
+    /// </remarks>
+    private protected override double Score(int index, int active, int weight)
+    {
+        double average = Volatile.Read(ref _averageMs[index]);
+        if (average > 0)
+            average *= Math.Exp(-(Stopwatch.GetTimestamp() - Volatile.Read(ref _sampledAt[index])) / DecayTicks);
+        return average * (active + 1) / weight;
+    }
 
     private protected override BalancerLease Lease(BalancerTarget target, int[] active) => new(target, active, this, Stopwatch.GetTimestamp());
 

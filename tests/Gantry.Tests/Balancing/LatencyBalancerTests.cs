@@ -40,6 +40,17 @@ public sealed class LatencyBalancerTests
     }
 
     [Fact]
+    public void An_entry_not_measured_for_a_while_is_tried_again()
+    {
+        var b = Build(("a:1", 100), ("b:1", 100));
+        long now = Stopwatch.GetTimestamp();
+        // a was slow 30 s ago and has not been picked since: 200 ms faded by e^-3 is about 10 ms, under b's 100.
+        b.Record(0, 200, now - 30 * Stopwatch.Frequency);
+        b.Record(1, 100, now);
+        Assert.Equal("a:1", b.Pick()!.Address);
+    }
+
+    [Fact]
     public void Requests_in_flight_and_weight_scale_the_score()
     {
         var b = Build(("a:1", 100), ("b:1", 300));
