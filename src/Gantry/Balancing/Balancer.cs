@@ -12,11 +12,11 @@ public abstract class Balancer
 {
     private readonly FrozenDictionary<string, int> _indexByAddress;
 
-    private protected Balancer(BalancerTarget[] targets)
+    private protected Balancer(BalancerTarget[] targets, double threshold)
     {
         Targets = targets;
         TargetArray = targets;
-        Health = new TargetHealth(targets);
+        Health = new TargetHealth(targets, threshold);
         var index = new Dictionary<string, int>(targets.Length, StringComparer.OrdinalIgnoreCase);
         foreach (var target in targets)
         {
@@ -39,14 +39,24 @@ public abstract class Balancer
     /// <summary>Builds the balancer the settings name. Targets keep the order given: it defines their indexes.</summary>
     public static Balancer Create(IReadOnlyList<(string Address, int Weight)> targets, BalancerSettings settings)
     {
-        var built = new BalancerTarget[targets.Count];
+        var entries = new BalancerEntry[targets.Count];
+        for (int i = 0; i < entries.Length; i++)
+            entries[i] = new BalancerEntry(targets[i].Address, targets[i].Address, targets[i].Weight);
+        return Create(entries, settings);
+    }
+
+    /// <summary>Builds the balancer over resolved entries; a target whose name resolved to several addresses has one entry each.</summary>
+    public static Balancer Create(IReadOnlyList<BalancerEntry> entries, BalancerSettings settings)
+    {
+        var built = new BalancerTarget[entries.Count];
         for (int i = 0; i < built.Length; i++)
-            built[i] = BalancerTarget.Create(targets[i].Address, targets[i].Weight, i);
+            built[i] = BalancerTarget.Create(entries[i], i);
         return settings.Algorithm switch
         {
-            BalancerAlgorithm.RoundRobin => new RoundRobinBalancer(built, settings.Seed),
-            BalancerAlgorithm.ConsistentHashing => new ConsistentHashingBalancer(built, settings.Slots),
-            BalancerAlgorithm.LeastConnections => new LeastConnectionsBalancer(built),
+            BalancerAlgorithm.RoundRobin => new RoundRobinBalancer(built, settings.Seed, settings.Threshold),
+            BalancerAlgorithm.ConsistentHashing => new ConsistentHashingBalancer(built, settings.Slots, settings.Threshold),
+            BalancerAlgorithm.LeastConnections => new LeastConnectionsBalancer(built, settings.Threshold),
+            BalancerAlgorithm.Latency => new LatencyBalancer(built, settings.Threshold),
             _ => throw new BalancerConfigurationException($"algorithm {settings.Algorithm} is not supported"),
         };
     }

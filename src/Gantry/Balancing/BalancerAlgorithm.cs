@@ -6,4 +6,5 @@ public enum BalancerAlgorithm
     RoundRobin,
     ConsistentHashing,
     LeastConnections,
+    Latency,
 }

@@ -18,12 +18,19 @@ public sealed record BalancerSettings
     /// </summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// healthchecks.threshold: the percentage of the total weight that must be healthy, strictly more,
+    /// for the balancer to pick at all; below it every request is refused as if no target were healthy.
+    /// </summary>
+    public double Threshold { get; init; }
+
     public static BalancerAlgorithm ParseAlgorithm(string value) => value switch
     {
         "round-robin" => BalancerAlgorithm.RoundRobin,
         "consistent-hashing" => BalancerAlgorithm.ConsistentHashing,
         "least-connections" => BalancerAlgorithm.LeastConnections,
+        "latency" => BalancerAlgorithm.Latency,
         _ => throw new BalancerConfigurationException(
-            $"algorithm '{value}' is not supported; use round-robin, consistent-hashing or least-connections"),
+            $"algorithm '{value}' is not supported; use round-robin, consistent-hashing, least-connections or latency"),
     };
 }

@@ -19,7 +19,7 @@ public sealed class ConsistentHashingBalancer : Balancer
     // Spreads keyless requests over the continuum, hence by weight, rather than sending them all to one point.
     private int _keyless = -1;
 
-    internal ConsistentHashingBalancer(BalancerTarget[] targets, int slots) : base(targets)
+    internal ConsistentHashingBalancer(BalancerTarget[] targets, int slots, double threshold) : base(targets, threshold)
     {
         if (slots is < BalancerSettings.MinSlots or > BalancerSettings.MaxSlots)
             throw new BalancerConfigurationException(

@@ -9,7 +9,7 @@ public sealed class RoundRobinBalancer : Balancer
     private readonly int[] _wheel;
     private int _next = -1;
 
-    internal RoundRobinBalancer(BalancerTarget[] targets, int seed) : base(targets)
+    internal RoundRobinBalancer(BalancerTarget[] targets, int seed, double threshold) : base(targets, threshold)
     {
         int gcd = 0;
         foreach (var t in targets)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gantry.Admin;
+using Gantry.Balancing;
 using Gantry.Cli;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
@@ -69,15 +70,23 @@ internal sealed class GantryNode
         var registry = CoreEntities.Registry(context.EnabledPlugins);
         // Without a database (database = off) the entity endpoints have nothing to read from yet.
         var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
-        var proxyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy");
-        await using var snapshots = new SnapshotHolder(new SnapshotBuilder(dao, registry, context.EnabledPlugins, new Plugins.Pipeline.PluginNodeState(), proxyLogger),
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var proxyLogger = loggers.CreateLogger("gantry.proxy");
+        await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
+        await using var snapshots = new SnapshotHolder(
+            new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, new Plugins.Pipeline.PluginNodeState(), proxyLogger),
             dao.Database, config.DbUpdateFrequency, proxyLogger);
         proxySnapshots = snapshots;
+        await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
         if (database is not null)
+        {
             await snapshots.StartAsync(cancellationToken);
+            await healthEvents.StartAsync(cancellationToken);
+        }
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
         var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots);
         var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints);
+        new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
         infoEndpoints.MapStatus(statusApi);

@@ -51,7 +51,3 @@ public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, Service
     /// <summary>Increases with every rebuild.</summary>
     public long Version { get; } = version;
 }
-
-/// <summary>An upstream's balancer and what the proxy needs besides it.</summary>
-/// <param name="HashOn">What consistent hashing hashes: none, ip or header (others fall back to none for now).</param>
-public sealed record UpstreamBalancer(Balancer Balancer, string? HostHeader, string HashOn, string? HashOnHeader);

@@ -65,7 +65,7 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         }
         var upstream = snapshot.Upstreams.GetValueOrDefault(service.Host);
         var transformer = new KongTransformer(found, headers, started, requestId, plugins);
-        var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream is null ? null : HashKey(http, upstream),
+        var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream?.HashInput.Key(http, found),
             transformer, Client(service.ConnectTimeoutMs));
         if (outcome is ForwardOutcome.NoPeer)
             await KongError(http, 503, "failure to get a peer from the ring-balancer", started, requestId, plugins);
@@ -77,14 +77,6 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
                 await KongError(http, 502, "An invalid response was received from the upstream server", started, requestId, plugins);
         }
     }
-
-    /// <summary>What consistent hashing hashes for this request; null hashes nothing (round the continuum).</summary>
-    private static string? HashKey(HttpContext http, UpstreamBalancer upstream) => upstream.HashOn switch
-    {
-        "ip" => http.Connection.RemoteIpAddress?.ToString(),
-        "header" when upstream.HashOnHeader is { } header => http.Request.Headers[header].ToString() is { Length: > 0 } value ? value : null,
-        _ => null,
-    };
 
     /// <summary>One pooled client per connect timeout: SocketsHttpHandler takes the timeout per handler, not per request.</summary>
     private HttpMessageInvoker Client(int connectTimeoutMs) => _clients.GetOrAdd(connectTimeoutMs, timeout => new HttpMessageInvoker(new SocketsHttpHandler

@@ -41,14 +41,16 @@ public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
                 lease = upstream.Balancer.Acquire(attempt == 0 ? hashKey : null);
                 if (lease.Target is not { } target)
                     return (ForwardOutcome.NoPeer, ForwarderError.None);
-                var scheme = service.Scheme;
-                destination = $"{scheme}://{(target.Host.Contains(':') ? $"[{target.Host}]" : target.Host)}:{target.Port}";
+                destination = target.Destination(service.Scheme);
                 // Kong sends the upstream's host_header, else the target's own host (with its port when not the default).
-                transformer.HostHeader = upstream.HostHeader ?? ((scheme == "https" ? target.Port == 443 : target.Port == 80) ? target.Host : target.Address);
+                transformer.HostHeader = upstream.HostHeader ?? target.HostHeader(service.Scheme);
             }
             ForwarderError error;
             using (lease)
                 error = await forwarder.SendAsync(http, destination, client, service.ForwarderConfig, transformer);
+            // Every try teaches the upstream's passive health checks about its target.
+            if (lease.Target is { } tried)
+                upstream!.ReportOutcome(tried, error, http.Response.StatusCode);
             if (error == ForwarderError.None || attempt >= service.Retries || http.Response.HasStarted || !FailedToConnect(http, error, out var reason))
                 return (ForwardOutcome.Forwarded, error);
             logger.LogWarning("try {Try} of {Tries} to {Destination} failed ({Reason}); retrying", attempt + 1, service.Retries + 1, destination, reason);

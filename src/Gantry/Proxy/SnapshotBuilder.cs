@@ -9,8 +9,13 @@ using Gantry.Store;
 
 namespace Gantry.Proxy;
 
-/// <summary>Reads services, routes, upstreams and plugins from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
-public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IReadOnlyList<PluginDescriptor> plugins, PluginNodeState pluginState, ILogger logger)
+/// <summary>
+/// Reads services, routes, upstreams, certificates and plugins from the store and compiles them into a
+/// <see cref="ConfigSnapshot"/>; upstreams go through the node's <see cref="HealthRegistry"/>, which keeps
+/// their health across rebuilds.
+/// </summary>
+public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, HealthRegistry health, IReadOnlyList<PluginDescriptor> plugins,
+    PluginNodeState pluginState, ILogger logger)
 {
     /// <summary>The entity name standing for "anything may have changed".</summary>
     public const string Everything = "*";
@@ -161,7 +166,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IRea
 
     private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)
     {
-        var targets = new Dictionary<string, List<(string Address, int Weight)>>();
+        var targets = new Dictionary<string, List<(string Target, int Weight)>>();
         await foreach (var target in AllAsync(registry.Get("targets"), cancellationToken))
         {
             var upstream = target["upstream"]!["id"]!.GetValue<string>();
@@ -169,19 +174,13 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, IRea
                 targets[upstream] = list = [];
             list.Add((Text(target, "target")!, Int(target, "weight", 100)));
         }
-        var upstreams = new Dictionary<string, UpstreamBalancer>(StringComparer.OrdinalIgnoreCase);
+        var entities = new List<JsonObject>();
         await foreach (var upstream in AllAsync(registry.Get("upstreams"), cancellationToken))
-        {
-            var algorithm = Text(upstream, "algorithm") ?? "round-robin";
-            var settings = new BalancerSettings
-            {
-                // The latency algorithm is not built yet; its upstreams balance round-robin meanwhile.
-                Algorithm = BalancerSettings.ParseAlgorithm(algorithm == "latency" ? "round-robin" : algorithm),
-                Slots = Int(upstream, "slots", 10000),
-            };
-            var balancer = Balancer.Create(targets.GetValueOrDefault(upstream["id"]!.GetValue<string>()) ?? [], settings);
-            upstreams[Text(upstream, "name")!] = new UpstreamBalancer(balancer, Text(upstream, "host_header"), Text(upstream, "hash_on") ?? "none", Text(upstream, "hash_on_header"));
-        }
+            entities.Add(upstream);
+        var healths = await health.ApplyAsync(entities.Select(u => UpstreamDefinition.From(u, targets.GetValueOrDefault(u["id"]!.GetValue<string>()) ?? [])).ToList(), cancellationToken);
+        var upstreams = new Dictionary<string, UpstreamBalancer>(StringComparer.OrdinalIgnoreCase);
+        foreach (var upstream in entities)
+            upstreams[Text(upstream, "name")!] = new UpstreamBalancer(healths[Guid.Parse(upstream["id"]!.GetValue<string>())], Text(upstream, "host_header"), UpstreamHashInput.From(upstream));
         return upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 

@@ -450,14 +450,43 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
         }
     }
 
-    private Task AppendEventAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, string operation, CancellationToken cancellationToken)
+    private Task AppendEventAsync(DbConnection connection, DbTransaction transaction, EntitySchema schema, string id, string operation, CancellationToken cancellationToken) =>
+        AppendEventAsync(connection, transaction, "invalidations", JsonSerializer.Serialize(new { entity = schema.Name, id, operation }), cancellationToken);
+
+    private Task AppendEventAsync(DbConnection connection, DbTransaction transaction, string channel, string data, CancellationToken cancellationToken)
     {
         // The database's clock orders events across nodes; no node's own clock is trusted for that.
         var now = Postgres ? "extract(epoch FROM clock_timestamp())" : "((julianday('now') - 2440587.5) * 86400.0)";
-        var data = JsonSerializer.Serialize(new { entity = schema.Name, id, operation });
         return ExecuteAsync(connection, transaction,
-            $"INSERT INTO cluster_events (id, node_id, at, nbf, expire_at, channel, data) VALUES ({UuidParam("id")}, {UuidParam("node")}, {now}, NULL, {now} + {EventLifetime.TotalSeconds}, 'invalidations', @data)",
-            cancellationToken, ("id", Uuid(Guid.NewGuid().ToString())), ("node", Uuid(nodeId.ToString())), ("data", data));
+            $"INSERT INTO cluster_events (id, node_id, at, nbf, expire_at, channel, data) VALUES ({UuidParam("id")}, {UuidParam("node")}, {now}, NULL, {now} + {EventLifetime.TotalSeconds}, @channel, @data)",
+            cancellationToken, ("id", Uuid(Guid.NewGuid().ToString())), ("node", Uuid(nodeId.ToString())), ("channel", channel), ("data", data));
+    }
+
+    /// <summary>
+    /// Broadcasts a message that changes no entity (a manual health change) to every node sharing the
+    /// database, on its own channel so that configuration rebuilds ignore it.
+    /// </summary>
+    public async Task PublishEventAsync(string channel, string data, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await AppendEventAsync(connection, transaction, channel, data, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Events of a channel written after <paramref name="since"/> (the database's epoch seconds), oldest first.</summary>
+    public async Task<IReadOnlyList<(Guid Id, Guid NodeId, double At, string Data)>> EventsSinceAsync(string channel, double since, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, node_id, at, data FROM cluster_events WHERE channel = @channel AND at > @since ORDER BY at";
+        command.With("channel", channel);
+        command.With("since", since);
+        var events = new List<(Guid, Guid, double, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            events.Add((Guid.Parse(reader.GetValue(0).ToString()!), Guid.Parse(reader.GetValue(1).ToString()!), Convert.ToDouble(reader.GetValue(2)), reader.GetString(3)));
+        return events;
     }
 
     private static async Task<bool> ExistsAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)

@@ -158,13 +158,7 @@ public sealed class ProxyForwardingTests
         await using var upstream = new EchoUpstream();
         await using var gantry = await TestInstallation.CreateAsync("postgres");
         await using var nodeA = await StartAsync(gantry);
-        var other = new Dictionary<string, string>(gantry.Environment)
-        {
-            ["GANTRY_PREFIX"] = Path.Combine(gantry.Prefix, "node-b"),
-            ["GANTRY_PROXY_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-            ["GANTRY_ADMIN_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-            ["GANTRY_STATUS_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
-        };
+        var other = ProxyNode.SecondNode(gantry);
         await using var nodeB = GantryProcess.Start(other, "start");
         await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
 

@@ -21,7 +21,7 @@ public static class ProxyNode
     }
 
     /// <summary>The first proxy_listen address, as an http:// URL.</summary>
-    public static string ProxyUrl(TestInstallation gantry) => "http://" + gantry.Environment["GANTRY_PROXY_LISTEN"].Split(',')[0].Trim();
+    public static string ProxyUrl(TestInstallation gantry) => ProxyUrl(gantry.Environment);
 
     /// <summary>POSTs an entity through the Admin API and asserts it was created.</summary>
     public static async Task CreateAsync(TestInstallation gantry, string path, object body)
@@ -53,4 +53,16 @@ public static class ProxyNode
             await Task.Delay(50);
         }
     }
+
+    /// <summary>The first proxy_listen address of a node's environment, as an http:// URL.</summary>
+    public static string ProxyUrl(IReadOnlyDictionary<string, string> environment) => "http://" + environment["GANTRY_PROXY_LISTEN"].Split(',')[0].Trim();
+
+    /// <summary>The environment of another node of the same installation: its own prefix and listeners, the same database.</summary>
+    public static Dictionary<string, string> SecondNode(TestInstallation gantry) => new(gantry.Environment)
+    {
+        ["GANTRY_PREFIX"] = Path.Combine(gantry.Prefix, "node-b"),
+        ["GANTRY_PROXY_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
+        ["GANTRY_ADMIN_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
+        ["GANTRY_STATUS_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}",
+    };
 }

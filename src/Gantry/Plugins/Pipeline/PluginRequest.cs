@@ -17,9 +17,6 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     private string? _exitMessage;
     private IReadOnlyDictionary<string, string>? _exitErrors;
 
-    /// <summary>The HttpContext item holding the authenticated consumer's id (a Guid).</summary>
-    public const string ConsumerItem = "gantry.consumer";
-
     public HttpContext Http { get; } = http;
 
     public RouteMatch Match { get; } = match;
@@ -58,7 +55,7 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         Consumer = consumer;
         CredentialId = credentialId;
         // For consistent hashing on the consumer (hash_on = consumer), read by the balancer.
-        Http.Items[ConsumerItem] = consumer.Id;
+        Gantry.Proxy.ProxyRequestContext.SetConsumer(Http, consumer.Id);
         var headers = Http.Request.Headers;
         headers["X-Consumer-ID"] = consumer.Id.ToString();
         SetOrRemove(headers, "X-Consumer-Custom-ID", consumer.CustomId);
