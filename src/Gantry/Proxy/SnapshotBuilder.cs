@@ -10,10 +10,8 @@ namespace Gantry.Proxy;
 /// <summary>Reads services and routes from the store and compiles them into a <see cref="ConfigSnapshot"/>.</summary>
 public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry)
 {
+    // Kept across rebuilds: unchanged certificates are not parsed again.
     private readonly Node.CertificateCache _certificates = new();
-
-    /// <summary>How many stored certificates were parsed so far; unchanged ones are reused across rebuilds.</summary>
-    public int CertificatesParsed => _certificates.ParseCount;
 
     public async Task<ConfigSnapshot> BuildAsync(long version, CancellationToken cancellationToken)
     {
