@@ -24,13 +24,11 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     private static readonly string[] BalancerEntities = ["upstreams", "targets"];
     private static readonly string[] CertificateEntities = ["certificates", "snis"];
 
+    // Kept across rebuilds: unchanged certificates are not parsed again.
     private readonly Node.CertificateCache _certificates = new();
 
     // Chains depend on the plugins, the consumers and the plugins' own entities (credentials), besides the routes.
     private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Select(e => e.Name)];
-
-    /// <summary>How many stored certificates were parsed so far; unchanged ones are reused across rebuilds.</summary>
-    public int CertificatesParsed => _certificates.ParseCount;
 
     /// <summary>
     /// Builds the snapshot. Given the previous one and the entities changed since, only the parts those
