@@ -67,19 +67,24 @@ public sealed class UpstreamHealth : IAsyncDisposable
     internal async Task ApplyAsync(UpstreamDefinition definition, bool first, CancellationToken cancellationToken)
     {
         var previous = Definition;
-        await RebuildAsync(definition, refreshDns: false, cancellationToken);
+        await RebuildAsync(definition, fromDnsRefresh: false, cancellationToken);
         if (first || previous.HealthChecksJson != definition.HealthChecksJson || !previous.Targets.SequenceEqual(definition.Targets))
             await RestartBackgroundAsync(definition);
     }
 
-    private async Task RebuildAsync(UpstreamDefinition definition, bool refreshDns, CancellationToken cancellationToken)
+    /// <param name="fromDnsRefresh">
+    /// A refresh re-balances the definition it started from; when a configuration rebuild has replaced
+    /// that definition meanwhile, the refresh's result is stale and dropped.
+    /// </param>
+    private async Task RebuildAsync(UpstreamDefinition definition, bool fromDnsRefresh, CancellationToken cancellationToken)
     {
         Balancer balancer;
         string? error = null;
         Dictionary<string, string> dnsErrors = [];
         try
         {
-            (var entries, dnsErrors) = await _resolver.EntriesAsync(definition.Targets, refreshDns, cancellationToken);
+            // A DNS refresh has just resolved every name again; a configuration rebuild uses the cache.
+            (var entries, dnsErrors) = await _resolver.EntriesAsync(definition.Targets, refresh: false, cancellationToken);
             balancer = Balancer.Create(entries, definition.Settings);
         }
         catch (BalancerConfigurationException e)
@@ -98,6 +103,8 @@ public sealed class UpstreamHealth : IAsyncDisposable
         }
         lock (_lock)
         {
+            if (fromDnsRefresh && !ReferenceEquals(definition, _definition))
+                return;
             var live = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var entry in balancer.Targets)
             {
@@ -147,7 +154,7 @@ public sealed class UpstreamHealth : IAsyncDisposable
                 for (int i = 0; same && i < entries.Count; i++)
                     same = string.Equals(entries[i].Address, current[i].Address, StringComparison.OrdinalIgnoreCase);
                 if (!same)
-                    await RebuildAsync(definition, refreshDns: false, cancellationToken);
+                    await RebuildAsync(definition, fromDnsRefresh: true, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
