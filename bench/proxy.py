@@ -8,6 +8,7 @@ Targets (each a process on loopback):
   yarp     the minimal YARP proxy in front of the upstream
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
+  gantry-c1 the same 10,000-route node, every request on one of its routes (separates size from spread)
   gantry-c Gantry with 10,000 generated routes, each request on a random one of them
 
 After a 2 s warm-up of each target, every round runs wrk (-t1 -c32 --latency) once per target, in turn; the table gives medians over
@@ -121,8 +122,8 @@ def run_wrk(url, seconds, script=None, header=None):
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         sys.exit(f"Error: {url} answered {non2xx.group(1)} requests with an error status; the benchmark would be meaningless")
@@ -224,6 +225,7 @@ def main():
             ("yarp", "http://127.0.0.1:18082/", pids["yarp"], {}),
             ("gantry-a", "http://127.0.0.1:18090/a", a.pid, {}),
             ("gantry-b", "http://127.0.0.1:18090/b", a.pid, {"header": "apikey: bench-key"}),
+            ("gantry-c1", f"http://127.0.0.1:18093/r{args.routes // 2}/x", c.pid, {}),
             ("gantry-c", "http://127.0.0.1:18093", c.pid, {"script": script}),
         ]
         results = {name: [] for name, *_ in targets}

@@ -75,7 +75,7 @@ internal sealed class GantryNode
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
         await using var snapshots = new SnapshotHolder(
             new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, new Plugins.Pipeline.PluginNodeState(), proxyLogger),
-            dao.Database, config.DbUpdateFrequency, proxyLogger);
+            dao, config.DbUpdateFrequency, proxyLogger);
         proxySnapshots = snapshots;
         await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
         if (database is not null)

@@ -8,11 +8,11 @@ namespace Gantry.Proxy;
 /// sharing the database) and, when there are new ones, rebuilds the parts of the snapshot they touch
 /// off the request path and swaps the reference. When the database cannot be reached it keeps serving the last snapshot and says so.
 /// </summary>
-public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, TimeSpan frequency, ILogger logger) : IAsyncDisposable
+public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeSpan frequency, ILogger logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private ConfigSnapshot _current = ConfigSnapshot.Empty;
-    private readonly Dictionary<string, double> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, double> _seen = [];
     private double _since;
     private DateTime _nextCleanup = DateTime.MinValue;
     private Task? _loop;
@@ -70,31 +70,24 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, 
     }
 
     /// <summary>
-    /// The entities named by invalidation events this node has not applied yet. Events are read from
-    /// <see cref="EventWindow"/> before the newest one seen, and remembered by id: a transaction that
-    /// commits after a later one still has its event applied, though its timestamp is older.
+    /// The entities named by invalidation events this node has not applied yet. Each poll reads the events
+    /// stamped within <see cref="EventWindow"/> before the previous poll (by the database's clock) and
+    /// skips the ids already applied: a transaction that commits after a later one still has its event
+    /// applied, though its timestamp is older.
     /// </summary>
     private async Task<IReadOnlySet<string>> ReadNewEventsAsync(CancellationToken cancellationToken)
     {
         var changed = new SortedSet<string>(StringComparer.Ordinal);
-        var newest = _since;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var command = connection.CreateCommand())
+        // The clock is read before the events: whatever commits after this read is stamped after
+        // now - window (unless its transaction stayed open longer than the window) and is read next time.
+        var now = await dao.DatabaseNowAsync(cancellationToken);
+        foreach (var (id, _, at, data) in await dao.EventsSinceAsync("invalidations", _since, cancellationToken))
         {
-            command.CommandText = "SELECT id, at, data FROM cluster_events WHERE channel = 'invalidations' AND at >= @since";
-            command.With("since", _since);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var id = Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!;
-                var at = Convert.ToDouble(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture);
-                newest = Math.Max(newest, at);
-                if (!_seen.TryAdd(id, at))
-                    continue;
-                changed.Add(EntityOf(reader.IsDBNull(2) ? null : reader.GetString(2)));
-            }
+            if (_seen.TryAdd(id, at))
+                changed.Add(EntityOf(data));
         }
-        _since = Math.Max(0, newest - EventWindow.TotalSeconds);
+        // The window follows the database's clock, not the newest event, so an idle node reads nothing.
+        _since = now - EventWindow.TotalSeconds;
         foreach (var (id, at) in _seen)
         {
             if (at < _since)
@@ -124,7 +117,7 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, IDatabase database, 
         if (DateTime.UtcNow < _nextCleanup)
             return;
         _nextCleanup = DateTime.UtcNow.AddMinutes(1);
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var connection = await dao.Database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM cluster_events WHERE expire_at < @now";
         command.With("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);

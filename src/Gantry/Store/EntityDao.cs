@@ -455,8 +455,7 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
 
     private Task AppendEventAsync(DbConnection connection, DbTransaction transaction, string channel, string data, CancellationToken cancellationToken)
     {
-        // The database's clock orders events across nodes; no node's own clock is trusted for that.
-        var now = Postgres ? "extract(epoch FROM clock_timestamp())" : "((julianday('now') - 2440587.5) * 86400.0)";
+        var now = NowSql;
         return ExecuteAsync(connection, transaction,
             $"INSERT INTO cluster_events (id, node_id, at, nbf, expire_at, channel, data) VALUES ({UuidParam("id")}, {UuidParam("node")}, {now}, NULL, {now} + {EventLifetime.TotalSeconds}, @channel, @data)",
             cancellationToken, ("id", Uuid(Guid.NewGuid().ToString())), ("node", Uuid(nodeId.ToString())), ("channel", channel), ("data", data));
@@ -472,6 +471,18 @@ public sealed class EntityDao(IDatabase database, EntityRegistry registry, Guid 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await AppendEventAsync(connection, transaction, channel, data, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    // The database's clock orders events across nodes; no node's own clock is trusted for that.
+    private string NowSql => Postgres ? "extract(epoch FROM clock_timestamp())" : "((julianday('now') - 2440587.5) * 86400.0)";
+
+    /// <summary>The database's clock in epoch seconds: the clock cluster events are stamped with.</summary>
+    public async Task<double> DatabaseNowAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT " + NowSql;
+        return Convert.ToDouble(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Events of a channel written after <paramref name="since"/> (the database's epoch seconds), oldest first.</summary>
