@@ -131,7 +131,7 @@ def run_wrk(url, seconds, script=None, header=None):
 
 
 class Gantry:
-    def __init__(self, work, name, base_port, log_level="error"):
+    def __init__(self, work, name, base_port, log_level="notice"):
         self.prefix = os.path.join(work, name)
         self.proxy = f"127.0.0.1:{base_port}"
         self.admin = f"http://127.0.0.1:{base_port + 1}"
@@ -192,7 +192,7 @@ def main():
         a.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
 
         # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
-        c = Gantry(work, "gantry-c", 18093, log_level="info")
+        c = Gantry(work, "gantry-c", 18093)  # at notice the snapshot build time is in its log
         nodes.append(c)
         c.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
         started = time.time()

@@ -24,6 +24,9 @@ internal sealed class GantryNode
         builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
         builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
+        // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
