@@ -9,61 +9,29 @@ using static Gantry.Tests.Support.ProxyNode;
 namespace Gantry.Tests.Proxy;
 
 /// <summary>A real HTTP server on loopback that answers every request with what it received, as JSON.</summary>
-public sealed class EchoUpstream : IAsyncDisposable
+public sealed class EchoUpstream() : LoopbackServer(concurrent: false)
 {
-    private readonly HttpListener _listener = new();
-    private readonly Task _loop;
-
-    public EchoUpstream()
+    protected override async Task HandleAsync(HttpListenerContext context)
     {
-        Port = TestInstallation.FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(LoopAsync);
-    }
-
-    public int Port { get; }
-
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
+        // ?sleep=ms holds the answer back, to let a read timeout expire.
+        if (context.Request.QueryString["sleep"] is { } sleep && int.TryParse(sleep, out var milliseconds))
+            await Task.Delay(milliseconds);
+        var headers = new JsonObject();
+        foreach (var name in context.Request.Headers.AllKeys)
+            headers[name!.ToLowerInvariant()] = context.Request.Headers[name];
+        using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+        var received = await reader.ReadToEndAsync();
+        var body = Encoding.UTF8.GetBytes(new JsonObject
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception) when (!_listener.IsListening)
-            {
-                return;
-            }
-            // ?sleep=ms holds the answer back, to let a read timeout expire.
-            if (context.Request.QueryString["sleep"] is { } sleep && int.TryParse(sleep, out var milliseconds))
-                await Task.Delay(milliseconds);
-            var headers = new JsonObject();
-            foreach (var name in context.Request.Headers.AllKeys)
-                headers[name!.ToLowerInvariant()] = context.Request.Headers[name];
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var received = await reader.ReadToEndAsync();
-            var body = Encoding.UTF8.GetBytes(new JsonObject
-            {
-                ["method"] = context.Request.HttpMethod,
-                ["body"] = received,
-                ["path"] = context.Request.RawUrl,
-                ["headers"] = headers,
-            }.ToJsonString());
-            context.Response.ContentType = "application/json";
-            context.Response.AddHeader("X-Upstream", "echo");
-            await context.Response.OutputStream.WriteAsync(body);
-            context.Response.Close();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            ["method"] = context.Request.HttpMethod,
+            ["body"] = received,
+            ["path"] = context.Request.RawUrl,
+            ["headers"] = headers,
+        }.ToJsonString());
+        context.Response.ContentType = "application/json";
+        context.Response.AddHeader("X-Upstream", "echo");
+        await context.Response.OutputStream.WriteAsync(body);
+        context.Response.Close();
     }
 }
 

@@ -9,37 +9,10 @@ namespace Gantry.Tests.Support;
 /// its own body (the method in X-Method); a WebSocket upgrade is accepted, greeted with
 /// "welcome &lt;path&gt;" (the path it was asked for), and every text message answered with "echo: &lt;message&gt;".
 /// </summary>
-public sealed class RawEchoUpstream : IAsyncDisposable
+public sealed class RawEchoUpstream() : LoopbackServer(concurrent: true)
 {
-    private readonly HttpListener _listener = new();
-    private readonly Task _loop;
-
-    public RawEchoUpstream()
-    {
-        Port = TestInstallation.FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(LoopAsync);
-    }
-
-    public int Port { get; }
-
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception) when (!_listener.IsListening)
-            {
-                return;
-            }
-            _ = Task.Run(() => context.Request.IsWebSocketRequest ? EchoMessagesAsync(context) : EchoBodyAsync(context));
-        }
-    }
+    protected override Task HandleAsync(HttpListenerContext context) =>
+        context.Request.IsWebSocketRequest ? EchoMessagesAsync(context) : EchoBodyAsync(context);
 
     private static async Task EchoBodyAsync(HttpListenerContext context)
     {
@@ -78,12 +51,5 @@ public sealed class RawEchoUpstream : IAsyncDisposable
         {
             // The client or the test went away.
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }
