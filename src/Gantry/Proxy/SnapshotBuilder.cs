@@ -33,8 +33,10 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     /// <summary>
     /// Builds the snapshot. Given the previous one and the entities changed since, only the parts those
     /// entities feed are rebuilt (the router when routes or services changed, the balancers when
-    /// upstreams or targets did, the certificates when certificates or SNIs did, the plugin chains when plugins, consumers, credentials or routes did);
-    /// the others are shared with the previous snapshot, which they never mutate.
+    /// upstreams or targets did, the certificates when certificates or SNIs did, the plugin chains when
+    /// plugins, consumers, credentials or routes did); the others are shared with the previous snapshot,
+    /// which they never mutate. Cascading deletes need no events of their own: the parent's event
+    /// rebuilds the part its children feed.
     /// </summary>
     public async Task<ConfigSnapshot> BuildAsync(long version, ConfigSnapshot? previous, IReadOnlySet<string>? changed, CancellationToken cancellationToken)
     {
