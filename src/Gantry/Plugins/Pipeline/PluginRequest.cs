@@ -31,6 +31,22 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     /// <summary>The credential that authenticated the consumer; null for anonymous access.</summary>
     public Guid? CredentialId { get; private set; }
 
+    /// <summary>When the proxy received the request (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long Started { get; init; }
+
+    /// <summary>When the request was first sent to the upstream; 0 when it was not.</summary>
+    public long UpstreamSent { get; private set; }
+
+    /// <summary>When the upstream's response headers arrived; 0 when the answer is Gantry's own.</summary>
+    public long UpstreamReceived { get; private set; }
+
+    /// <summary>Records the upstream's timing once its response arrived.</summary>
+    public void Proxied(long sent, long received)
+    {
+        UpstreamSent = sent;
+        UpstreamReceived = received;
+    }
+
     /// <summary>The status of the answer a plugin gave instead of forwarding; 0 while the request is forwarded.</summary>
     public int ExitStatus { get; private set; }
 
