@@ -19,6 +19,16 @@ public sealed class PrometheusHandler(PluginConfig config, PluginSetup setup) : 
     /// <summary>The instance asks for kong_upstream_target_health on /metrics.</summary>
     public bool UpstreamHealthMetrics { get; } = config.Flag("upstream_health_metrics", false);
 
+    public override bool LogsEveryRequest => true;
+
+    /// <summary>With bandwidth_metrics, counts the bytes of the response body as they are written (it may have no Content-Length).</summary>
+    public override ValueTask AccessAsync(PluginRequest request)
+    {
+        if (_bandwidth)
+            request.CountResponseBytes();
+        return ValueTask.CompletedTask;
+    }
+
     public override void Log(PluginRequest request)
     {
         var route = request.Match.Route;
@@ -47,7 +57,7 @@ public sealed class PrometheusHandler(PluginConfig config, PluginSetup setup) : 
             }
         }
         if (_bandwidth)
-            series.AddBandwidth(request.Http.Request.ContentLength ?? 0, request.Http.Response.ContentLength ?? 0);
+            series.AddBandwidth(request.Http.Request.ContentLength ?? 0, request.ResponseBytes ?? request.Http.Response.ContentLength ?? 0);
     }
 
     private static long Milliseconds(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
