@@ -38,6 +38,8 @@ public abstract class PrometheusTests(AdminNode node) : ProxyPluginTests(node)
         var counted = await RouteAsync("counted");
         await Node.CreateAsync("/services", new { name = Prefix + "-down", url = "http://127.0.0.1:1" });
         await Node.CreateAsync($"/services/{Prefix}-down/routes", new { name = Prefix + "-down", paths = new[] { $"/{Prefix}/down" } });
+        var keyed = await RouteAsync("keyed");
+        await Node.CreateAsync($"/routes/{Prefix}-keyed/plugins", new { name = "key-auth" });
         var warm = await RouteAsync("warm");
         await Node.CreateAsync("/plugins", new
         {
@@ -60,6 +62,8 @@ public abstract class PrometheusTests(AdminNode node) : ProxyPluginTests(node)
             Assert.Equal(HttpStatusCode.OK, (await GetAsync(counted + "/x")).StatusCode);
         var down = await GetAsync($"/{Prefix}/down");
         Assert.Equal(HttpStatusCode.BadGateway, down.StatusCode);
+        // key-auth answers before prometheus' access phase; the request is counted all the same.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(keyed)).StatusCode);
 
         var metrics = await MetricsAsync(StatusMetrics);
         var route = $"route=\"{Prefix}-counted\"";
@@ -67,6 +71,7 @@ public abstract class PrometheusTests(AdminNode node) : ProxyPluginTests(node)
             $"{{service=\"{Prefix}-counted\",{route},code=\"200\",source=\"service\",workspace=\"default\",consumer=\"\"}}"));
         // Gantry's own answer: the upstream could not be reached.
         Assert.Equal(1, Value(metrics, "kong_http_requests_total", $"route=\"{Prefix}-down\"", "code=\"502\"", "source=\"kong\""));
+        Assert.Equal(1, Value(metrics, "kong_http_requests_total", $"route=\"{Prefix}-keyed\"", "code=\"401\"", "source=\"kong\""));
         Assert.Equal(N, Value(metrics, "kong_request_latency_ms_count", route));
         Assert.Equal(N, Value(metrics, "kong_request_latency_ms_bucket", route, "le=\"+Inf\""));
         Assert.Equal(N, Value(metrics, "kong_upstream_latency_ms_count", route));
