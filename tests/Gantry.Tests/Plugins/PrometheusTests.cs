@@ -89,6 +89,29 @@ public abstract class PrometheusTests(AdminNode node) : ProxyPluginTests(node)
         var admin = await MetricsAsync(Node.Installation.AdminUrl + "/metrics");
         Assert.Equal(N, Value(admin, "kong_http_requests_total", route, "code=\"200\""));
     }
+
+    [Fact]
+    public async Task Upstream_health_metrics_show_each_target_address_in_its_state()
+    {
+        await RouteAsync("health");
+        var upstream = Prefix + "-up";
+        await Node.CreateAsync("/upstreams", new { name = upstream });
+        var target = $"127.0.0.1:{Upstream.Port}";
+        await Node.CreateAsync($"/upstreams/{upstream}/targets", new { target });
+        await Node.CreateAsync($"/routes/{Prefix}-health/plugins", new { name = "prometheus", config = new { upstream_health_metrics = true } });
+        var labels = $"kong_upstream_target_health{{upstream=\"{upstream}\",target=\"{target}\",address=\"{target}\"";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string metrics;
+        while (!(metrics = await MetricsAsync(StatusMetrics)).Contains(labels, StringComparison.Ordinal))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "no health series for the target: " + metrics);
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, Value(metrics, "kong_upstream_target_health", labels[28..], "state=\"healthchecks_off\""));
+        Assert.Equal(0, Value(metrics, "kong_upstream_target_health", labels[28..], "state=\"healthy\""));
+        Assert.Equal(0, Value(metrics, "kong_upstream_target_health", labels[28..], "state=\"unhealthy\""));
+        Assert.Equal(0, Value(metrics, "kong_upstream_target_health", labels[28..], "state=\"dns_error\""));
+    }
 }
 
 [Collection(AdminApiCollection.Name)]
