@@ -119,3 +119,17 @@ public sealed class SqlitePrometheusTests(SqliteProxyNode node) : PrometheusTest
 
 [Collection(AdminApiCollection.Name)]
 public sealed class PostgresPrometheusTests(PostgresProxyNode node) : PrometheusTests(node), IClassFixture<PostgresProxyNode>;
+
+/// <summary>Without prometheus in <c>plugins</c>, neither API serves /metrics.</summary>
+[Collection(AdminApiCollection.Name)]
+public sealed class PrometheusNotEnabledTests(Gantry.Tests.Admin.SqliteKeyAuthOnlyNode node) : IClassFixture<Gantry.Tests.Admin.SqliteKeyAuthOnlyNode>
+{
+    [Fact]
+    public async Task Metrics_is_not_found_when_prometheus_is_not_enabled()
+    {
+        using var client = new HttpClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(node.Installation.StatusUrl + "/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(node.Installation.AdminUrl + "/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(node.Installation.StatusUrl + "/status")).StatusCode);
+    }
+}
