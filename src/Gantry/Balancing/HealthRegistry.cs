@@ -19,6 +19,9 @@ public sealed class HealthRegistry(Guid nodeId, ILogger logger) : IAsyncDisposab
 
     public UpstreamHealth? Find(Guid upstreamId) => _upstreams.GetValueOrDefault(upstreamId);
 
+    /// <summary>The health of every upstream of the current configuration.</summary>
+    public IEnumerable<UpstreamHealth> All => _upstreams.Values;
+
     /// <summary>Applies the upstreams of a rebuilt configuration; upstreams no longer in it stop their checks and lose their state.</summary>
     public async Task<IReadOnlyDictionary<Guid, UpstreamHealth>> ApplyAsync(IReadOnlyList<UpstreamDefinition> definitions, CancellationToken cancellationToken)
     {

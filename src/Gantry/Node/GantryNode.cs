@@ -76,8 +76,9 @@ internal sealed class GantryNode
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var proxyLogger = loggers.CreateLogger("gantry.proxy");
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
+        var pluginState = new Plugins.Pipeline.PluginNodeState();
         await using var snapshots = new SnapshotHolder(
-            new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, new Plugins.Pipeline.PluginNodeState(), proxyLogger),
+            new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, pluginState, proxyLogger),
             dao, config.DbUpdateFrequency, proxyLogger);
         proxySnapshots = snapshots;
         await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
@@ -93,6 +94,13 @@ internal sealed class GantryNode
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
         infoEndpoints.MapStatus(statusApi);
+        if (context.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
+        {
+            var metrics = new MetricsEndpoint(info, health, counters, pluginState.Prometheus, targetHealth,
+                () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }));
+            metrics.Map(adminApi);
+            metrics.Map(statusApi);
+        }
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(statusApi.HandleAsync));
         var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
             ProxyHeaders.From(config), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));

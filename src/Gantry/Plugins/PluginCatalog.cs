@@ -48,12 +48,9 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>
     /// Builds the request handler of one instance from its validated config when a snapshot is compiled.
     /// Null for a plugin whose handler is not built yet: its instances then fail their routes closed
-    /// (500), unless the plugin is <see cref="Passive"/>.
+    /// (500).
     /// </summary>
     public Func<Pipeline.PluginConfig, Pipeline.PluginSetup, Pipeline.PluginHandler>? Handler { get; init; }
-
-    /// <summary>The plugin does not act on requests in the proxy (it serves metrics elsewhere); its instances are not in chains.</summary>
-    public bool Passive { get; init; }
 }
 
 /// <summary>

@@ -42,7 +42,7 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         PluginRequest? plugins = null;
         if (snapshot.Plugins.For(found.Route.Id) is { } chain)
         {
-            plugins = new PluginRequest(http, found, found.Route.ServiceId, chain);
+            plugins = new PluginRequest(http, found, found.Route.ServiceId, chain) { Started = started };
             await plugins.AccessAsync();
             if (plugins.ExitStatus != 0)
             {
@@ -126,8 +126,11 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         {
             var copyBody = await base.TransformResponseAsync(http, proxyResponse, cancellationToken);
             // Without a response the answer is Gantry's own, whose headers KongError filters.
-            if (proxyResponse is not null)
-                plugins?.HeaderFilter();
+            if (proxyResponse is not null && plugins is not null)
+            {
+                plugins.Proxied(Sent, System.Diagnostics.Stopwatch.GetTimestamp());
+                plugins.HeaderFilter();
+            }
             return copyBody;
         }
 

@@ -93,6 +93,9 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
 {
     private long _sent;
 
+    /// <summary>When the first try was sent; 0 before.</summary>
+    protected long Sent => _sent;
+
     /// <summary>The Host header for the target of the current try.</summary>
     public string HostHeader { get; set; } = "";
 

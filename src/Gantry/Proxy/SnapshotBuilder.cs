@@ -53,13 +53,13 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
 
     private async Task<(Router, FrozenDictionary<Guid, ServiceTarget>, IReadOnlyList<RouteDefinition>)> BuildRouterAsync(CancellationToken cancellationToken)
     {
-        var services = new Dictionary<Guid, (ServiceTarget Target, string? Path, bool Enabled)>();
+        var services = new Dictionary<Guid, (ServiceTarget Target, string? Path, bool Enabled, string Label)>();
         await foreach (var service in AllAsync(registry.Get("services"), cancellationToken))
         {
             var id = Guid.Parse(service["id"]!.GetValue<string>());
             var target = new ServiceTarget(id, Text(service, "protocol") ?? "http", Text(service, "host") ?? "", Int(service, "port", 80),
                 Int(service, "connect_timeout", 60000), Int(service, "read_timeout", 60000), Int(service, "write_timeout", 60000), Int(service, "retries", 5));
-            services[id] = (target, Text(service, "path"), service["enabled"]?.GetValue<bool>() ?? true);
+            services[id] = (target, Text(service, "path"), service["enabled"]?.GetValue<bool>() ?? true, Text(service, "name") ?? id.ToString());
         }
         var routes = new List<RouteDefinition>();
         await foreach (var route in AllAsync(registry.Get("routes"), cancellationToken))
@@ -87,6 +87,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
                 HttpsRedirectStatusCode = Int(route, "https_redirect_status_code", 426),
                 ServiceId = serviceId,
                 ServicePath = serviceId is { } svc && services.TryGetValue(svc, out var found) ? found.Path : null,
+                ServiceLabel = serviceId is { } labelled && services.TryGetValue(labelled, out var named) ? named.Label : null,
                 CreatedAt = (long)(route["created_at"] is { } c ? SchemaValidator.ToDouble(c) : 0),
             });
         }
@@ -118,7 +119,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     /// </summary>
     private async Task<PluginChains> BuildPluginChainsAsync(IReadOnlyList<RouteDefinition> routes, CancellationToken cancellationToken)
     {
-        var runnable = plugins.Where(p => !p.Passive).ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var runnable = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
         if (runnable.Count == 0)
             return PluginChains.Empty;
         var rows = new List<JsonObject>();

@@ -29,6 +29,14 @@ public sealed record RouteDefinition
     private bool? _requiresTls;
     public Guid? ServiceId { get; init; }
     public string? ServicePath { get; init; }
+
+    /// <summary>The owning service's name, else its id: how metrics label the service.</summary>
+    public string? ServiceLabel { get; init; }
+
+    /// <summary>The route's name, else its id: how metrics label the route.</summary>
+    public string Label => _label ??= Name ?? Id.ToString();
+
+    private string? _label;
     public long CreatedAt { get; init; }
 
     /// <summary>How error messages name the route: its name when it has one, always its id.</summary>

@@ -10,6 +10,9 @@ public sealed class PluginInstance(Guid id, string name, PluginHandler handler, 
     public PluginHandler Handler { get; } = handler;
     public bool Http { get; } = http;
     public bool Https { get; } = https;
+
+    /// <summary>The handler logs requests that another plugin answered before its access phase (see <see cref="PluginHandler.LogsEveryRequest"/>).</summary>
+    public bool LogsEveryRequest { get; } = handler.LogsEveryRequest;
 }
 
 /// <summary>

@@ -14,11 +14,18 @@ public sealed record ScopedInstance(PluginDescriptor Plugin, PluginInstance Inst
 /// </summary>
 public sealed class PluginChains
 {
-    public static PluginChains Empty { get; } = new(FrozenDictionary<Guid, PluginChain>.Empty);
+    public static PluginChains Empty { get; } = new(FrozenDictionary<Guid, PluginChain>.Empty, []);
 
     private readonly FrozenDictionary<Guid, PluginChain> _byRoute;
 
-    private PluginChains(FrozenDictionary<Guid, PluginChain> byRoute) => _byRoute = byRoute;
+    private PluginChains(FrozenDictionary<Guid, PluginChain> byRoute, IReadOnlyList<ScopedInstance> instances)
+    {
+        _byRoute = byRoute;
+        Instances = instances;
+    }
+
+    /// <summary>Every enabled instance of the snapshot, whether or not a route runs it.</summary>
+    public IReadOnlyList<ScopedInstance> Instances { get; }
 
     /// <summary>How many routes have at least one plugin to run.</summary>
     public int Count => _byRoute.Count;
@@ -47,7 +54,7 @@ public sealed class PluginChains
             if (slots.Count > 0)
                 chains[route.Id] = new PluginChain([.. slots]);
         }
-        return new PluginChains(chains.ToFrozenDictionary());
+        return new PluginChains(chains.ToFrozenDictionary(), instances);
     }
 
     /// <summary>The instances of one plugin name, indexed by scope.</summary>

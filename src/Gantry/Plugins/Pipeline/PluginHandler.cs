@@ -19,6 +19,12 @@ public abstract class PluginHandler
     {
     }
 
+    /// <summary>
+    /// The log phase runs even when an earlier plugin answered the request before this one's access phase
+    /// (a metrics plugin counts the 401s and 429s); otherwise only the plugins whose access phase ran log.
+    /// </summary>
+    public virtual bool LogsEveryRequest => false;
+
     /// <summary>Runs after the response was sent.</summary>
     public virtual void Log(PluginRequest request)
     {

@@ -31,6 +31,34 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     /// <summary>The credential that authenticated the consumer; null for anonymous access.</summary>
     public Guid? CredentialId { get; private set; }
 
+    /// <summary>When the proxy received the request (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long Started { get; init; }
+
+    /// <summary>When the request was first sent to the upstream; 0 when it was not.</summary>
+    public long UpstreamSent { get; private set; }
+
+    /// <summary>When the upstream's response headers arrived; 0 when the answer is Gantry's own.</summary>
+    public long UpstreamReceived { get; private set; }
+
+    /// <summary>Records the upstream's timing once its response arrived.</summary>
+    public void Proxied(long sent, long received)
+    {
+        UpstreamSent = sent;
+        UpstreamReceived = received;
+    }
+
+    private CountingStream? _responseCounter;
+
+    /// <summary>Counts the bytes written to the response body from now on (<see cref="ResponseBytes"/>).</summary>
+    public void CountResponseBytes()
+    {
+        if (_responseCounter is null)
+            Http.Response.Body = _responseCounter = new CountingStream(Http.Response.Body);
+    }
+
+    /// <summary>The bytes of the response body written since <see cref="CountResponseBytes"/>; null when nothing counts them.</summary>
+    public long? ResponseBytes => _responseCounter?.Written;
+
     /// <summary>The status of the answer a plugin gave instead of forwarding; 0 while the request is forwarded.</summary>
     public int ExitStatus { get; private set; }
 
@@ -126,10 +154,20 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
             await response.Body.WriteAsync(body);
     }
 
-    /// <summary>Runs the log phase of the plugins that ran.</summary>
+    /// <summary>
+    /// Runs the log phase of the plugins that ran, and of those that log every request (metrics) when an
+    /// earlier plugin answered before their access phase was reached.
+    /// </summary>
     public void Log()
     {
-        foreach (var handler in _collected)
-            handler?.Log(this);
+        var slots = chain.Slots;
+        var https = Http.Request.IsHttps;
+        for (var i = 0; i < _collected.Length; i++)
+        {
+            if (_collected[i] is { } handler)
+                handler.Log(this);
+            else if (ExitStatus != 0 && slots[i].Resolve(Consumer?.Id) is { LogsEveryRequest: true } instance && (https ? instance.Https : instance.Http))
+                instance.Handler.Log(this);
+        }
     }
 }

@@ -49,4 +49,7 @@ public sealed class PluginSetup(
 public sealed class PluginNodeState
 {
     public RateLimiting.LocalCounters RateLimitCounters { get; } = new();
+
+    /// <summary>What the prometheus plugin counted, served on /metrics.</summary>
+    public Prometheus.PrometheusMetrics Prometheus { get; } = new();
 }

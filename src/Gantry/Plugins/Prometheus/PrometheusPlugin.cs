@@ -15,12 +15,11 @@ public static class PrometheusPlugin
         Flag("upstream_health_metrics", false),
     ];
 
-    // The log handler (count each request) and the /metrics exporter join this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("prometheus", Bundled: true, Migrations: null)
     {
         Priority = 13,
-        // Metrics are collected by the node itself once /metrics is served; the instance adds nothing per request.
-        Passive = true,
+        // Counts each request in its log phase; the node serves what was counted on /metrics.
+        Handler = (config, setup) => new PrometheusHandler(config, setup),
         Config = Config,
         NoConsumer = true,
         Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"],
