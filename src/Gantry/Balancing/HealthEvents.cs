@@ -34,13 +34,10 @@ public sealed class HealthEvents(EntityDao dao, HealthRegistry registry, TimeSpa
 {
     public const string Channel = "balancer:post_health";
 
-    // Rows are read again for this long after their time: a transaction that commits late can carry an
-    // earlier timestamp than a row already seen. Ids already applied are skipped.
-    private const double Lookback = 2.0;
-
+    // Rows are read again for this long: a transaction that commits late can carry an earlier timestamp
+    // than a row already applied.
+    private readonly ClusterEventCursor _events = new(dao, Channel, TimeSpan.FromSeconds(2));
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<Guid, double> _seen = [];
-    private double _since;
     private Task? _loop;
 
     /// <summary>Applies the change here and tells the other nodes.</summary>
@@ -52,10 +49,8 @@ public sealed class HealthEvents(EntityDao dao, HealthRegistry registry, TimeSpa
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var existing = await dao.EventsSinceAsync(Channel, 0, cancellationToken);
-        _since = existing.Count > 0 ? existing[^1].At : 0;
-        foreach (var row in existing)
-            _seen[row.Id] = row.At;
+        // Changes broadcast before this node started are not replayed.
+        await _events.ReadAsync(cancellationToken);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
 
@@ -66,16 +61,11 @@ public sealed class HealthEvents(EntityDao dao, HealthRegistry registry, TimeSpa
         {
             try
             {
-                foreach (var (id, node, at, data) in await dao.EventsSinceAsync(Channel, _since - Lookback, _stop.Token))
+                foreach (var (_, node, _, data) in await _events.ReadAsync(_stop.Token))
                 {
-                    if (!_seen.TryAdd(id, at))
-                        continue;
-                    _since = Math.Max(_since, at);
                     if (node != registry.NodeId && HealthChange.FromJson(data) is { } change)
                         registry.Apply(change);
                 }
-                foreach (var old in _seen.Where(s => s.Value < _since - Lookback).Select(s => s.Key).ToList())
-                    _seen.Remove(old);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {

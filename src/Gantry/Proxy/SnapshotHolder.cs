@@ -12,8 +12,7 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
 {
     private readonly CancellationTokenSource _stop = new();
     private ConfigSnapshot _current = ConfigSnapshot.Empty;
-    private readonly Dictionary<Guid, double> _seen = [];
-    private double _since;
+    private readonly ClusterEventCursor _events = new(dao, "invalidations", EventWindow);
     private DateTime _nextCleanup = DateTime.MinValue;
     private Task? _loop;
 
@@ -69,30 +68,12 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         await DeleteExpiredEventsAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// The entities named by invalidation events this node has not applied yet. Each poll reads the events
-    /// stamped within <see cref="EventWindow"/> before the previous poll (by the database's clock) and
-    /// skips the ids already applied: a transaction that commits after a later one still has its event
-    /// applied, though its timestamp is older.
-    /// </summary>
+    /// <summary>The entities named by invalidation events this node has not applied yet.</summary>
     private async Task<IReadOnlySet<string>> ReadNewEventsAsync(CancellationToken cancellationToken)
     {
         var changed = new SortedSet<string>(StringComparer.Ordinal);
-        // The clock is read before the events: whatever commits after this read is stamped after
-        // now - window (unless its transaction stayed open longer than the window) and is read next time.
-        var now = await dao.DatabaseNowAsync(cancellationToken);
-        foreach (var (id, _, at, data) in await dao.EventsSinceAsync("invalidations", _since, cancellationToken))
-        {
-            if (_seen.TryAdd(id, at))
-                changed.Add(EntityOf(data));
-        }
-        // The window follows the database's clock, not the newest event, so an idle node reads nothing.
-        _since = now - EventWindow.TotalSeconds;
-        foreach (var (id, at) in _seen)
-        {
-            if (at < _since)
-                _seen.Remove(id);
-        }
+        foreach (var row in await _events.ReadAsync(cancellationToken))
+            changed.Add(EntityOf(row.Data));
         return changed;
     }
 

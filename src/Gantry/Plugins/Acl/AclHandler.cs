@@ -26,7 +26,7 @@ public sealed class AclHandler : PluginHandler
     }
 
     private static FrozenSet<string>? Set(PluginConfig config, string name) =>
-        config.Values[name]?.AsArray() is { Count: > 0 } list ? list.Select(v => v!.GetValue<string>()).ToFrozenSet(StringComparer.Ordinal) : null;
+        config.Strings(name, []) is { Length: > 0 } list ? list.ToFrozenSet(StringComparer.Ordinal) : null;
 
     public override ValueTask AccessAsync(PluginRequest request)
     {

@@ -27,20 +27,18 @@ public sealed class CorsHandler : PluginHandler
 
     public CorsHandler(PluginConfig config)
     {
-        var origins = Strings(config, "origins") ?? [];
+        var origins = config.Strings("origins", []);
         _allowAll = origins.Length == 0 || origins.Contains("*");
         _exact = [.. origins.Where(o => !IsPattern(o))];
         _patterns = [.. origins.Where(IsPattern).Select(o => new Regex($"^(?:{o})$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, MatchTimeout))];
-        _headers = Strings(config, "headers") is { Length: > 0 } headers ? string.Join(',', headers) : null;
-        _methods = string.Join(',', Strings(config, "methods") ?? CorsPlugin.Methods);
-        _exposed = Strings(config, "exposed_headers") is { Length: > 0 } exposed ? string.Join(',', exposed) : null;
-        _maxAge = config.Values["max_age"] is { } maxAge ? ((long)Entities.Schema.SchemaValidator.ToDouble(maxAge)).ToString(CultureInfo.InvariantCulture) : null;
+        _headers = config.Strings("headers", []) is { Length: > 0 } headers ? string.Join(',', headers) : null;
+        _methods = string.Join(',', config.Strings("methods", CorsPlugin.Methods));
+        _exposed = config.Strings("exposed_headers", []) is { Length: > 0 } exposed ? string.Join(',', exposed) : null;
+        _maxAge = config.Values["max_age"] is null ? null : ((long)config.Number("max_age", 0)).ToString(CultureInfo.InvariantCulture);
         _credentials = config.Flag("credentials", false);
         _privateNetwork = config.Flag("private_network", false);
         _preflightContinue = config.Flag("preflight_continue", false);
     }
-
-    private static string[]? Strings(PluginConfig config, string name) => config.Values[name]?.AsArray().Select(v => v!.GetValue<string>()).ToArray();
 
     /// <summary>A plain origin is scheme://host[:port]; anything else is taken as a regex.</summary>
     private static bool IsPattern(string origin) => origin != "*" && origin.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or ':' or '/'));

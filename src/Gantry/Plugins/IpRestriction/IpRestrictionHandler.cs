@@ -1,5 +1,4 @@
 using System.Net;
-using Gantry.Entities.Schema;
 using Gantry.Plugins.Pipeline;
 
 namespace Gantry.Plugins.IpRestriction;
@@ -16,12 +15,12 @@ public sealed class IpRestrictionHandler : PluginHandler
     {
         _allow = Networks(config, "allow");
         _deny = Networks(config, "deny");
-        _status = config.Values["status"] is { } status ? (int)SchemaValidator.ToDouble(status) : 403;
+        _status = (int)config.Number("status", 403);
         _message = config.Text("message");
     }
 
     private static IPNetwork[] Networks(PluginConfig config, string name) =>
-        config.Values[name]?.AsArray().Select(v => Network(v!.GetValue<string>())).ToArray() ?? [];
+        [.. config.Strings(name, []).Select(Network)];
 
     private static IPNetwork Network(string entry)
     {

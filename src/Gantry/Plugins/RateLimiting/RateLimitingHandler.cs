@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Gantry.Entities.Schema;
 using Gantry.Plugins.Pipeline;
 
 namespace Gantry.Plugins.RateLimiting;
@@ -29,14 +27,14 @@ public sealed class RateLimitingHandler : PluginHandler
 
     public RateLimitingHandler(PluginConfig config, PluginSetup setup)
     {
-        _limits = [.. RateLimitingPlugin.Periods.Select((name, index) => (index, config.Values[name]))
-            .Where(p => p.Item2 is not null)
-            .Select(p => (p.index, (long)SchemaValidator.ToDouble(p.Item2!)))];
+        _limits = [.. RateLimitingPlugin.Periods.Select((name, index) => (index, name))
+            .Where(p => config.Values[p.name] is not null)
+            .Select(p => (p.index, (long)config.Number(p.name, 0)))];
         _limitBy = config.Text("limit_by") ?? "consumer";
         _headerName = config.Text("header_name");
         _path = config.Text("path");
         _hideHeaders = config.Flag("hide_client_headers", false);
-        _errorCode = config.Values["error_code"] is { } code ? (int)SchemaValidator.ToDouble(code) : 429;
+        _errorCode = (int)config.Number("error_code", 429);
         _errorMessage = config.Text("error_message") ?? "API rate limit exceeded";
         _counters = setup.Node.RateLimitCounters;
         // Counted per the instance's own scope: a service-wide instance counts across its routes, a global one across all.
