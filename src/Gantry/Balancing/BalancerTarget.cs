@@ -37,12 +37,10 @@ public sealed class BalancerTarget
         Weight = weight;
         Index = index;
         // Built once here so that a proxied request concatenates nothing to reach the entry.
-        var authority = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
-        _httpDestination = "http://" + authority;
-        _httpsDestination = "https://" + authority;
-        var named = hostName.Contains(':') ? $"[{hostName}]" : hostName;
-        _httpHostHeader = port == 80 ? named : $"{named}:{port}";
-        _httpsHostHeader = port == 443 ? named : $"{named}:{port}";
+        _httpDestination = UpstreamAddress.Destination("http", host, port);
+        _httpsDestination = UpstreamAddress.Destination("https", host, port);
+        _httpHostHeader = UpstreamAddress.HostHeader("http", hostName, port);
+        _httpsHostHeader = UpstreamAddress.HostHeader("https", hostName, port);
     }
 
     /// <summary>scheme://ip:port, the prefix the upstream path is appended to.</summary>

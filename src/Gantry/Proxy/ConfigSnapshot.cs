@@ -11,14 +11,14 @@ public sealed record ServiceTarget(Guid Id, string Protocol, string Host, int Po
     public string Scheme { get; } = SchemeOf(Protocol);
 
     /// <summary>scheme://host:port, the prefix the upstream path is appended to.</summary>
-    public string Destination { get; } = $"{SchemeOf(Protocol)}://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port}";
+    public string Destination { get; } = UpstreamAddress.Destination(SchemeOf(Protocol), Host, Port);
 
     /// <summary>The forwarder's settings, built once per snapshot rather than per request.</summary>
     public Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig ForwarderConfig { get; } =
         new() { ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(ReadTimeoutMs, WriteTimeoutMs)) };
 
     /// <summary>The Host header sent upstream when the route does not preserve the client's.</summary>
-    public string HostHeader { get; } = (SchemeOf(Protocol) == "https" ? Port == 443 : Port == 80) ? Host : $"{Host}:{Port}";
+    public string HostHeader { get; } = UpstreamAddress.HostHeader(SchemeOf(Protocol), Host, Port);
 
     private static string SchemeOf(string protocol) => protocol is "https" or "grpcs" or "wss" ? "https" : "http";
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text.Json;
 using Gantry.Plugins.Pipeline;
 using Gantry.Routing;
 using Microsoft.Extensions.Primitives;
@@ -113,9 +112,7 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         http.Response.ContentType = "application/json; charset=utf-8";
         headers.OnGeneratedResponse(http.Response, started, requestId);
         plugins?.HeaderFilter();
-        return http.Response.WriteAsync(requestId is null
-            ? JsonSerializer.Serialize(new { message })
-            : JsonSerializer.Serialize(new { message, request_id = requestId }));
+        return http.Response.Body.WriteAsync(PluginRequest.ErrorBody(message, requestId)).AsTask();
     }
 
     /// <summary>Kong's upstream request: the route's upstream path, the service's Host unless preserve_host, X-Forwarded-*.</summary>

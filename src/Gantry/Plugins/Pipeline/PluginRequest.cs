@@ -144,8 +144,7 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         // A message goes out as Kong's error body, with the request's id when it has one.
         var body = _exitErrors is not null ? JsonSerializer.SerializeToUtf8Bytes(_exitErrors)
             : _exitMessage is null ? null
-            : requestId is null ? JsonSerializer.SerializeToUtf8Bytes(new { message = _exitMessage })
-            : JsonSerializer.SerializeToUtf8Bytes(new { message = _exitMessage, request_id = requestId });
+            : ErrorBody(_exitMessage, requestId);
         if (body is not null)
             response.ContentType = "application/json; charset=utf-8";
         HeaderFilter();
@@ -153,6 +152,11 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         if (body is not null)
             await response.Body.WriteAsync(body);
     }
+
+    /// <summary>Kong's error body: the message, and the request's id when it has one.</summary>
+    public static byte[] ErrorBody(string message, string? requestId) => requestId is null
+        ? JsonSerializer.SerializeToUtf8Bytes(new { message })
+        : JsonSerializer.SerializeToUtf8Bytes(new { message, request_id = requestId });
 
     /// <summary>
     /// Runs the log phase of the plugins that ran, and of those that log every request (metrics) when an
