@@ -81,6 +81,12 @@ public static class SchemaValidator
         return result;
     }
 
+    /// <summary>
+    /// Gives a stored row the schema's default for every field it lacks or holds as null where the
+    /// schema has a default: how rows written by an older release, or by hand, are read.
+    /// </summary>
+    public static void FillDefaults(EntitySchema schema, JsonObject row) => ApplyDefaults(schema.FieldsFor(row, null), row);
+
     private static Field? Find(IReadOnlyList<Field> fields, string name)
     {
         for (var i = 0; i < fields.Count; i++)
