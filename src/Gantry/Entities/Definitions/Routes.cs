@@ -69,6 +69,7 @@ public static class Routes
         EndpointKey = "name",
         OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
         EntityChecks = [Check],
+        CompiledChecks = [Compiles],
     };
 
     /// <summary>A stream route's source or destination: an IP or CIDR block, a port, or both.</summary>
@@ -171,6 +172,27 @@ public static class Routes
         }
         if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))
             yield return ("snis", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+    }
+
+    /// <summary>Last, the route as the router will compile it: what passes here is what every node can serve.</summary>
+    private static IEnumerable<(string?, string)> Compiles(JsonObject route)
+    {
+        if (RouterError(route) is { } error)
+            yield return (null, error);
+    }
+
+    private static string? RouterError(JsonObject route)
+    {
+        try
+        {
+            var record = Records.EntityRecords.Read<Records.RouteRecord>(Schema, (JsonObject)route.DeepClone());
+            Routing.Router.Build([Routing.RouteDefinition.From(record, null)]);
+            return null;
+        }
+        catch (Exception e) when (e is Routing.RouterConfigurationException or Records.InvalidEntityException)
+        {
+            return e.Message;
+        }
     }
 
     private static string List(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"'{v}'"));
