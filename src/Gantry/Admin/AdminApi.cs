@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gantry.Entities;
 using Gantry.Entities.Schema;
 using Gantry.Store;
 
@@ -20,7 +21,7 @@ public sealed class AdminApi
     /// <param name="serveEntities">False for an API of fixed endpoints only (the Status API listener).</param>
     public AdminApi(EntityDao dao, EntityRegistry registry, ILogger logger, AdminCors? cors = null, bool serveEntities = true)
     {
-        _entities = serveEntities ? new EntityEndpoints(dao, registry) : null;
+        _entities = serveEntities ? new EntityEndpoints(dao, new EntityWriter(dao), registry) : null;
         Registry = registry;
         Dao = dao;
         Cors = cors ?? AdminCors.None;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Gantry.Entities;
 using Gantry.Entities.Schema;
 using Gantry.Store;
 
@@ -11,7 +12,7 @@ namespace Gantry.Admin;
 /// (<c>/services/{s}/routes</c>), an entity under its parent (<c>/services/{s}/routes/{r}</c>), and
 /// the parent seen from the child (<c>/routes/{r}/service</c>).
 /// </summary>
-public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
+public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRegistry registry)
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;
@@ -215,8 +216,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         var input = body.Fields;
         if (parent is { } p)
             input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
-        var entity = Prepare(schema, input, WriteMode.Insert, null, body.Lenient);
-        await AdminJson.WriteAsync(http, 201, AdminJson.Present(schema, await Guard(() => dao.InsertAsync(schema, entity, ct))));
+        await AdminJson.WriteAsync(http, 201, AdminJson.Present(schema, await Guard(() => writer.CreateAsync(schema, input, body.Lenient, ct))));
     }
 
     private async Task EntityAsync(HttpContext http, EntitySchema schema, string idOrKey, (Field Field, string Id)? parent, CancellationToken ct)
@@ -232,7 +232,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         else if (HttpMethods.IsDelete(method))
         {
             if (existing is not null)
-                await Guard(() => dao.DeleteAsync(schema, existing["id"]!.GetValue<string>(), ct));
+                await Guard(() => writer.DeleteAsync(schema, existing["id"]!.GetValue<string>(), ct));
             await AdminJson.WriteAsync(http, 204, null);
         }
         else if (HttpMethods.IsPatch(method))
@@ -240,9 +240,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
             if (existing is null)
                 throw NotFound();
             var body = await AdminBodyReader.ReadAsync(http.Request, ct);
-            body.Fields.Remove("id");
-            var entity = Prepare(schema, body.Fields, WriteMode.Update, existing, body.Lenient);
-            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => dao.UpdateAsync(schema, entity, ct))));
+            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.UpdateAsync(schema, body.Fields, existing, body.Lenient, ct))));
         }
         else if (HttpMethods.IsPut(method))
         {
@@ -257,8 +255,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
                 input[key] = idOrKey;
             if (parent is { } p)
                 input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
-            var entity = Prepare(schema, input, WriteMode.Replace, existing, body.Lenient);
-            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => dao.UpsertAsync(schema, entity, ct))));
+            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.ReplaceAsync(schema, input, existing, body.Lenient, ct))));
         }
         else
         {
@@ -277,27 +274,6 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         if (target is null)
             throw NotFound();
         await EntityAsync(http, parentSchema, reference!, null, ct);
-    }
-
-    private static JsonObject Prepare(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient)
-    {
-        var errors = new ValidationErrors();
-        schema.Shorthands?.Invoke(input, errors);
-        // Timestamps belong to the server: a client's created_at is ignored, as in Kong.
-        input.Remove("created_at");
-        input.Remove("updated_at");
-        var entity = SchemaValidator.Prepare(schema, input, mode, existing, lenient, errors);
-        if (errors.Any)
-            throw Entity(EntityException.SchemaViolation(errors));
-        var now = schema.Find("updated_at")?.Kind == FieldKind.Number
-            ? (JsonNode)Math.Round(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, 3)
-            : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (schema.Find("updated_at") is not null)
-            entity["updated_at"] = now;
-        // A new entity is created and updated at the same instant (a replace keeps its stored created_at).
-        if (schema.Find("created_at") is not null && (mode != WriteMode.Update || entity["created_at"] is null))
-            entity["created_at"] = now.DeepClone();
-        return entity;
     }
 
     private static async Task<T> Guard<T>(Func<Task<T>> write)

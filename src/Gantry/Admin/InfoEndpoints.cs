@@ -125,14 +125,7 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
         var body = new JsonObject
         {
             ["database"] = new JsonObject { ["reachable"] = reachable ?? true },
-            // The proxy's configuration: which snapshot serves, and whether its last refresh reached the
-            // database (false: the node serves its last configuration until the database answers).
-            ["configuration"] = snapshots is null ? null : new JsonObject
-            {
-                ["version"] = snapshots.Current.Version,
-                ["routes"] = snapshots.Current.Router.RouteCount,
-                ["up_to_date"] = snapshots.DatabaseReachable,
-            },
+            ["configuration"] = snapshots is null ? null : ConfigurationStatus(snapshots),
             ["server"] = new JsonObject
             {
                 ["total_requests"] = counters.TotalRequests,
@@ -151,6 +144,32 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
             },
         };
         await AdminJson.WriteAsync(http, 200, body);
+    }
+
+    /// <summary>Most invalid entities /status lists; the count says how many there are in all.</summary>
+    private const int ListedInvalidEntities = 100;
+
+    /// <summary>
+    /// The proxy's configuration: which snapshot serves, whether the last refresh applied every change
+    /// (<c>up_to_date</c>), and if not, whether the database could not be reached or the build failed
+    /// (<c>database_reachable</c>, <c>error</c>); apart from that, the stored entities the snapshot had to
+    /// leave out because they cannot be used (<c>invalid_entities</c>), which never stop the rest from applying.
+    /// </summary>
+    private static JsonObject ConfigurationStatus(Proxy.SnapshotHolder snapshots)
+    {
+        var current = snapshots.Current;
+        var invalid = current.Invalid.All.ToList();
+        return new JsonObject
+        {
+            ["version"] = current.Version,
+            ["routes"] = current.Router.RouteCount,
+            ["up_to_date"] = snapshots.LastError is null,
+            ["database_reachable"] = snapshots.DatabaseReachable,
+            ["error"] = snapshots.LastError,
+            ["invalid_entities_count"] = invalid.Count,
+            ["invalid_entities"] = new JsonArray(invalid.Take(ListedInvalidEntities)
+                .Select(e => (JsonNode)new JsonObject { ["entity"] = e.Entity, ["id"] = e.Id, ["reason"] = e.Reason }).ToArray()),
+        };
     }
 
     /// <summary>Kong's <c>?unit=</c>: b, k, m (the default) or g.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Gantry.Entities;
 using Gantry.Entities.Schema;
 using Gantry.Plugins;
 using Gantry.Store;
@@ -36,10 +37,7 @@ public static class PluginEndpoints
         {
             RequireMethod(http, HttpMethods.IsPost);
             var body = await AdminBodyReader.ReadAsync(http.Request, http.RequestAborted);
-            var errors = new ValidationErrors();
-            SchemaValidator.Prepare(plugins, body.Fields, WriteMode.Insert, null, body.Lenient, errors);
-            if (errors.Any)
-                throw EntityException.SchemaViolation(errors);
+            EntityWriter.Validate(plugins, body.Fields, WriteMode.Insert, null, body.Lenient);
             await AdminJson.WriteAsync(http, 200, new JsonObject { ["message"] = "schema validation successful" });
         });
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gantry.Entities;
 using Gantry.Entities.Schema;
 using Gantry.Store;
 
@@ -23,15 +24,14 @@ internal static class SchemaEndpoints
     private static async Task ValidateAsync(HttpContext http, EntitySchema schema)
     {
         var body = await AdminBodyReader.ReadAsync(http.Request, http.RequestAborted);
-        var errors = new ValidationErrors();
-        var input = body.Fields;
-        schema.Shorthands?.Invoke(input, errors);
-        // The server sets timestamps; a client's are ignored on create, so they are here too.
-        input.Remove("created_at");
-        input.Remove("updated_at");
-        SchemaValidator.Prepare(schema, input, WriteMode.Insert, null, body.Lenient, errors);
-        if (errors.Any)
-            throw EntityEndpoints.Entity(EntityException.SchemaViolation(errors));
+        try
+        {
+            EntityWriter.Validate(schema, body.Fields, WriteMode.Insert, null, body.Lenient);
+        }
+        catch (EntityException e)
+        {
+            throw EntityEndpoints.Entity(e);
+        }
         await AdminJson.WriteAsync(http, 200, new JsonObject { ["message"] = "schema validation successful" });
     }
 

@@ -1,3 +1,4 @@
+using Gantry.Entities.Records;
 using System.Text.Json.Nodes;
 using Gantry.Balancing;
 using Gantry.Entities.Definitions;
@@ -77,7 +78,7 @@ internal sealed class UpstreamHealthEndpoints(HealthRegistry registry, HealthEve
         var upstream = await UpstreamAsync(dao, upstreamKey, http.RequestAborted);
         var id = Guid.Parse(upstream["id"]!.GetValue<string>());
         var health = registry.Find(id);
-        var checksOn = HealthCheckSettings.From(upstream["healthchecks"]).Enabled;
+        var checksOn = HealthCheckSettings.From(EntityRecords.Read<UpstreamRecord>(dao.Registry.Get("upstreams"), upstream).Healthchecks).Enabled;
         var nodeId = registry.NodeId.ToString();
         if (http.Request.Query["balancer_health"].ToString() is "1" or "true")
         {

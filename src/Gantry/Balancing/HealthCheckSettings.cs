@@ -1,5 +1,4 @@
-using System.Text.Json.Nodes;
-using Gantry.Entities.Schema;
+using Gantry.Entities.Records;
 
 namespace Gantry.Balancing;
 
@@ -44,52 +43,39 @@ public sealed record HealthCheckSettings
     /// <summary>Kong reports HEALTHCHECKS_OFF for an upstream with neither kind of check.</summary>
     public bool Enabled => ActiveEnabled || PassiveEnabled;
 
-    /// <summary>Reads the stored <c>healthchecks</c> record; absent parts keep the schema's defaults.</summary>
-    public static HealthCheckSettings From(JsonNode? healthchecks)
+    /// <summary>Reads the stored <c>healthchecks</c> record, complete with the schema's defaults.</summary>
+    public static HealthCheckSettings From(HealthchecksRecord checks)
     {
-        if (healthchecks is not JsonObject checks)
-            return Off;
-        var active = checks["active"] as JsonObject;
-        var passive = checks["passive"] as JsonObject;
+        var active = checks.Active;
+        var passive = checks.Passive;
         var headers = new List<KeyValuePair<string, string[]>>();
-        if (active?["headers"] is JsonObject map)
-        {
-            foreach (var (name, values) in map)
-                headers.Add(new(name, values is JsonArray list ? list.Select(v => v!.GetValue<string>()).ToArray() : []));
-        }
+        foreach (var (name, values) in active.Headers ?? new Dictionary<string, IReadOnlyList<string>>())
+            headers.Add(new(name, values.ToArray()));
         return new HealthCheckSettings
         {
-            ActiveType = Text(active, "type") ?? "http",
-            ActiveTimeout = Seconds(active, "timeout", 1),
-            ActiveConcurrency = Math.Max(1, Int(active, "concurrency", 10)),
-            ActiveHttpPath = Text(active, "http_path") ?? "/",
-            ActiveHttpsSni = Text(active, "https_sni"),
-            ActiveVerifyCertificate = active?["https_verify_certificate"]?.GetValue<bool>() ?? true,
+            ActiveType = active.Type,
+            ActiveTimeout = TimeSpan.FromSeconds(active.Timeout),
+            ActiveConcurrency = (int)Math.Clamp(active.Concurrency, 1, int.MaxValue),
+            ActiveHttpPath = active.HttpPath,
+            ActiveHttpsSni = active.HttpsSni,
+            ActiveVerifyCertificate = active.HttpsVerifyCertificate,
             ActiveHeaders = headers,
-            HealthyInterval = Seconds(active?["healthy"], "interval", 0),
-            ActiveHealthyStatuses = StatusSet.From(active?["healthy"]?["http_statuses"]),
-            ActiveSuccesses = Int(active?["healthy"], "successes", 0),
-            UnhealthyInterval = Seconds(active?["unhealthy"], "interval", 0),
-            ActiveUnhealthyStatuses = StatusSet.From(active?["unhealthy"]?["http_statuses"]),
-            ActiveTcpFailures = Int(active?["unhealthy"], "tcp_failures", 0),
-            ActiveTimeouts = Int(active?["unhealthy"], "timeouts", 0),
-            ActiveHttpFailures = Int(active?["unhealthy"], "http_failures", 0),
-            PassiveHealthyStatuses = StatusSet.From(passive?["healthy"]?["http_statuses"]),
-            PassiveUnhealthyStatuses = StatusSet.From(passive?["unhealthy"]?["http_statuses"]),
-            PassiveTcpFailures = Int(passive?["unhealthy"], "tcp_failures", 0),
-            PassiveTimeouts = Int(passive?["unhealthy"], "timeouts", 0),
-            PassiveHttpFailures = Int(passive?["unhealthy"], "http_failures", 0),
-            Threshold = checks["threshold"] is { } threshold ? SchemaValidator.ToDouble(threshold) : 0,
+            HealthyInterval = TimeSpan.FromSeconds(active.Healthy.Interval),
+            ActiveHealthyStatuses = StatusSet.From(active.Healthy.HttpStatuses),
+            ActiveSuccesses = active.Healthy.Successes,
+            UnhealthyInterval = TimeSpan.FromSeconds(active.Unhealthy.Interval),
+            ActiveUnhealthyStatuses = StatusSet.From(active.Unhealthy.HttpStatuses),
+            ActiveTcpFailures = active.Unhealthy.TcpFailures,
+            ActiveTimeouts = active.Unhealthy.Timeouts,
+            ActiveHttpFailures = active.Unhealthy.HttpFailures,
+            PassiveHealthyStatuses = StatusSet.From(passive.Healthy.HttpStatuses),
+            PassiveUnhealthyStatuses = StatusSet.From(passive.Unhealthy.HttpStatuses),
+            PassiveTcpFailures = passive.Unhealthy.TcpFailures,
+            PassiveTimeouts = passive.Unhealthy.Timeouts,
+            PassiveHttpFailures = passive.Unhealthy.HttpFailures,
+            Threshold = checks.Threshold,
         };
     }
-
-    private static string? Text(JsonNode? node, string name) => node?[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
-
-    private static int Int(JsonNode? node, string name, int fallback) =>
-        node?[name] is { } value ? (int)Math.Min(int.MaxValue, SchemaValidator.ToDouble(value)) : fallback;
-
-    private static TimeSpan Seconds(JsonNode? node, string name, double fallback) =>
-        TimeSpan.FromSeconds(node?[name] is { } value ? SchemaValidator.ToDouble(value) : fallback);
 }
 
 /// <summary>A set of HTTP statuses (100 to 999) looked up by index, without hashing or allocating.</summary>
@@ -103,14 +89,12 @@ public sealed class StatusSet
 
     public bool Contains(int status) => (uint)status < (uint)_statuses.Length && _statuses[status];
 
-    public static StatusSet From(JsonNode? list)
+    public static StatusSet From(IReadOnlyList<int> statuses)
     {
-        if (list is not JsonArray statuses)
-            return Empty;
         var set = new bool[1000];
-        foreach (var status in statuses)
+        foreach (var code in statuses)
         {
-            if (status is not null && (int)SchemaValidator.ToDouble(status) is var code and >= 0 and < 1000)
+            if (code is >= 0 and < 1000)
                 set[code] = true;
         }
         return new StatusSet(set);

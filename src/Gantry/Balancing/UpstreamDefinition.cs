@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
-using Gantry.Entities.Schema;
+using System.Text.Json;
+using Gantry.Entities.Records;
 
 namespace Gantry.Balancing;
 
@@ -7,18 +7,16 @@ namespace Gantry.Balancing;
 public sealed record UpstreamDefinition(Guid Id, string Name, BalancerSettings Settings, HealthCheckSettings HealthChecks,
     IReadOnlyList<(string Target, int Weight)> Targets, string HealthChecksJson)
 {
-    public static UpstreamDefinition From(JsonObject upstream, IReadOnlyList<(string Target, int Weight)> targets)
+    public static UpstreamDefinition From(UpstreamRecord upstream, IReadOnlyList<(string Target, int Weight)> targets)
     {
-        var algorithm = upstream["algorithm"]?.GetValue<string>() ?? "round-robin";
-        var healthchecks = upstream["healthchecks"];
-        var checks = HealthCheckSettings.From(healthchecks);
+        var checks = HealthCheckSettings.From(upstream.Healthchecks);
         var settings = new BalancerSettings
         {
-            Algorithm = BalancerSettings.ParseAlgorithm(algorithm),
-            Slots = upstream["slots"] is { } slots ? (int)SchemaValidator.ToDouble(slots) : 10000,
+            Algorithm = BalancerSettings.ParseAlgorithm(upstream.Algorithm),
+            Slots = upstream.Slots,
             Threshold = checks.Threshold,
         };
-        return new UpstreamDefinition(Guid.Parse(upstream["id"]!.GetValue<string>()), upstream["name"]!.GetValue<string>(), settings, checks,
-            targets, healthchecks?.ToJsonString() ?? "");
+        // Compared across rebuilds to tell whether the checks must restart.
+        return new UpstreamDefinition(upstream.Id, upstream.Name, settings, checks, targets, JsonSerializer.Serialize(upstream.Healthchecks));
     }
 }

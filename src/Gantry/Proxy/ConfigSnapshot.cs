@@ -48,6 +48,21 @@ public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, Service
     /// <summary>The proxy's TLS certificates by SNI, read by every handshake on a proxy_listen ssl listener.</summary>
     public Node.SniCertificates Certificates { get; } = certificates ?? Node.SniCertificates.Empty;
 
+    /// <summary>The stored entities this snapshot had to leave out, by the part they feed.</summary>
+    public SnapshotProblems Invalid { get; init; } = SnapshotProblems.None;
+
     /// <summary>Increases with every rebuild.</summary>
     public long Version { get; } = version;
+}
+
+/// <summary>A stored entity left out of the configuration because it cannot be used, and why.</summary>
+public sealed record InvalidEntity(string Entity, string Id, string Reason);
+
+/// <summary>The entities each part of a snapshot left out; a part that is not rebuilt keeps its list.</summary>
+public sealed record SnapshotProblems(IReadOnlyList<InvalidEntity> Router, IReadOnlyList<InvalidEntity> Balancers,
+    IReadOnlyList<InvalidEntity> Plugins, IReadOnlyList<InvalidEntity> Certificates)
+{
+    public static SnapshotProblems None { get; } = new([], [], [], []);
+
+    public IEnumerable<InvalidEntity> All => Router.Concat(Balancers).Concat(Plugins).Concat(Certificates);
 }

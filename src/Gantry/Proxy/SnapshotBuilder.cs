@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json.Nodes;
 using Gantry.Balancing;
+using Gantry.Entities.Records;
 using Gantry.Entities.Schema;
 using Gantry.Plugins;
 using Gantry.Plugins.Pipeline;
@@ -41,74 +42,103 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     public async Task<ConfigSnapshot> BuildAsync(long version, ConfigSnapshot? previous, IReadOnlySet<string>? changed, CancellationToken cancellationToken)
     {
         bool Touches(string[] entities) => previous is null || changed is null || changed.Contains(Everything) || entities.Any(changed.Contains);
+        _problems = [];
+        var invalid = previous?.Invalid ?? SnapshotProblems.None;
         var routerChanged = Touches(RouterEntities);
         var (router, services, routes) = routerChanged
             ? await BuildRouterAsync(cancellationToken)
             : (previous!.Router, previous.Services, previous.Routes);
+        if (routerChanged)
+            invalid = invalid with { Router = TakeProblems() };
         var upstreams = Touches(BalancerEntities) ? await BuildUpstreamsAsync(cancellationToken) : previous!.Upstreams;
+        if (Touches(BalancerEntities))
+            invalid = invalid with { Balancers = TakeProblems() };
         var chains = routerChanged || Touches(_pluginEntities) ? await BuildPluginChainsAsync(routes, cancellationToken) : previous!.Plugins;
+        if (routerChanged || Touches(_pluginEntities))
+            invalid = invalid with { Plugins = TakeProblems() };
         var certificates = Touches(CertificateEntities) ? await BuildCertificatesAsync(cancellationToken) : previous!.Certificates;
-        return new ConfigSnapshot(router, services, upstreams, version, certificates) { Plugins = chains, Routes = routes };
+        if (Touches(CertificateEntities))
+            invalid = invalid with { Certificates = TakeProblems() };
+        return new ConfigSnapshot(router, services, upstreams, version, certificates) { Plugins = chains, Routes = routes, Invalid = invalid };
+    }
+
+    // The entities skipped by the part being built; each is logged the first time it is seen.
+    private List<InvalidEntity> _problems = [];
+    private readonly HashSet<InvalidEntity> _logged = [];
+
+    private void Skip(InvalidEntity problem)
+    {
+        _problems.Add(problem);
+        lock (_logged)
+        {
+            if (_logged.Add(problem))
+                logger.LogError("{Entity} {Id} is skipped: {Reason}; the rest of the configuration applies. Fix or delete it through the Admin API",
+                    problem.Entity, problem.Id, problem.Reason);
+        }
+    }
+
+    private IReadOnlyList<InvalidEntity> TakeProblems()
+    {
+        var taken = _problems;
+        _problems = [];
+        return taken;
+    }
+
+    /// <summary>Every row of the entity read into its record; rows that do not read are skipped and reported.</summary>
+    private async IAsyncEnumerable<T> RecordsAsync<T>(string entity, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class
+    {
+        var schema = registry.Get(entity);
+        await foreach (var row in AllAsync(schema, cancellationToken))
+        {
+            T record;
+            try
+            {
+                record = EntityRecords.Read<T>(schema, row);
+            }
+            catch (InvalidEntityException e)
+            {
+                Skip(new InvalidEntity(e.Entity, e.Id, e.Reason));
+                continue;
+            }
+            yield return record;
+        }
     }
 
     private async Task<(Router, FrozenDictionary<Guid, ServiceTarget>, IReadOnlyList<RouteDefinition>)> BuildRouterAsync(CancellationToken cancellationToken)
     {
-        var services = new Dictionary<Guid, (ServiceTarget Target, string? Path, bool Enabled, string Label)>();
-        await foreach (var service in AllAsync(registry.Get("services"), cancellationToken))
+        var services = new Dictionary<Guid, ServiceRecord>();
+        var targets = new Dictionary<Guid, ServiceTarget>();
+        await foreach (var service in RecordsAsync<ServiceRecord>("services", cancellationToken))
         {
-            var id = Guid.Parse(service["id"]!.GetValue<string>());
-            var target = new ServiceTarget(id, Text(service, "protocol") ?? "http", Text(service, "host") ?? "", Int(service, "port", 80),
-                Int(service, "connect_timeout", 60000), Int(service, "read_timeout", 60000), Int(service, "write_timeout", 60000), Int(service, "retries", 5));
-            services[id] = (target, Text(service, "path"), service["enabled"]?.GetValue<bool>() ?? true, Text(service, "name") ?? id.ToString());
+            services[service.Id] = service;
+            targets[service.Id] = new ServiceTarget(service.Id, service.Protocol, service.Host, service.Port,
+                service.ConnectTimeout, service.ReadTimeout, service.WriteTimeout, service.Retries);
         }
         var routes = new List<RouteDefinition>();
-        await foreach (var route in AllAsync(registry.Get("routes"), cancellationToken))
+        await foreach (var route in RecordsAsync<RouteRecord>("routes", cancellationToken))
         {
-            Guid? serviceId = route["service"]?["id"] is { } sid ? Guid.Parse(sid.GetValue<string>()) : null;
+            var service = route.Service is { } reference ? services.GetValueOrDefault(reference.Id) : null;
             // A disabled service takes its routes out of the router.
-            if (serviceId is { } s && services.TryGetValue(s, out var owner) && !owner.Enabled)
+            if (service is { Enabled: false })
                 continue;
-            routes.Add(new RouteDefinition
-            {
-                Id = Guid.Parse(route["id"]!.GetValue<string>()),
-                Name = Text(route, "name"),
-                Protocols = Strings(route, "protocols") ?? ["http", "https"],
-                Methods = Strings(route, "methods"),
-                Hosts = Strings(route, "hosts"),
-                Paths = Strings(route, "paths"),
-                Headers = route["headers"] is JsonObject headers
-                    ? headers.ToDictionary(h => h.Key, h => (IReadOnlyList<string>)(h.Value?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? []))
-                    : null,
-                Snis = Strings(route, "snis"),
-                RegexPriority = Int(route, "regex_priority", 0),
-                StripPath = route["strip_path"]?.GetValue<bool>() ?? true,
-                PreserveHost = route["preserve_host"]?.GetValue<bool>() ?? false,
-                PathHandling = Text(route, "path_handling") ?? "v0",
-                HttpsRedirectStatusCode = Int(route, "https_redirect_status_code", 426),
-                ServiceId = serviceId,
-                ServicePath = serviceId is { } svc && services.TryGetValue(svc, out var found) ? found.Path : null,
-                ServiceLabel = serviceId is { } labelled && services.TryGetValue(labelled, out var named) ? named.Label : null,
-                CreatedAt = (long)(route["created_at"] is { } c ? SchemaValidator.ToDouble(c) : 0),
-            });
+            routes.Add(RouteDefinition.From(route, service));
         }
-        return (Router.Build(routes), services.ToFrozenDictionary(p => p.Key, p => p.Value.Target), routes);
+        var router = Router.Build(routes, (route, error) => Skip(new InvalidEntity("routes", route.Id.ToString(), error.Message)));
+        return (router, targets.ToFrozenDictionary(), routes);
     }
 
     private async Task<Node.SniCertificates> BuildCertificatesAsync(CancellationToken cancellationToken)
     {
         var stored = new List<(Guid, long, string, string)>();
-        await foreach (var certificate in AllAsync(registry.Get("certificates"), cancellationToken))
-        {
-            var updatedAt = certificate["updated_at"] ?? certificate["created_at"];
-            stored.Add((Guid.Parse(certificate["id"]!.GetValue<string>()), updatedAt is null ? 0 : (long)SchemaValidator.ToDouble(updatedAt),
-                Text(certificate, "cert")!, Text(certificate, "key")!));
-        }
+        await foreach (var certificate in RecordsAsync<CertificateRecord>("certificates", cancellationToken))
+            stored.Add((certificate.Id, (long)(certificate.UpdatedAt ?? certificate.CreatedAt), certificate.Cert, certificate.Key));
         var contexts = _certificates.Refresh(stored);
         var byName = new Dictionary<string, System.Net.Security.SslStreamCertificateContext>(StringComparer.OrdinalIgnoreCase);
-        await foreach (var sni in AllAsync(registry.Get("snis"), cancellationToken))
+        await foreach (var sni in RecordsAsync<SniRecord>("snis", cancellationToken))
         {
-            if (sni["certificate"]?["id"] is { } id && contexts.TryGetValue(Guid.Parse(id.GetValue<string>()), out var context))
-                byName[Text(sni, "name")!] = context;
+            if (contexts.TryGetValue(sni.Certificate.Id, out var context))
+                byName[sni.Name] = context;
         }
         return new Node.SniCertificates(byName);
     }
@@ -122,22 +152,19 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         var runnable = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
         if (runnable.Count == 0)
             return PluginChains.Empty;
-        var rows = new List<JsonObject>();
-        await foreach (var plugin in AllAsync(registry.Get("plugins"), cancellationToken))
+        var rows = new List<PluginRecord>();
+        await foreach (var plugin in RecordsAsync<PluginRecord>("plugins", cancellationToken))
         {
-            if ((plugin["enabled"]?.GetValue<bool>() ?? true) && runnable.ContainsKey(Text(plugin, "name")!))
+            if (plugin.Enabled && runnable.ContainsKey(plugin.Name))
                 rows.Add(plugin);
         }
         if (rows.Count == 0)
             return PluginChains.Empty;
         var consumers = new Dictionary<Guid, ConsumerInfo>();
-        await foreach (var consumer in AllAsync(registry.Get("consumers"), cancellationToken))
-        {
-            var id = Guid.Parse(consumer["id"]!.GetValue<string>());
-            consumers[id] = new ConsumerInfo(id, Text(consumer, "username"), Text(consumer, "custom_id"));
-        }
+        await foreach (var consumer in RecordsAsync<ConsumerRecord>("consumers", cancellationToken))
+            consumers[consumer.Id] = new ConsumerInfo(consumer.Id, consumer.Username, consumer.CustomId);
         var entities = new Dictionary<string, IReadOnlyList<JsonObject>>(StringComparer.Ordinal);
-        foreach (var schema in rows.Select(r => runnable[Text(r, "name")!]).Distinct().SelectMany(p => p.Entities))
+        foreach (var schema in rows.Select(r => runnable[r.Name]).Distinct().SelectMany(p => p.Entities))
         {
             var list = new List<JsonObject>();
             await foreach (var entity in AllAsync(schema, cancellationToken))
@@ -148,40 +175,44 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         var instances = new List<ScopedInstance>(rows.Count);
         foreach (var row in rows)
         {
-            var descriptor = runnable[Text(row, "name")!];
-            var config = new PluginConfig(Guid.Parse(row["id"]!.GetValue<string>()), RefId(row, "route"), RefId(row, "service"), RefId(row, "consumer"),
-                row["config"] as JsonObject ?? []);
-            var protocols = Strings(row, "protocols") ?? PluginDescriptor.HttpProtocols;
+            var descriptor = runnable[row.Name];
+            var config = new PluginConfig(row.Id, row.Route?.Id, row.Service?.Id, row.Consumer?.Id, row.Config);
             if (descriptor.Handler is null)
                 logger.LogError("plugin {Name} ({Id}) is configured but cannot run in this build; its routes answer 500 until it is removed or disabled", descriptor.Name, config.Id);
-            var handler = descriptor.Handler?.Invoke(config, setup) ?? UnavailableHandler.Instance;
+            PluginHandler handler;
+            try
+            {
+                handler = descriptor.Handler?.Invoke(config, setup) ?? UnavailableHandler.Instance;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Failing closed: skipping an authentication plugin would open its routes.
+                Skip(new InvalidEntity("plugins", row.Id.ToString(), $"{row.Name}: its configuration cannot be used ({e.Message}); its routes answer 500"));
+                handler = UnavailableHandler.Instance;
+            }
             var instance = new PluginInstance(config.Id, descriptor.Name, handler,
-                protocols.Contains("http") || protocols.Contains("grpc"), protocols.Contains("https") || protocols.Contains("grpcs"));
+                row.Protocols.Contains("http") || row.Protocols.Contains("grpc"), row.Protocols.Contains("https") || row.Protocols.Contains("grpcs"));
             instances.Add(new ScopedInstance(descriptor, instance, config.Route, config.Service, config.Consumer));
         }
         return PluginChains.Build(routes, instances);
     }
 
-    private static Guid? RefId(JsonObject entity, string reference) =>
-        entity[reference]?["id"] is { } id ? Guid.Parse(id.GetValue<string>()) : null;
-
     private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)
     {
-        var targets = new Dictionary<string, List<(string Target, int Weight)>>();
-        await foreach (var target in AllAsync(registry.Get("targets"), cancellationToken))
+        var targets = new Dictionary<Guid, List<(string Target, int Weight)>>();
+        await foreach (var target in RecordsAsync<TargetRecord>("targets", cancellationToken))
         {
-            var upstream = target["upstream"]!["id"]!.GetValue<string>();
-            if (!targets.TryGetValue(upstream, out var list))
-                targets[upstream] = list = [];
-            list.Add((Text(target, "target")!, Int(target, "weight", 100)));
+            if (!targets.TryGetValue(target.Upstream.Id, out var list))
+                targets[target.Upstream.Id] = list = [];
+            list.Add((target.Target, target.Weight));
         }
-        var entities = new List<JsonObject>();
-        await foreach (var upstream in AllAsync(registry.Get("upstreams"), cancellationToken))
-            entities.Add(upstream);
-        var healths = await health.ApplyAsync(entities.Select(u => UpstreamDefinition.From(u, targets.GetValueOrDefault(u["id"]!.GetValue<string>()) ?? [])).ToList(), cancellationToken);
+        var records = new List<UpstreamRecord>();
+        await foreach (var upstream in RecordsAsync<UpstreamRecord>("upstreams", cancellationToken))
+            records.Add(upstream);
+        var healths = await health.ApplyAsync(records.Select(u => UpstreamDefinition.From(u, targets.GetValueOrDefault(u.Id) ?? [])).ToList(), cancellationToken);
         var upstreams = new Dictionary<string, UpstreamBalancer>(StringComparer.OrdinalIgnoreCase);
-        foreach (var upstream in entities)
-            upstreams[Text(upstream, "name")!] = new UpstreamBalancer(healths[Guid.Parse(upstream["id"]!.GetValue<string>())], Text(upstream, "host_header"), UpstreamHashInput.From(upstream));
+        foreach (var upstream in records)
+            upstreams[upstream.Name] = new UpstreamBalancer(healths[upstream.Id], upstream.HostHeader, UpstreamHashInput.From(upstream));
         return upstreams.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 
@@ -197,11 +228,4 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         }
         while (offset is not null);
     }
-
-    private static string? Text(JsonObject entity, string name) => entity[name]?.GetValue<string>();
-
-    private static int Int(JsonObject entity, string name, int fallback) => entity[name] is { } value ? (int)SchemaValidator.ToDouble(value) : fallback;
-
-    private static IReadOnlyList<string>? Strings(JsonObject entity, string name) =>
-        entity[name] is JsonArray array ? array.Select(v => v!.GetValue<string>()).ToList() : null;
 }

@@ -24,9 +24,16 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
     /// <summary>False while the last refresh failed to reach the database; the last snapshot is still served.</summary>
     public bool DatabaseReachable { get; private set; } = true;
 
+    /// <summary>Why the last refresh failed, or null when it succeeded.</summary>
+    public string? LastError { get; private set; }
+
+    // After a failed refresh nothing about the served snapshot can be trusted to be current: rebuild it all.
+    private bool _rebuildAll = true;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await RefreshAsync(force: true, cancellationToken);
+        LastError = null;
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
 
@@ -37,10 +44,11 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         {
             try
             {
-                await RefreshAsync(force: false, _stop.Token);
+                await RefreshAsync(force: _rebuildAll, _stop.Token);
                 if (!DatabaseReachable)
                     logger.LogWarning("the database is reachable again; configuration updates resume");
                 DatabaseReachable = true;
+                LastError = null;
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -48,33 +56,46 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
             }
             catch (Exception e)
             {
-                if (DatabaseReachable)
-                    logger.LogError("cannot refresh the configuration ({Message}); serving the last one (version {Version}) until the database answers", e.Message, Current.Version);
-                DatabaseReachable = false;
+                _rebuildAll = true;
+                var unreachable = e is DatabaseUnavailableException or System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException or IOException;
+                if (LastError is null)
+                {
+                    if (unreachable)
+                        logger.LogError("cannot refresh the configuration ({Message}); serving the last one (version {Version}) until the database answers", e.Message, Current.Version);
+                    else
+                        logger.LogError(e, "cannot build the configuration; serving the last one (version {Version}) and rebuilding it whole at the next refresh", Current.Version);
+                }
+                DatabaseReachable = !unreachable;
+                LastError = e.Message;
             }
         }
     }
 
+    /// <summary>
+    /// Reads the events not applied yet and rebuilds what they touch (everything when forced). The events
+    /// count as applied only once the snapshot holding their changes is swapped in: if the build fails,
+    /// they are read again, and the next refresh rebuilds everything.
+    /// </summary>
     private async Task RefreshAsync(bool force, CancellationToken cancellationToken)
     {
-        var changed = await ReadNewEventsAsync(cancellationToken);
+        var batch = await _events.PeekAsync(cancellationToken);
+        var changed = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var row in batch.Events)
+            changed.Add(EntityOf(row.Data));
         if (!force && changed.Count == 0)
+        {
+            _events.Acknowledge(batch);
             return;
+        }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var snapshot = await builder.BuildAsync(Current.Version + 1, force ? null : Current, force ? null : changed, cancellationToken);
         Volatile.Write(ref _current, snapshot);
-        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins; changed: {Changed})",
-            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, force ? "all" : string.Join(", ", changed));
+        _events.Acknowledge(batch);
+        _rebuildAll = false;
+        var invalid = snapshot.Invalid.All.Count();
+        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins, {Invalid} invalid entities skipped; changed: {Changed})",
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, invalid, force ? "all" : string.Join(", ", changed));
         await DeleteExpiredEventsAsync(cancellationToken);
-    }
-
-    /// <summary>The entities named by invalidation events this node has not applied yet.</summary>
-    private async Task<IReadOnlySet<string>> ReadNewEventsAsync(CancellationToken cancellationToken)
-    {
-        var changed = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var row in await _events.ReadAsync(cancellationToken))
-            changed.Add(EntityOf(row.Data));
-        return changed;
     }
 
     /// <summary>The entity an event names; an event that names none counts as a change of everything.</summary>

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using Gantry.Entities.Records;
 using Gantry.Routing;
 
 namespace Gantry.Proxy;
@@ -29,14 +29,15 @@ public sealed class UpstreamHashInput
     private enum HashSource { None, Consumer, Ip, Header, Cookie, Path, QueryArg, UriCapture }
 
     /// <summary>Reads the hash fields of a stored upstream; the schema has already checked that each mode names its input.</summary>
-    public static UpstreamHashInput From(JsonObject upstream)
+    public static UpstreamHashInput From(UpstreamRecord upstream)
     {
-        var primary = Parse(Text(upstream, "hash_on"));
-        var fallback = Parse(Text(upstream, "hash_fallback"));
+        var primary = Parse(upstream.HashOn);
+        var fallback = Parse(upstream.HashFallback);
         if (primary == HashSource.None)
             return None;
-        return new UpstreamHashInput(primary, NameOf(upstream, primary, "hash_on"), fallback, NameOf(upstream, fallback, "hash_fallback"),
-            Text(upstream, "hash_on_cookie_path") ?? "/");
+        return new UpstreamHashInput(primary, NameOf(primary, upstream.HashOnHeader, upstream.HashOnQueryArg, upstream.HashOnUriCapture, upstream.HashOnCookie),
+            fallback, NameOf(fallback, upstream.HashFallbackHeader, upstream.HashFallbackQueryArg, upstream.HashFallbackUriCapture, upstream.HashOnCookie),
+            upstream.HashOnCookiePath);
     }
 
     /// <summary>The key to hash, or null for none. A missing hash cookie is created here and sent back with the response.</summary>
@@ -97,14 +98,13 @@ public sealed class UpstreamHashInput
         _ => HashSource.None,
     };
 
-    private static string? NameOf(JsonObject upstream, HashSource source, string prefix) => source switch
+    /// <summary>The header, query argument, capture or cookie a mode hashes.</summary>
+    private static string? NameOf(HashSource source, string? header, string? queryArg, string? uriCapture, string? cookie) => source switch
     {
-        HashSource.Header => Text(upstream, $"{prefix}_header"),
-        HashSource.Cookie => Text(upstream, "hash_on_cookie"),
-        HashSource.QueryArg => Text(upstream, $"{prefix}_query_arg"),
-        HashSource.UriCapture => Text(upstream, $"{prefix}_uri_capture"),
+        HashSource.Header => header,
+        HashSource.Cookie => cookie,
+        HashSource.QueryArg => queryArg,
+        HashSource.UriCapture => uriCapture,
         _ => null,
     };
-
-    private static string? Text(JsonObject entity, string name) => entity[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
 }

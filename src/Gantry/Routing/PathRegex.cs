@@ -35,18 +35,25 @@ internal sealed class PathRegex
 
     public static PathRegex Compile(string pattern, RouteDefinition route)
     {
-        Regex regex;
+        if (Error(pattern) is { } error)
+            throw new RouterConfigurationException($"{route.Describe()}: path '~{pattern}': {error}");
+        var regex = RouterRegex.Create("^" + pattern, RegexOptions.None);
+        var (positional, names) = GroupsInPatternOrder(pattern, regex);
+        return new PathRegex(regex, LiteralPrefixOf(pattern), positional, names);
+    }
+
+    /// <summary>Why the router cannot run this path regex (the part after <c>~</c>), in Kong's words; null when it can.</summary>
+    public static string? Error(string pattern)
+    {
         try
         {
-            regex = RouterRegex.Create("^" + pattern, RegexOptions.None);
+            _ = RouterRegex.Create("^" + pattern, RegexOptions.None);
+            return null;
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
-            throw new RouterConfigurationException(
-                $"{route.Describe()}: path '~{pattern}' is not a regex the router accepts ({e.Message}); look-around and backreferences are not supported.", e);
+            return $"invalid regex: '{pattern}' ({e.Message})";
         }
-        var (positional, names) = GroupsInPatternOrder(pattern, regex);
-        return new PathRegex(regex, LiteralPrefixOf(pattern), positional, names);
     }
 
     private static (int[] Positional, string[] Names) GroupsInPatternOrder(string pattern, Regex regex)

@@ -65,6 +65,22 @@ internal static class RouteCompiler
             output.Add(Make(null, null, 0));
     }
 
+    /// <summary>Why the router cannot run a header value; null for a plain value or a regex (<c>~*…</c>) it can run.</summary>
+    public static string? HeaderRegexError(string value)
+    {
+        if (!value.StartsWith(HeaderRegexMarker, StringComparison.Ordinal))
+            return null;
+        try
+        {
+            _ = RouterRegex.Create(value[HeaderRegexMarker.Length..], RegexOptions.IgnoreCase);
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        {
+            return $"invalid regex: '{value[HeaderRegexMarker.Length..]}' ({e.Message})";
+        }
+    }
+
     private static string[]? CompileMethods(RouteDefinition route)
     {
         if (route.Methods is null || route.Methods.Count == 0)
@@ -122,15 +138,9 @@ internal static class RouteCompiler
                     plain.Add(value);
                     continue;
                 }
-                try
-                {
-                    patterns.Add(RouterRegex.Create(value[HeaderRegexMarker.Length..], RegexOptions.IgnoreCase));
-                }
-                catch (Exception e) when (e is ArgumentException or NotSupportedException)
-                {
-                    throw new RouterConfigurationException(
-                        $"{route.Describe()}: header '{name}' value '{value}' is not a regex the router accepts ({e.Message}).", e);
-                }
+                if (HeaderRegexError(value) is { } error)
+                    throw new RouterConfigurationException($"{route.Describe()}: header '{name}': {error}");
+                patterns.Add(RouterRegex.Create(value[HeaderRegexMarker.Length..], RegexOptions.IgnoreCase));
             }
             conditions.Add(new HeaderCondition(name.ToLowerInvariant(), plain.ToArray(), patterns.ToArray()));
         }

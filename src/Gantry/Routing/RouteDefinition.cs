@@ -1,3 +1,5 @@
+using Gantry.Entities.Records;
+
 namespace Gantry.Routing;
 
 /// <summary>
@@ -38,6 +40,28 @@ public sealed record RouteDefinition
 
     private string? _label;
     public long CreatedAt { get; init; }
+
+    /// <summary>The route as the router reads it, from its stored record and the service it points at (null when none or unknown).</summary>
+    public static RouteDefinition From(RouteRecord route, ServiceRecord? service) => new()
+    {
+        Id = route.Id,
+        Name = route.Name,
+        Protocols = route.Protocols,
+        Methods = route.Methods,
+        Hosts = route.Hosts,
+        Paths = route.Paths,
+        Headers = route.Headers,
+        Snis = route.Snis,
+        RegexPriority = route.RegexPriority,
+        StripPath = route.StripPath,
+        PreserveHost = route.PreserveHost,
+        PathHandling = route.PathHandling,
+        HttpsRedirectStatusCode = route.HttpsRedirectStatusCode,
+        ServiceId = route.Service?.Id,
+        ServicePath = service?.Path,
+        ServiceLabel = service is null ? null : service.Name ?? service.Id.ToString(),
+        CreatedAt = (long)route.CreatedAt,
+    };
 
     /// <summary>How error messages name the route: its name when it has one, always its id.</summary>
     internal string Describe() => Name is null ? $"route {Id}" : $"route '{Name}' ({Id})";

@@ -32,15 +32,29 @@ public sealed class Router
 
     public int RouteCount { get; private init; }
 
-    public static Router Build(IReadOnlyList<RouteDefinition> routes)
+    public static Router Build(IReadOnlyList<RouteDefinition> routes) => Build(routes, static (_, error) => throw error);
+
+    /// <summary>Builds the router from every route that compiles; each route that does not is handed to <paramref name="invalid"/> and left out.</summary>
+    public static Router Build(IReadOnlyList<RouteDefinition> routes, Action<RouteDefinition, RouterConfigurationException> invalid)
     {
         var subRoutes = new List<SubRoute>(routes.Count);
+        var compiled = new List<SubRoute>(4);
         var seen = new HashSet<Guid>();
         foreach (var route in routes)
         {
-            if (!seen.Add(route.Id))
-                throw new RouterConfigurationException($"{route.Describe()}: the id appears more than once.");
-            RouteCompiler.Compile(route, subRoutes);
+            compiled.Clear();
+            try
+            {
+                if (!seen.Add(route.Id))
+                    throw new RouterConfigurationException($"{route.Describe()}: the id appears more than once.");
+                RouteCompiler.Compile(route, compiled);
+            }
+            catch (RouterConfigurationException error)
+            {
+                invalid(route, error);
+                continue;
+            }
+            subRoutes.AddRange(compiled);
         }
 
         // Highest key first; ties go to the larger id. Guid.CompareTo orders like the canonical

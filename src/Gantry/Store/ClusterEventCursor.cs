@@ -11,8 +11,19 @@ public sealed class ClusterEventCursor(EntityDao dao, string channel, TimeSpan w
     private readonly Dictionary<Guid, double> _delivered = [];
     private double _since;
 
-    /// <summary>The events not delivered yet, oldest first.</summary>
+    /// <summary>The events not delivered yet, oldest first, delivered by this call.</summary>
     public async Task<IReadOnlyList<(Guid Id, Guid NodeId, double At, string Data)>> ReadAsync(CancellationToken cancellationToken)
+    {
+        var batch = await PeekAsync(cancellationToken);
+        Acknowledge(batch);
+        return batch.Events;
+    }
+
+    /// <summary>
+    /// The events not delivered yet, oldest first, left undelivered until <see cref="Acknowledge"/>: a reader
+    /// that fails to apply them reads them again.
+    /// </summary>
+    public async Task<EventBatch> PeekAsync(CancellationToken cancellationToken)
     {
         // The clock is read before the events: whatever commits after this read is stamped after
         // now - window (unless its transaction stayed open longer than the window) and is read next time.
@@ -20,15 +31,25 @@ public sealed class ClusterEventCursor(EntityDao dao, string channel, TimeSpan w
         var fresh = new List<(Guid, Guid, double, string)>();
         foreach (var row in await dao.EventsSinceAsync(channel, _since, cancellationToken))
         {
-            if (_delivered.TryAdd(row.Id, row.At))
+            if (!_delivered.ContainsKey(row.Id))
                 fresh.Add(row);
         }
-        _since = now - window.TotalSeconds;
+        return new EventBatch(fresh, now);
+    }
+
+    /// <summary>Marks a batch from <see cref="PeekAsync"/> as delivered.</summary>
+    public void Acknowledge(EventBatch batch)
+    {
+        foreach (var row in batch.Events)
+            _delivered.TryAdd(row.Id, row.At);
+        _since = batch.ReadAt - window.TotalSeconds;
         foreach (var (id, at) in _delivered)
         {
             if (at < _since)
                 _delivered.Remove(id);
         }
-        return fresh;
     }
 }
+
+/// <summary>Events read from a channel and the database time they were read at.</summary>
+public sealed record EventBatch(IReadOnlyList<(Guid Id, Guid NodeId, double At, string Data)> Events, double ReadAt);

@@ -16,7 +16,7 @@ public sealed class TargetHealthTests
             ["algorithm"] = "round-robin",
             ["healthchecks"] = healthchecks,
         };
-        return UpstreamDefinition.From(upstream, targets);
+        return UpstreamDefinition.From(UpstreamHashInputTests.Upstream(upstream), targets);
     }
 
     private static JsonObject Checks(string json) => JsonNode.Parse(json)!.AsObject();
@@ -146,7 +146,7 @@ public sealed class TargetHealthTests
     {
         await using var registry = new HealthRegistry(Guid.NewGuid(), NullLogger.Instance);
         var upstream = new JsonObject { ["id"] = Guid.NewGuid().ToString(), ["name"] = "tiny", ["algorithm"] = "consistent-hashing", ["slots"] = 10 };
-        var definition = UpstreamDefinition.From(upstream, [("10.0.0.1:80", 100)]);
+        var definition = UpstreamDefinition.From(UpstreamHashInputTests.Upstream(upstream), [("10.0.0.1:80", 100)]);
         var health = (await registry.ApplyAsync([definition], CancellationToken.None))[definition.Id];
         Assert.Null(health.Balancer.Pick());
         Assert.Contains("slots is 10", health.ConfigurationError);

@@ -9,7 +9,14 @@ namespace Gantry.Tests.Balancing;
 /// <summary>What consistent hashing hashes for a request, for every hash_on input and the fallback.</summary>
 public sealed class UpstreamHashInputTests
 {
-    private static UpstreamHashInput Input(string json) => UpstreamHashInput.From(JsonNode.Parse(json)!.AsObject());
+    private static UpstreamHashInput Input(string json) => UpstreamHashInput.From(Upstream(JsonNode.Parse(json)!.AsObject()));
+
+    /// <summary>A stored upstream row read as the snapshot builder reads it: the schema's defaults fill what the row lacks.</summary>
+    internal static Gantry.Entities.Records.UpstreamRecord Upstream(JsonObject row)
+    {
+        row["name"] ??= "pool";
+        return Gantry.Entities.Records.EntityRecords.Read<Gantry.Entities.Records.UpstreamRecord>(Gantry.Entities.Definitions.Upstreams.Schema, row);
+    }
 
     private static RouteMatch Match(RouteCaptures? captures = null) => new(new RouteDefinition { Id = Guid.NewGuid() }, "/", "", captures);
 
@@ -35,7 +42,7 @@ public sealed class UpstreamHashInputTests
     {
         // The proxy's balancing steps for a plain upstream: no hash, pick, destination, Host, outcome.
         await using var registry = new Gantry.Balancing.HealthRegistry(Guid.NewGuid(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        var upstream = JsonNode.Parse("""{"id": "6f9619ff-8b86-d011-b42d-00c04fc964ff", "name": "pool"}""")!.AsObject();
+        var upstream = Upstream(JsonNode.Parse("""{"id": "6f9619ff-8b86-d011-b42d-00c04fc964ff", "name": "pool"}""")!.AsObject());
         var definition = Gantry.Balancing.UpstreamDefinition.From(upstream, [("10.0.0.1:80", 100), ("10.0.0.2:8080", 100)]);
         var health = (await registry.ApplyAsync([definition], CancellationToken.None))[definition.Id];
         var balancer = new UpstreamBalancer(health, null, UpstreamHashInput.From(upstream));

@@ -41,7 +41,10 @@ public static class Routes
         new Field("headers", FieldKind.Map)
         {
             Keys = HeaderName("header"),
-            Elements = new Field("values", FieldKind.Array) { Elements = new Field("value", FieldKind.String) },
+            Elements = new Field("values", FieldKind.Array)
+            {
+                Elements = new Field("value", FieldKind.String) { Check = v => Routing.RouteCompiler.HeaderRegexError(v.GetValue<string>()) },
+            },
             Check = HostHeaderError,
         },
         new Field("https_redirect_status_code", FieldKind.Integer)
@@ -66,6 +69,7 @@ public static class Routes
         EndpointKey = "name",
         OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
         EntityChecks = [Check],
+        CompiledChecks = [Compiles],
     };
 
     /// <summary>A stream route's source or destination: an IP or CIDR block, a port, or both.</summary>
@@ -97,23 +101,12 @@ public static class Routes
         return null;
     }
 
-    /// <summary>A prefix path starts with '/', a regex path with '~/' and must compile.</summary>
+    /// <summary>A prefix path starts with '/'; a regex path with '~/', and the router must be able to run it.</summary>
     private static string? RoutePathError(JsonNode value)
     {
         var path = value.GetValue<string>();
         if (path.StartsWith("~/", StringComparison.Ordinal))
-        {
-            try
-            {
-                // Only compiled to check it; the router compiles the paths it keeps.
-                _ = new Regex(path[1..], RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-                return null;
-            }
-            catch (ArgumentException e)
-            {
-                return $"invalid regex: '{path[1..]}' ({e.Message})";
-            }
-        }
+            return Routing.PathRegex.Error(path[1..]);
         if (!path.StartsWith('/'))
             return "should start with: / (fixed path) or ~/ (regex path)";
         return PathError(value);
@@ -179,6 +172,27 @@ public static class Routes
         }
         if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))
             yield return ("snis", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+    }
+
+    /// <summary>Last, the route as the router will compile it: what passes here is what every node can serve.</summary>
+    private static IEnumerable<(string?, string)> Compiles(JsonObject route)
+    {
+        if (RouterError(route) is { } error)
+            yield return (null, error);
+    }
+
+    private static string? RouterError(JsonObject route)
+    {
+        try
+        {
+            var record = Records.EntityRecords.Read<Records.RouteRecord>(Schema, (JsonObject)route.DeepClone());
+            Routing.Router.Build([Routing.RouteDefinition.From(record, null)]);
+            return null;
+        }
+        catch (Exception e) when (e is Routing.RouterConfigurationException or Records.InvalidEntityException)
+        {
+            return e.Message;
+        }
     }
 
     private static string List(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"'{v}'"));

@@ -62,6 +62,12 @@ public sealed class EntitySchema
     /// <summary>Rules across fields; each returns (field or null for the whole entity, message) pairs.</summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> EntityChecks { get; init; } = [];
 
+    /// <summary>
+    /// Checks that compile the complete entity as the node will (a route through the router's compiler),
+    /// run only once every other check has passed, so that what is written is what every node can serve.
+    /// </summary>
+    public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> CompiledChecks { get; init; } = [];
+
     /// <summary>Fills computed fields before the entity is stored (a target's port, a consumer's lower-case name).</summary>
     public Action<JsonObject>? Normalize { get; init; }
 

@@ -57,18 +57,25 @@ public static class SchemaValidator
         {
             schema.OnWrite?.Invoke(input, result);
             schema.Normalize?.Invoke(result);
-            foreach (var check in schema.EntityChecks)
-            {
-                foreach (var (fieldName, message) in check(result))
-                {
-                    if (fieldName is null)
-                        errors.AddEntity(message);
-                    else
-                        errors.Add(fieldName.Split('.'), message);
-                }
-            }
+            Run(schema.EntityChecks, result, errors);
+            if (!errors.Any)
+                Run(schema.CompiledChecks, result, errors);
         }
         return result;
+    }
+
+    private static void Run(IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> checks, JsonObject entity, ValidationErrors errors)
+    {
+        foreach (var check in checks)
+        {
+            foreach (var (fieldName, message) in check(entity))
+            {
+                if (fieldName is null)
+                    errors.AddEntity(message);
+                else
+                    errors.Add(fieldName.Split('.'), message);
+            }
+        }
     }
 
     /// <summary>Validates a standalone record (a plugin's config) and fills its defaults.</summary>
@@ -80,6 +87,12 @@ public static class SchemaValidator
         Validate(record, result, path, errors, lenient);
         return result;
     }
+
+    /// <summary>
+    /// Gives a stored row the schema's default for every field it lacks or holds as null where the
+    /// schema has a default: how rows written by an older release, or by hand, are read.
+    /// </summary>
+    public static void FillDefaults(EntitySchema schema, JsonObject row) => ApplyDefaults(schema.FieldsFor(row, null), row);
 
     private static Field? Find(IReadOnlyList<Field> fields, string name)
     {

@@ -1,0 +1,60 @@
+using System.Text.Json.Nodes;
+using Gantry.Entities.Schema;
+using Gantry.Store;
+
+namespace Gantry.Entities;
+
+/// <summary>
+/// The one way an entity is written, whatever brought it (the Admin API today; declarative documents and
+/// hybrid pushes next): the schema's shorthands, validation of every field and every rule across fields
+/// (route paths and headers through the compiler the router uses), defaults, server-side timestamps,
+/// then the store, which checks references and uniqueness inside its transaction. Every failure is an
+/// <see cref="EntityException"/> in Kong's terms; nothing is written when there is one.
+/// </summary>
+public sealed class EntityWriter(EntityDao dao)
+{
+    /// <summary>Creates the entity (POST); a clash on its id is a primary key violation.</summary>
+    public Task<JsonObject> CreateAsync(EntitySchema schema, JsonObject input, bool lenient, CancellationToken cancellationToken) =>
+        dao.InsertAsync(schema, Validate(schema, input, WriteMode.Insert, null, lenient), cancellationToken);
+
+    /// <summary>Creates or replaces the entity with the input's id (PUT); <paramref name="existing"/> is the stored one, if any.</summary>
+    public Task<JsonObject> ReplaceAsync(EntitySchema schema, JsonObject input, JsonObject? existing, bool lenient, CancellationToken cancellationToken) =>
+        dao.UpsertAsync(schema, Validate(schema, input, WriteMode.Replace, existing, lenient), cancellationToken);
+
+    /// <summary>Changes the given fields of a stored entity (PATCH); records merge into the stored ones.</summary>
+    public Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject patch, JsonObject existing, bool lenient, CancellationToken cancellationToken)
+    {
+        patch.Remove("id");
+        return dao.UpdateAsync(schema, Validate(schema, patch, WriteMode.Update, existing, lenient), cancellationToken);
+    }
+
+    /// <summary>Deletes the entity and, by the schemas' rules, its children; false when it did not exist.</summary>
+    public Task<bool> DeleteAsync(EntitySchema schema, string id, CancellationToken cancellationToken) =>
+        dao.DeleteAsync(schema, id, cancellationToken);
+
+    /// <summary>
+    /// The complete entity the input makes, as it would be stored, without writing it: what every write
+    /// runs first, and what the Admin API's <c>/schemas/…/validate</c> endpoints answer with.
+    /// </summary>
+    /// <exception cref="EntityException">A schema violation listing every field at fault.</exception>
+    public static JsonObject Validate(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient)
+    {
+        var errors = new ValidationErrors();
+        schema.Shorthands?.Invoke(input, errors);
+        // Timestamps belong to the server: a client's are ignored, as in Kong.
+        input.Remove("created_at");
+        input.Remove("updated_at");
+        var entity = SchemaValidator.Prepare(schema, input, mode, existing, lenient, errors);
+        if (errors.Any)
+            throw EntityException.SchemaViolation(errors);
+        var now = schema.Find("updated_at")?.Kind == FieldKind.Number
+            ? (JsonNode)Math.Round(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, 3)
+            : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (schema.Find("updated_at") is not null)
+            entity["updated_at"] = now;
+        // A new entity is created and updated at the same instant (a replace keeps its stored created_at).
+        if (schema.Find("created_at") is not null && (mode != WriteMode.Update || entity["created_at"] is null))
+            entity["created_at"] = now.DeepClone();
+        return entity;
+    }
+}
