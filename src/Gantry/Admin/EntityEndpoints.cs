@@ -216,7 +216,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         if (parent is { } p)
             input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
         var entity = Prepare(schema, input, WriteMode.Insert, null, body.Lenient);
-        await AdminJson.WriteAsync(http, 201, AdminJson.Present(schema, await Guard(() => dao.InsertAsync(schema, entity, ct))));
+        await AdminJson.WriteAsync(http, 201, AdminJson.Present(schema, await Guard(() => dao.InsertAsync(schema, entity, ct), parent?.Field)));
     }
 
     private async Task EntityAsync(HttpContext http, EntitySchema schema, string idOrKey, (Field Field, string Id)? parent, CancellationToken ct)
@@ -258,7 +258,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
             if (parent is { } p)
                 input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
             var entity = Prepare(schema, input, WriteMode.Replace, existing, body.Lenient);
-            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => dao.UpsertAsync(schema, entity, ct))));
+            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => dao.UpsertAsync(schema, entity, ct), parent?.Field)));
         }
         else
         {
@@ -300,11 +300,16 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         return entity;
     }
 
-    private static async Task<T> Guard<T>(Func<Task<T>> write)
+    /// <param name="urlParent">The reference the URL sets (/services/{s}/routes): when that parent is gone, the answer is 404.</param>
+    private static async Task<T> Guard<T>(Func<Task<T>> write, Field? urlParent = null)
     {
         try
         {
             return await write();
+        }
+        catch (EntityException e) when (e.Code == 4 && urlParent is not null && e.Fields?[urlParent.Name] is not null)
+        {
+            throw NotFound();
         }
         catch (EntityException e)
         {
@@ -312,7 +317,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityRegistry registry)
         }
     }
 
-    public static AdminError Entity(EntityException e) => new(e.Status, e.Message, AdminJson.Error(e.Code, e.Name, e.Message, e.Fields));
+    public static AdminError Entity(EntityException e) => e.Status == 404 ? NotFound() : new(e.Status, e.Message, AdminJson.Error(e.Code, e.Name, e.Message, e.Fields));
 
     private static JsonObject NotFoundBody => new() { ["message"] = "Not found" };
 

@@ -34,6 +34,10 @@ public sealed class PostgresDatabase : IDatabase
 
     public string Location => $"{Settings.Host}:{Settings.Port} (database '{Settings.Database}', user '{Settings.User}')";
 
+    public string Description => $"PostgreSQL at {Settings.Host}:{Settings.Port}, database '{Settings.Database}'";
+
+    public ISqlDialect Dialect => PostgresDialect.Instance;
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -42,7 +46,7 @@ public sealed class PostgresDatabase : IDatabase
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Location}: {e.Message}", e);
+            throw DatabaseUnavailableException.Unreachable(this, e);
         }
     }
 
@@ -62,7 +66,7 @@ public sealed class PostgresDatabase : IDatabase
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
             await connection.DisposeAsync();
-            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Location}: {e.Message}", e);
+            throw DatabaseUnavailableException.Unreachable(this, e);
         }
     }
 
