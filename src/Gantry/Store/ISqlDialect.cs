@@ -58,6 +58,9 @@ public interface ISqlDialect
     /// <summary>Like <see cref="LockForUpdate"/>, for a parent that a new reference points at.</summary>
     string LockForReference { get; }
 
+    /// <summary>Run first in every write transaction (empty when nothing is needed).</summary>
+    string BeginWrite { get; }
+
     /// <summary>What a failure of a statement means to the write path.</summary>
     StoreFailure Classify(Exception exception);
 }

@@ -19,6 +19,7 @@ public sealed class PostgresDatabase : IDatabase
         _applicationName = applicationName;
         ConnectionString = BuildConnectionString(settings, applicationName, pooling: true);
         _dataSource = NpgsqlDataSource.Create(ConnectionString);
+        Dialect = new PostgresDialect(settings.Timeout);
     }
 
     public PostgresSettings Settings { get; }
@@ -36,7 +37,7 @@ public sealed class PostgresDatabase : IDatabase
 
     public string Description => $"PostgreSQL at {Settings.Host}:{Settings.Port}, database '{Settings.Database}'";
 
-    public ISqlDialect Dialect => PostgresDialect.Instance;
+    public ISqlDialect Dialect { get; }
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {

@@ -6,9 +6,9 @@ using Npgsql;
 
 namespace Gantry.Store;
 
-public sealed class PostgresDialect : ISqlDialect
+/// <param name="commandTimeout">pg_timeout: a write waits for row locks half of it at most.</param>
+public sealed class PostgresDialect(TimeSpan commandTimeout) : ISqlDialect
 {
-    public static PostgresDialect Instance { get; } = new();
 
     public DatabaseKind Kind => DatabaseKind.Postgres;
 
@@ -40,6 +40,12 @@ public sealed class PostgresDialect : ISqlDialect
     // KEY SHARE is what PostgreSQL's own foreign key check takes: it lets others update the parent,
     // and makes a delete of it wait until the child is committed (and then see it).
     public string LockForReference => " FOR KEY SHARE";
+
+    // A lock wait that outlasts the client's command timeout would end in Npgsql dropping the connection,
+    // which reads as an unreachable database; ended by the server first, it is a conflict to retry.
+    public string BeginWrite { get; } = commandTimeout > TimeSpan.Zero
+        ? $"SET LOCAL lock_timeout = {Math.Max(100, (int)(commandTimeout.TotalMilliseconds / 2))}"
+        : "";
 
     public StoreFailure Classify(Exception exception) => exception switch
     {

@@ -50,6 +50,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string LockForReference => "";
 
+    public string BeginWrite => "";
+
     public StoreFailure Classify(Exception exception) => exception switch
     {
         SqliteException { SqliteErrorCode: Constraint } e => e.SqliteExtendedErrorCode switch

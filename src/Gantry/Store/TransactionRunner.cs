@@ -30,6 +30,8 @@ public sealed class TransactionRunner(IDatabase database)
             {
                 await using var connection = await database.OpenAsync(cancellationToken);
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                if (Dialect.BeginWrite.Length > 0)
+                    await connection.ExecuteAsync(transaction, Dialect.BeginWrite, cancellationToken);
                 var result = await work(connection, transaction);
                 await transaction.CommitAsync(cancellationToken);
                 return result;

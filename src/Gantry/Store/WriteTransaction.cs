@@ -59,7 +59,8 @@ public sealed class WriteTransaction
     public async Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken)
     {
         var id = entity["id"]!.GetValue<string>();
-        await CheckConstraintsAsync(schema, entity, id, cancellationToken);
+        await CheckReferencesAsync(schema, entity, cancellationToken);
+        await CheckUniquesAsync(schema, entity, id, cancellationToken);
         var fields = schema.StoredFields.Where(f => f.Name != "id").ToList();
         var parameters = fields.Select(f => ("p_" + f.Column, _mapper.ToDb(f, entity[f.Name]))).Append(("id", _mapper.Uuid(id))).ToArray();
         var sql = $"UPDATE {Quote(schema.Table)} SET {string.Join(", ", fields.Select(f => $"{Quote(f.Column)} = {_mapper.Parameter(f, "p_" + f.Column)}"))} WHERE \"id\" = {_mapper.Parameter(schema, "id", "id")}";
@@ -83,6 +84,8 @@ public sealed class WriteTransaction
     private async Task<JsonObject> WriteAsync(EntitySchema schema, JsonObject entity, bool upsert, CancellationToken cancellationToken)
     {
         var id = entity["id"]!.GetValue<string>();
+        // Parents before the row itself: the order a delete of the parent locks them in, so the two cannot deadlock.
+        await CheckReferencesAsync(schema, entity, cancellationToken);
         var existing = await _reader.FindAsync(_connection, _transaction, schema, "id", _mapper.Uuid(id), cancellationToken, lockClause: Dialect.LockForUpdate);
         if (existing is not null && !upsert)
             throw new EntityException(400, 3, "primary key violation", $"primary key violation on key '{{id=\"{id}\"}}'", new JsonObject { ["id"] = id });
@@ -91,7 +94,7 @@ public sealed class WriteTransaction
             // A replace keeps the creation time.
             entity["created_at"] = existing["created_at"]?.DeepClone();
         }
-        await CheckConstraintsAsync(schema, entity, id, cancellationToken);
+        await CheckUniquesAsync(schema, entity, id, cancellationToken);
         await InsertRowAsync(schema, entity, upsert, cancellationToken);
         await WriteOwnedNamesAsync(schema, entity, id, cancellationToken);
         await _reader.AttachOwnedNamesAsync(_connection, _transaction, schema, [entity], cancellationToken);
@@ -221,8 +224,8 @@ public sealed class WriteTransaction
         return true;
     }
 
-    /// <summary>Unique fields and references, checked so that the error names the field.</summary>
-    private async Task CheckConstraintsAsync(EntitySchema schema, JsonObject entity, string id, CancellationToken cancellationToken)
+    /// <summary>Unique fields, checked so that the error names the field.</summary>
+    private async Task CheckUniquesAsync(EntitySchema schema, JsonObject entity, string id, CancellationToken cancellationToken)
     {
         var idParameter = _mapper.Parameter(schema, "id", "id");
         foreach (var field in schema.StoredFields.Where(f => f.Unique && f.Name != "id"))
@@ -247,13 +250,20 @@ public sealed class WriteTransaction
             if (await _connection.ScalarAsync(_transaction, $"SELECT 1 FROM {Quote(schema.Table)} WHERE {condition} AND \"id\" <> {idParameter} LIMIT 1", cancellationToken, parameters) is not null)
                 throw EntityException.UniqueTogether(fields.Select(f => (f.Name, entity[f.Name])).ToList());
         }
+    }
+
+    /// <summary>
+    /// References, checked so that the error names the field, and locked, so that the parent cannot be
+    /// deleted between this check and the commit.
+    /// </summary>
+    private async Task CheckReferencesAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken)
+    {
         foreach (var field in schema.ForeignFields)
         {
             if (entity[field.Name]?["id"] is not JsonValue reference)
                 continue;
             var parentId = reference.GetValue<string>();
             var parent = _registry.Get(field.Reference!);
-            // Locked, so the parent cannot be deleted between this check and the commit.
             if (await _connection.ScalarAsync(_transaction, $"SELECT 1 FROM {Quote(parent.Table)} WHERE \"id\" = {_mapper.UuidParameter("id")}{Dialect.LockForReference}",
                     cancellationToken, ("id", _mapper.Uuid(parentId))) is null)
                 throw EntityException.ForeignKey(field.Name, parentId, parent.Name);

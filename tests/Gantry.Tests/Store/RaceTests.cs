@@ -48,7 +48,8 @@ public abstract class RaceTests(string store, ITestOutputHelper output)
 
         var total = statuses.Values.Sum();
         var histogram = string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"));
-        output.WriteLine($"race on {store}: {total} requests in {clock.Elapsed.TotalSeconds:F0} s; statuses {histogram}; answers >= 500: {failures.Count}");
+        var deadlocks = installation.IsPostgres ? await installation.CountAsync("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()") : 0;
+        output.WriteLine($"race on {store}: {total} requests in {clock.Elapsed.TotalSeconds:F0} s; statuses {histogram}; answers >= 500: {failures.Count}; deadlocks detected: {deadlocks}");
         Assert.True(failures.IsEmpty, $"{failures.Count} answers >= 500 of {total}, e.g.:\n{string.Join("\n", failures.Take(10))}");
         // The run raced something: parents and children were both created and deleted.
         Assert.True(statuses.GetValueOrDefault(201) > 0 && statuses.GetValueOrDefault(204) > 0, histogram);
