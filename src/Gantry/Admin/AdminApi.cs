@@ -92,6 +92,12 @@ public sealed class AdminApi
             var error = EntityEndpoints.Entity(e);
             await AdminJson.WriteAsync(http, error.Status, error.Body);
         }
+        catch (DatabaseUnavailableException e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // The database's failure, not the request's: a 503 naming the store, so the client knows to retry.
+            _logger.LogWarning("Admin API {Method} {Path}: {Message}", http.Request.Method, http.Request.Path, e.Message);
+            await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = e.Message });
+        }
         catch (BadHttpRequestException e)
         {
             await AdminJson.WriteAsync(http, e.StatusCode, new JsonObject { ["message"] = e.Message });

@@ -216,7 +216,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
         var input = body.Fields;
         if (parent is { } p)
             input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
-        await AdminJson.WriteAsync(http, 201, AdminJson.Present(schema, await Guard(() => writer.CreateAsync(schema, input, body.Lenient, ct))));
+        await AdminJson.WriteAsync(http, 201, AdminJson.Present(schema, await Guard(() => writer.CreateAsync(schema, input, body.Lenient, ct), parent?.Field)));
     }
 
     private async Task EntityAsync(HttpContext http, EntitySchema schema, string idOrKey, (Field Field, string Id)? parent, CancellationToken ct)
@@ -255,7 +255,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
                 input[key] = idOrKey;
             if (parent is { } p)
                 input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
-            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.ReplaceAsync(schema, input, existing, body.Lenient, ct))));
+            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.ReplaceAsync(schema, input, existing, body.Lenient, ct), parent?.Field)));
         }
         else
         {
@@ -276,11 +276,16 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
         await EntityAsync(http, parentSchema, reference!, null, ct);
     }
 
-    private static async Task<T> Guard<T>(Func<Task<T>> write)
+    /// <param name="urlParent">The reference the URL sets (/services/{s}/routes): when that parent is gone, the answer is 404.</param>
+    private static async Task<T> Guard<T>(Func<Task<T>> write, Field? urlParent = null)
     {
         try
         {
             return await write();
+        }
+        catch (EntityException e) when (e.Code == 4 && urlParent is not null && e.Fields?[urlParent.Name] is not null)
+        {
+            throw NotFound();
         }
         catch (EntityException e)
         {
@@ -288,7 +293,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
         }
     }
 
-    public static AdminError Entity(EntityException e) => new(e.Status, e.Message, AdminJson.Error(e.Code, e.Name, e.Message, e.Fields));
+    public static AdminError Entity(EntityException e) => e.Status == 404 ? NotFound() : new(e.Status, e.Message, AdminJson.Error(e.Code, e.Name, e.Message, e.Fields));
 
     private static JsonObject NotFoundBody => new() { ["message"] = "Not found" };
 

@@ -56,14 +56,7 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
     {
         if (info.Config.Database == DatabaseKind.Off)
             return [];
-        await using var connection = await api.Dao.Database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT DISTINCT name FROM plugins ORDER BY name";
-        var names = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            names.Add(reader.GetString(0));
-        return names;
+        return await api.Dao.DistinctAsync(api.Registry.Get("plugins"), "name", cancellationToken);
     }
 
     /// <summary>

@@ -1,7 +1,5 @@
-using System.Data.Common;
 using System.Text;
 using System.Text.Json.Nodes;
-using Gantry.Configuration;
 using Gantry.Store;
 
 namespace Gantry.Admin;
@@ -15,38 +13,16 @@ internal static class TagEndpoints
 {
     public static void MapAll(AdminApi api)
     {
-        api.Map("/tags", [HttpMethods.Get], (http, _) => ListAsync(http, api.Dao.Database, null));
-        api.Map("/tags/{tags}", [HttpMethods.Get], (http, segments) => ListAsync(http, api.Dao.Database, segments[1]));
+        api.Map("/tags", [HttpMethods.Get], (http, _) => ListAsync(http, api.Dao.Tags, null));
+        api.Map("/tags/{tags}", [HttpMethods.Get], (http, segments) => ListAsync(http, api.Dao.Tags, segments[1]));
     }
 
-    private static async Task ListAsync(HttpContext http, IDatabase database, string? tag)
+    private static async Task ListAsync(HttpContext http, TagIndex tags, string? tag)
     {
         var size = EntityEndpoints.PageSize(http.Request.Query);
         var offset = http.Request.Query["offset"].ToString();
         var after = offset.Length > 0 ? DecodeOffset(offset, tag is null) : null;
-        var postgres = database.Kind == DatabaseKind.Postgres;
-        var uuid = postgres ? "::uuid" : "";
-
-        await using var connection = await database.OpenAsync(http.RequestAborted);
-        await using var command = connection.CreateCommand();
-        var where = new List<string>();
-        if (tag is not null)
-        {
-            where.Add("tag = @tag");
-            command.With("tag", tag);
-        }
-        if (after is { } last)
-        {
-            // Row comparison: both databases order (entity_id, tag) pairs the same way their index does.
-            where.Add(tag is null ? $"(entity_id, tag) > (@after_id{uuid}, @after_tag)" : $"entity_id > @after_id{uuid}");
-            command.With("after_id", last.EntityId);
-            if (tag is null)
-                command.With("after_tag", last.Tag);
-        }
-        command.CommandText = "SELECT entity_id, tag, entity_name FROM tags"
-            + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "")
-            + $" ORDER BY entity_id, tag LIMIT {size + 1}";
-        var rows = await ReadAsync(command, http.RequestAborted);
+        var rows = await tags.ListAsync(tag, after, size + 1, http.RequestAborted);
 
         var body = new JsonObject();
         string? next = null;
@@ -74,21 +50,12 @@ internal static class TagEndpoints
         await AdminJson.WriteAsync(http, 200, body);
     }
 
-    private static async Task<List<(string EntityId, string Tag, string EntityName)>> ReadAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        var rows = new List<(string, string, string)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add((reader.GetValue(0).ToString()!, reader.GetString(1), reader.GetString(2)));
-        return rows;
-    }
-
     // The offset carries the entity id and the tag (a tag may hold any character but ',' and '/'; the
     // newline that separates them cannot occur in a tag), base64url-encoded as the entity offsets are.
     private static string EncodeOffset(string entityId, string tag) =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes(entityId + "\n" + tag)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static (object EntityId, string Tag)? DecodeOffset(string offset, bool needsTag)
+    private static (string EntityId, string Tag)? DecodeOffset(string offset, bool needsTag)
     {
         string text;
         try

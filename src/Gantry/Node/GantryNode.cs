@@ -172,10 +172,7 @@ internal sealed class DatabaseHealth(IDatabase? database)
         timeout.CancelAfter(TimeSpan.FromSeconds(1));
         try
         {
-            await using var connection = await database.OpenAsync(timeout.Token);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(timeout.Token);
+            await database.PingAsync(timeout.Token);
             return true;
         }
         catch (Exception e) when (e is DatabaseUnavailableException or OperationCanceledException or System.Data.Common.DbException)

@@ -119,11 +119,7 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         if (DateTime.UtcNow < _nextCleanup)
             return;
         _nextCleanup = DateTime.UtcNow.AddMinutes(1);
-        await using var connection = await dao.Database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM cluster_events WHERE expire_at < @now";
-        command.With("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await dao.Events.DeleteExpiredAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -39,6 +39,9 @@ public sealed class EntityException(int status, int code, string name, string me
     public static EntityException ReferencedByOthers(string message) =>
         new(400, 19, "referenced by others", message);
 
+    /// <summary>The entity a write names is gone (deleted by a concurrent request): Kong's plain 404.</summary>
+    public static EntityException NotFound() => new(404, 6, "not found", "Not found");
+
     public static EntityException InvalidOffset(string offset) =>
         new(400, 7, "invalid offset", $"'{offset}' is not a valid offset: bad base64 encoding");
 

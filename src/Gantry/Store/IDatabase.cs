@@ -17,8 +17,21 @@ public interface IDatabase : IAsyncDisposable
     /// <summary>Where it is, for error messages: host, port and user, or the file path.</summary>
     string Location { get; }
 
+    /// <summary>What an error message calls it: "PostgreSQL at host:port, database 'name'" or "SQLite file path".</summary>
+    string Description { get; }
+
+    /// <summary>The SQL that differs on this database, and what its errors mean.</summary>
+    ISqlDialect Dialect { get; }
+
     /// <summary>Opens a pooled connection, configured for Gantry (schema, pragmas, timeouts).</summary>
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Runs the cheapest query: the database answers statements, not only connections.</summary>
+    async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await connection.ScalarAsync(null, "SELECT 1", cancellationToken);
+    }
 
     /// <summary>True when the database itself exists (a SQLite file, a PostgreSQL database and schema).</summary>
     Task<bool> ExistsAsync(CancellationToken cancellationToken = default);

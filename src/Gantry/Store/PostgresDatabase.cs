@@ -19,6 +19,7 @@ public sealed class PostgresDatabase : IDatabase
         _applicationName = applicationName;
         ConnectionString = BuildConnectionString(settings, applicationName, pooling: true);
         _dataSource = NpgsqlDataSource.Create(ConnectionString);
+        Dialect = new PostgresDialect(settings.Timeout);
     }
 
     public PostgresSettings Settings { get; }
@@ -34,6 +35,10 @@ public sealed class PostgresDatabase : IDatabase
 
     public string Location => $"{Settings.Host}:{Settings.Port} (database '{Settings.Database}', user '{Settings.User}')";
 
+    public string Description => $"PostgreSQL at {Settings.Host}:{Settings.Port}, database '{Settings.Database}'";
+
+    public ISqlDialect Dialect { get; }
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -42,7 +47,7 @@ public sealed class PostgresDatabase : IDatabase
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Location}: {e.Message}", e);
+            throw DatabaseUnavailableException.Unreachable(this, e);
         }
     }
 
@@ -62,7 +67,7 @@ public sealed class PostgresDatabase : IDatabase
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
             await connection.DisposeAsync();
-            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Location}: {e.Message}", e);
+            throw DatabaseUnavailableException.Unreachable(this, e);
         }
     }
 

@@ -33,6 +33,10 @@ public sealed class SqliteDatabase : IDatabase
 
     public string Location => Path;
 
+    public string Description => "SQLite file " + Path;
+
+    public ISqlDialect Dialect => SqliteDialect.Instance;
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         var directory = System.IO.Path.GetDirectoryName(Path);
@@ -48,10 +52,10 @@ public sealed class SqliteDatabase : IDatabase
             await command.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }
-        catch (SqliteException e)
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
             await connection.DisposeAsync();
-            throw new DatabaseUnavailableException($"cannot open the SQLite database {Path}: {e.Message}", e);
+            throw DatabaseUnavailableException.Unreachable(this, e);
         }
     }
 

@@ -44,6 +44,24 @@ public sealed class DatabaseOutageTests
             for (var i = 0; i < 5; i++)
                 Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(proxy + "/before")).StatusCode);
         }
+        // The Admin API says the database is down, and where it looked for it; the proxy keeps serving meanwhile.
+        var unreachable = $"the database (PostgreSQL at {postgres.Environment["GANTRY_PG_HOST"]}:{postgres.Environment["GANTRY_PG_PORT"]}, database '{postgres.Environment["GANTRY_PG_DATABASE"]}') cannot be reached: ";
+        foreach (var request in new Func<Task<HttpResponseMessage>>[]
+                 {
+                     () => Http.PostAsJsonAsync(adminA + "/services", new { name = "during", url = "http://127.0.0.1:1" }),
+                     () => Http.PostAsJsonAsync(adminA + "/services/echo/routes", new { paths = new[] { "/during" } }),
+                     () => Http.PatchAsJsonAsync(adminA + "/services/echo", new { retries = 1 }),
+                     () => Http.DeleteAsync(adminA + "/services/echo"),
+                     () => Http.GetAsync(adminA + "/services"),
+                     () => Http.GetAsync(adminA + "/tags"),
+                 })
+        {
+            using var response = await request();
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.StartsWith(unreachable, body.GetProperty("message").GetString());
+            Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(proxyA + "/before")).StatusCode);
+        }
 
         await postgres.StartAsync();
         // Node A's Admin API writes again once the database answers; node B picks the new route up.
