@@ -123,7 +123,7 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
         }
         SetUpstreamRequest(http, proxyRequest, destinationPrefix);
         DropClientLength(http, proxyRequest);
-        if (UpstreamHeaderGuard.FindUnsafe(proxyRequest) is { } unsafeHeader)
+        if ((UpstreamHeaderGuard.FindUnsafe(http.Request.Headers) ?? UpstreamHeaderGuard.FindUnsafe(proxyRequest)) is { } unsafeHeader)
         {
             UnsafeHeader = unsafeHeader;
             // A status set by the transformer tells YARP's forwarder not to send the request.

@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Gantry.Tests.Support;
 using static Gantry.Tests.Support.ProxyNode;
 
@@ -147,6 +149,29 @@ public abstract class SmugglingTests(SmugglingNode node)
         AssertWellFormed(request, node.Upstream.Connections[0].Bytes);
     }
 
+    [Fact]
+    public async Task A_header_value_with_a_line_break_is_refused_whoever_wrote_it()
+    {
+        // key-auth sends the consumer's username upstream, and the Admin API takes any string as a username.
+        foreach (var key in new[] { "crlf-key", "nul-key" })
+        {
+            node.Upstream.Clear();
+            var (refused, answer) = await SendRawAsync(node.ProxyAddress, $"GET /auth/x HTTP/1.1\r\nHost: {node.ProxyAddress}\r\napikey: {key}\r\nConnection: close\r\n\r\n");
+            await node.Upstream.SettleAsync(TimeSpan.FromSeconds(5));
+            Assert.True(refused == 400, answer + "\nupstream received:\n" + string.Join("\n---\n", node.Upstream.Connections.Select(c => Encoding.Latin1.GetString(c.Bytes))));
+            Assert.Contains("{\"message\":\"Bad request\"", answer);
+            Assert.Empty(node.Upstream.Connections);
+        }
+
+        node.Upstream.Clear();
+        var (status, response) = await SendRawAsync(node.ProxyAddress, $"GET /auth/x HTTP/1.1\r\nHost: {node.ProxyAddress}\r\napikey: fine-key\r\nConnection: close\r\n\r\n");
+        await node.Upstream.SettleAsync(TimeSpan.FromSeconds(5));
+        Assert.True(status == 200, response);
+        var request = Assert.Single(node.Upstream.Requests);
+        Assert.Equal("fine", request.Single("X-Consumer-Username"));
+        AssertWellFormed(request, node.Upstream.Connections[0].Bytes);
+    }
+
     /// <summary>What no forwarded request may carry, whatever the attempt.</summary>
     private static void AssertWellFormed(ReceivedRequest request, byte[] bytes)
     {
@@ -201,7 +226,7 @@ public abstract class SmugglingTests(SmugglingNode node)
 /// <summary>
 /// One node and one recording upstream for a whole class: a service at the upstream's root with a route
 /// on /load (strip_path), a service under /base with a route on /based (strip_path), and a route on /kept
-/// that keeps its path.
+/// that keeps its path; a route on /auth behind key-auth, with consumers whose usernames have a CRLF or a NUL.
 /// </summary>
 public abstract class SmugglingNode(string store) : IAsyncLifetime
 {
@@ -224,8 +249,19 @@ public abstract class SmugglingNode(string store) : IAsyncLifetime
         await CreateAsync(_gantry, "/services/load/routes", new { name = "kept", paths = new[] { "/kept" }, strip_path = false });
         await CreateAsync(_gantry, "/services", new { name = "based", url = upstream + "/base" });
         await CreateAsync(_gantry, "/services/based/routes", new { name = "based", paths = new[] { "/based" } });
+        await CreateAsync(_gantry, "/services/load/routes", new { name = "auth", paths = new[] { "/auth" } });
+        await CreateAsync(_gantry, "/routes/auth/plugins", new { name = "key-auth" });
+        foreach (var (username, key) in new[] { ("evil\r\nX-Injected: yes", "crlf-key"), ("nul\0byte", "nul-key"), ("fine", "fine-key") })
+        {
+            var consumer = await Http.PostAsJsonAsync(_gantry.AdminUrl + "/consumers", new { username });
+            Assert.Equal(System.Net.HttpStatusCode.Created, consumer.StatusCode);
+            var id = (await consumer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+            await CreateAsync(_gantry, $"/consumers/{id}/key-auth", new { key });
+        }
         foreach (var path in new[] { "/load", "/kept", "/based" })
             Assert.Equal(System.Net.HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(_gantry) + path, TimeSpan.FromSeconds(20))).StatusCode);
+        var keyed = await UntilAsync(() => Http.GetAsync(ProxyUrl(_gantry) + "/auth"), r => r.StatusCode == System.Net.HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(20));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, keyed.StatusCode);
     }
 
     public async Task DisposeAsync()
