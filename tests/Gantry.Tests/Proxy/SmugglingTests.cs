@@ -153,7 +153,7 @@ public abstract class SmugglingTests(SmugglingNode node)
     public async Task A_header_value_with_a_line_break_is_refused_whoever_wrote_it()
     {
         // key-auth sends the consumer's username upstream, and the Admin API takes any string as a username.
-        foreach (var key in new[] { "crlf-key", "nul-key" })
+        foreach (var key in node.NulConsumer ? new[] { "crlf-key", "nul-key" } : ["crlf-key"])
         {
             node.Upstream.Clear();
             var (refused, answer) = await SendRawAsync(node.ProxyAddress, $"GET /auth/x HTTP/1.1\r\nHost: {node.ProxyAddress}\r\napikey: {key}\r\nConnection: close\r\n\r\n");
@@ -235,6 +235,9 @@ public abstract class SmugglingNode(string store) : IAsyncLifetime
 
     public SmugglingUpstream Upstream { get; } = new();
 
+    /// <summary>Whether a consumer whose username has a NUL exists (key "nul-key").</summary>
+    public bool NulConsumer => store == "sqlite";
+
     /// <summary>host:port of the proxy listener.</summary>
     public string ProxyAddress { get; private set; } = "";
 
@@ -251,7 +254,11 @@ public abstract class SmugglingNode(string store) : IAsyncLifetime
         await CreateAsync(_gantry, "/services/based/routes", new { name = "based", paths = new[] { "/based" } });
         await CreateAsync(_gantry, "/services/load/routes", new { name = "auth", paths = new[] { "/auth" } });
         await CreateAsync(_gantry, "/routes/auth/plugins", new { name = "key-auth" });
-        foreach (var (username, key) in new[] { ("evil\r\nX-Injected: yes", "crlf-key"), ("nul\0byte", "nul-key"), ("fine", "fine-key") })
+        // PostgreSQL's text cannot hold a NUL, so that consumer exists on SQLite only.
+        var consumers = new List<(string, string)> { ("evil\r\nX-Injected: yes", "crlf-key"), ("fine", "fine-key") };
+        if (NulConsumer)
+            consumers.Add(("nul\0byte", "nul-key"));
+        foreach (var (username, key) in consumers)
         {
             var consumer = await Http.PostAsJsonAsync(_gantry.AdminUrl + "/consumers", new { username });
             Assert.Equal(System.Net.HttpStatusCode.Created, consumer.StatusCode);
