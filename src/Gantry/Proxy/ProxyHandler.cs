@@ -3,6 +3,7 @@ using System.Net;
 using Gantry.Plugins.Pipeline;
 using Gantry.Routing;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gantry.Proxy;
@@ -24,7 +25,16 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         var requestId = headers.NewRequestId();
         var snapshot = snapshots.Current;
         var request = http.Request;
-        var match = snapshot.Router.Match(request.Method, request.Host.Value, http.Connection.LocalPort, request.Path.Value ?? "/",
+        // RFC 9112 section 6.1: HTTP/1.0 has no chunked framing, so such a request's length cannot be trusted; nginx refuses it too.
+        if (HttpProtocol.IsHttp10(request.Protocol) && request.Headers.ContainsKey(HeaderNames.TransferEncoding))
+        {
+            await KongError(http, 400, "Bad request", started, requestId);
+            return;
+        }
+        // Routes match the raw path normalised (unreserved escapes decoded, dot segments resolved); every
+        // other escape, an encoded CR or LF among them, stays encoded all the way upstream.
+        var rawPath = RawRequestPath.Of(http);
+        var match = snapshot.Router.Match(request.Method, request.Host.Value, http.Connection.LocalPort, rawPath,
             new KestrelHeaders(request.Headers), http.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.HostName,
             request.IsHttps);
         if (match is not { } found)
@@ -51,11 +61,11 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
                 return;
             }
         }
-        await ForwardAsync(http, snapshot, found, plugins, started, requestId);
+        await ForwardAsync(http, snapshot, found, rawPath, plugins, started, requestId);
         plugins?.Log();
     }
 
-    private async Task ForwardAsync(HttpContext http, ConfigSnapshot snapshot, RouteMatch found, PluginRequest? plugins, long started, string? requestId)
+    private async Task ForwardAsync(HttpContext http, ConfigSnapshot snapshot, RouteMatch found, string rawPath, PluginRequest? plugins, long started, string? requestId)
     {
         if (found.Route.ServiceId is not { } serviceId || !snapshot.Services.TryGetValue(serviceId, out var service))
         {
@@ -63,14 +73,23 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             return;
         }
         var upstream = snapshot.Upstreams.GetValueOrDefault(service.Host);
-        var transformer = new KongTransformer(found, headers, started, requestId, plugins);
+        var transformer = new KongTransformer(found, rawPath, headers, started, requestId, plugins);
         var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream?.HashInput.Key(http, found),
             transformer, Client(service.ConnectTimeoutMs));
         if (outcome is ForwardOutcome.NoPeer)
             await KongError(http, 503, "failure to get a peer from the ring-balancer", started, requestId, plugins);
+        else if (outcome is ForwardOutcome.Refused)
+        {
+            logger.LogWarning("request {RequestId} not forwarded: the value of its {Header} header bound upstream has a CR, LF or NUL",
+                requestId ?? http.TraceIdentifier, transformer.UnsafeHeader);
+            await KongError(http, 400, "Bad request", started, requestId, plugins);
+        }
         else if (error != ForwarderError.None && !http.Response.HasStarted)
         {
-            if (error is ForwarderError.RequestTimedOut)
+            // The client's body broke off or was malformed (a bad chunk): the client's fault, as nginx answers it.
+            if (error is ForwarderError.RequestBodyClient)
+                await KongError(http, 400, "Bad request", started, requestId, plugins);
+            else if (error is ForwarderError.RequestTimedOut)
                 await KongError(http, 504, "The upstream server is timing out", started, requestId, plugins);
             else if (error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
                 await KongError(http, 502, "An invalid response was received from the upstream server", started, requestId, plugins);
@@ -115,8 +134,12 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         return http.Response.Body.WriteAsync(PluginRequest.ErrorBody(message, requestId)).AsTask();
     }
 
-    /// <summary>Kong's upstream request: the route's upstream path, the service's Host unless preserve_host, X-Forwarded-*.</summary>
-    private sealed class KongTransformer(RouteMatch match, ProxyHeaders headers, long started, string? requestId, PluginRequest? plugins)
+    /// <summary>
+    /// Kong's upstream request: the route's upstream path, the service's Host unless preserve_host,
+    /// X-Forwarded-*. X-Forwarded-Path is the path as the client sent it (Kong's <c>$request_uri</c> up to
+    /// the query); X-Forwarded-Prefix is what strip_path took off the normalised path.
+    /// </summary>
+    private sealed class KongTransformer(RouteMatch match, string rawPath, ProxyHeaders headers, long started, string? requestId, PluginRequest? plugins)
         : UpstreamTransformer(headers, started, requestId)
     {
         public override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
@@ -131,9 +154,8 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             return copyBody;
         }
 
-        public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        protected override void SetUpstreamRequest(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix)
         {
-            await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
             var request = http.Request;
             proxyRequest.RequestUri = new Uri(destinationPrefix + match.UpstreamPath + request.QueryString.Value, UriKind.Absolute);
             proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : HostHeader;
@@ -144,7 +166,7 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             Set(proxyRequest, "X-Forwarded-Proto", request.Scheme);
             Set(proxyRequest, "X-Forwarded-Host", request.Host.Host);
             Set(proxyRequest, "X-Forwarded-Port", (request.Host.Port ?? http.Connection.LocalPort).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Set(proxyRequest, "X-Forwarded-Path", request.Path.Value ?? "/");
+            Set(proxyRequest, "X-Forwarded-Path", rawPath);
             if (match.StrippedPrefix is { Length: > 1 } prefix)
                 Set(proxyRequest, "X-Forwarded-Prefix", prefix);
             Set(proxyRequest, "X-Real-IP", client);

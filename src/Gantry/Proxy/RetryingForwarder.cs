@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http;
 using Gantry.Balancing;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Gantry.Proxy;
@@ -11,6 +12,8 @@ public enum ForwardOutcome
     Forwarded,
     /// <summary>The upstream had no healthy target: Kong's 503.</summary>
     NoPeer,
+    /// <summary>A header bound upstream had a CR, LF or NUL (<see cref="UpstreamTransformer.UnsafeHeader"/>): nothing was sent.</summary>
+    Refused,
 }
 
 /// <summary>
@@ -48,6 +51,9 @@ public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
             ForwarderError error;
             using (lease)
                 error = await forwarder.SendAsync(http, destination, client, service.ForwarderConfig, transformer);
+            // The forwarder sends nothing once the transformer has set a status; the target learnt nothing either.
+            if (transformer.UnsafeHeader is not null)
+                return (ForwardOutcome.Refused, ForwarderError.None);
             // Every try teaches the upstream's passive health checks about its target.
             if (lease.Target is { } tried)
                 upstream!.ReportOutcome(tried, error, http.Response.StatusCode);
@@ -87,7 +93,9 @@ public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
 
 /// <summary>
 /// The per-request transformer the retrying forwarder drives: told each try's Host header, it times the
-/// request (for the latency headers) and adds the headers of <see cref="ProxyHeaders"/>.
+/// request (for the latency headers), adds the headers of <see cref="ProxyHeaders"/> and those of the
+/// subclass, fixes the framing headers, and refuses to send a request with a header value that could
+/// split it.
 /// </summary>
 public abstract class UpstreamTransformer(ProxyHeaders headers, long started, string? requestId) : HttpTransformer
 {
@@ -99,7 +107,10 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
     /// <summary>The Host header for the target of the current try.</summary>
     public string HostHeader { get; set; } = "";
 
-    public override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    /// <summary>Set when a header bound upstream had a CR, LF or NUL in its value: the request was not sent.</summary>
+    public string? UnsafeHeader { get; private set; }
+
+    public sealed override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
         // The first try's start: retries count as time spent on the upstream.
@@ -110,6 +121,33 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
             proxyRequest.Headers.Remove("X-Kong-Request-Id");
             proxyRequest.Headers.TryAddWithoutValidation("X-Kong-Request-Id", requestId);
         }
+        SetUpstreamRequest(http, proxyRequest, destinationPrefix);
+        DropClientLength(http, proxyRequest);
+        if ((UpstreamHeaderGuard.FindUnsafe(http.Request.Headers) ?? UpstreamHeaderGuard.FindUnsafe(proxyRequest)) is { } unsafeHeader)
+        {
+            UnsafeHeader = unsafeHeader;
+            // A status set by the transformer tells YARP's forwarder not to send the request.
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+        }
+    }
+
+    /// <summary>The subclass's part of the upstream request: its URI and the headers it owns.</summary>
+    protected abstract void SetUpstreamRequest(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix);
+
+    /// <summary>
+    /// A chunked request goes upstream chunked, without the client's Content-Length (RFC 9112 section 6.3).
+    /// Kestrel takes Content-Length off such a request itself, but moves its value into a header of its
+    /// own, X-Content-Length, with no switch to stop it. Beside a Transfer-Encoding, that header is
+    /// Kestrel's whenever the client sent a Content-Length, and nothing tells it from one the client
+    /// wrote itself, so it is not forwarded at all. (A client sending X-Content-Length beside both
+    /// framing headers never gets this far: Kestrel fails to add its own and drops the connection.)
+    /// </summary>
+    private static void DropClientLength(HttpContext http, HttpRequestMessage proxyRequest)
+    {
+        if (!http.Request.Headers.ContainsKey(HeaderNames.TransferEncoding))
+            return;
+        proxyRequest.Headers.Remove("X-Content-Length");
+        proxyRequest.Content?.Headers.Remove(HeaderNames.ContentLength);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

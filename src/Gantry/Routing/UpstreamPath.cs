@@ -3,6 +3,9 @@ namespace Gantry.Routing;
 /// <summary>
 /// The path sent upstream under path_handling v0, from the service path, strip_path, the
 /// normalised request path and the text the route matched (Kong core spec, "Upstream URI (v0)").
+/// The request path is the raw one (percent-encoded as the client sent it) after
+/// <see cref="PathNormalizer"/>, which decodes only unreserved characters: what is built here never
+/// holds a byte the client sent encoded, such as a CR or LF, in decoded form.
 /// </summary>
 public static class UpstreamPath
 {
