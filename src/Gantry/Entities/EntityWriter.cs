@@ -14,18 +14,44 @@ namespace Gantry.Entities;
 public sealed class EntityWriter(EntityDao dao)
 {
     /// <summary>Creates the entity (POST); a clash on its id is a primary key violation.</summary>
-    public Task<JsonObject> CreateAsync(EntitySchema schema, JsonObject input, bool lenient, CancellationToken cancellationToken) =>
-        dao.InsertAsync(schema, Validate(schema, input, WriteMode.Insert, null, lenient), cancellationToken);
+    public async Task<JsonObject> CreateAsync(EntitySchema schema, JsonObject input, bool lenient, CancellationToken cancellationToken)
+    {
+        await ResolveReferencesAsync(schema, input, cancellationToken);
+        return await dao.InsertAsync(schema, Validate(schema, input, WriteMode.Insert, null, lenient), cancellationToken);
+    }
 
     /// <summary>Creates or replaces the entity with the input's id (PUT); <paramref name="existing"/> is the stored one, if any.</summary>
-    public Task<JsonObject> ReplaceAsync(EntitySchema schema, JsonObject input, JsonObject? existing, bool lenient, CancellationToken cancellationToken) =>
-        dao.UpsertAsync(schema, Validate(schema, input, WriteMode.Replace, existing, lenient), cancellationToken);
+    public async Task<JsonObject> ReplaceAsync(EntitySchema schema, JsonObject input, JsonObject? existing, bool lenient, CancellationToken cancellationToken)
+    {
+        await ResolveReferencesAsync(schema, input, cancellationToken);
+        return await dao.UpsertAsync(schema, Validate(schema, input, WriteMode.Replace, existing, lenient), cancellationToken);
+    }
 
     /// <summary>Changes the given fields of a stored entity (PATCH); records merge into the stored ones.</summary>
-    public Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject patch, JsonObject existing, bool lenient, CancellationToken cancellationToken)
+    public async Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject patch, JsonObject existing, bool lenient, CancellationToken cancellationToken)
     {
         patch.Remove("id");
-        return dao.UpdateAsync(schema, Validate(schema, patch, WriteMode.Update, existing, lenient), cancellationToken);
+        await ResolveReferencesAsync(schema, patch, cancellationToken);
+        return await dao.UpdateAsync(schema, Validate(schema, patch, WriteMode.Update, existing, lenient), cancellationToken);
+    }
+
+    /// <summary>
+    /// Kong takes a reference by the parent's endpoint key as well as by id (<c>"service": {"name": "svc"}</c>,
+    /// <c>service.name=svc</c> in a form); it is turned into the id here, so the rest of the path sees ids only.
+    /// </summary>
+    private async Task ResolveReferencesAsync(EntitySchema schema, JsonObject input, CancellationToken cancellationToken)
+    {
+        foreach (var field in schema.ForeignFields)
+        {
+            if (input[field.Name] is not JsonObject { Count: 1 } reference || reference.ContainsKey("id"))
+                continue;
+            if (dao.Registry.Find(field.Reference!) is not { EndpointKey: { } key } parent
+                || reference[key] is not JsonValue value || !value.TryGetValue(out string? name))
+                continue;
+            var found = await dao.FindAsync(parent, parent.Find(key)!.Column, name, cancellationToken)
+                ?? throw EntityException.ForeignKey(field.Name, name, parent.Name, key);
+            input[field.Name] = new JsonObject { ["id"] = found["id"]!.DeepClone() };
+        }
     }
 
     /// <summary>Deletes the entity and, by the schemas' rules, its children; false when it did not exist.</summary>

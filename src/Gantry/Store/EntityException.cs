@@ -27,9 +27,10 @@ public sealed class EntityException(int status, int code, string name, string me
             $"UNIQUE violation detected on '{{{string.Join(",", values.Select(v => $"{v.Field}={Lua(v.Value)}"))}}}'",
             new JsonObject(values.Select(v => KeyValuePair.Create(v.Field, v.Value?.DeepClone()))));
 
-    public static EntityException ForeignKey(string field, string id, string entity) =>
-        new(400, 4, "foreign key violation", $"the foreign key '{{id=\"{id}\"}}' does not reference an existing '{entity}' entity.",
-            new JsonObject { [field] = new JsonObject { ["id"] = id } });
+    /// <param name="key">How the reference named the parent: by <c>id</c>, or by its endpoint key (<c>name</c>, <c>username</c>).</param>
+    public static EntityException ForeignKey(string field, string id, string entity, string key = "id") =>
+        new(400, 4, "foreign key violation", $"the foreign key '{{{key}=\"{id}\"}}' does not reference an existing '{entity}' entity.",
+            new JsonObject { [field] = new JsonObject { [key] = id } });
 
     public static EntityException ReferencedBy(string child, string parent) =>
         new(400, 4, "foreign key violation", $"an existing '{child}' entity references this '{parent}' entity",

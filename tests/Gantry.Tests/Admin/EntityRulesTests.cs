@@ -236,6 +236,36 @@ public abstract class EntityRulesTests(AdminNode node)
     }
 
     [Fact]
+    public async Task References_name_the_parent_by_its_endpoint_key_in_json_and_forms()
+    {
+        var service = Unique("ek-svc");
+        var serviceId = (await node.CreateAsync("/services", new { name = service, host = "example.test" }))["id"]!.GetValue<string>();
+        var route = await node.CreateAsync("/routes", new { name = Unique("ek-route"), paths = new[] { "/ek" }, service = new { name = service } });
+        Assert.Equal(serviceId, route["service"]!["id"]!.GetValue<string>());
+        var formRoute = await node.SendAsync(HttpMethod.Post, "/routes",
+            new FormUrlEncodedContent([new("paths[]", "/ek-form"), new("service.name", service)]));
+        AssertStatus(201, formRoute);
+        Assert.Equal(serviceId, formRoute.Body!["service"]!["id"]!.GetValue<string>());
+
+        var consumer = Unique("ek-user");
+        var consumerId = (await node.CreateAsync("/consumers", new { username = consumer }))["id"]!.GetValue<string>();
+        var plugin = await node.CreateAsync("/plugins", new { name = "key-auth", route = new { name = route["name"]!.GetValue<string>() } });
+        Assert.Equal(route["id"]!.GetValue<string>(), plugin["route"]!["id"]!.GetValue<string>());
+        var scoped = await node.CreateAsync("/plugins", new { name = "rate-limiting", consumer = new { username = consumer }, config = new { minute = 5 } });
+        Assert.Equal(consumerId, scoped["consumer"]!["id"]!.GetValue<string>());
+
+        // A name nothing has is Kong's foreign key violation, naming the key it was looked up by; nothing is written.
+        var before = await node.CountAsync("routes");
+        var missing = Unique("nobody");
+        var response = await node.PostAsync("/routes", new { paths = new[] { "/ek-missing" }, service = new { name = missing } });
+        AssertStatus(400, response);
+        Assert.Equal(4, response.Body!["code"]!.GetValue<int>());
+        Assert.Equal($"the foreign key '{{name=\"{missing}\"}}' does not reference an existing 'services' entity.", response.Body["message"]!.GetValue<string>());
+        Assert.Equal(missing, response.Body["fields"]!["service"]!["name"]!.GetValue<string>());
+        Assert.Equal(before, await node.CountAsync("routes"));
+    }
+
+    [Fact]
     public async Task Route_name_is_unique()
     {
         var name = Unique("route");
