@@ -233,7 +233,7 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
     public async Task A_thousand_tags_of_1024_characters_are_accepted()
     {
         var prefix = Guid.NewGuid().ToString("N")[..8];
-        var tags = Enumerable.Range(0, 1000).Select(i => $"{prefix}-{i}-" + new string('t', 1000)).Select(t => t[..1024]).ToArray();
+        var tags = Enumerable.Range(0, 1000).Select(i => $"{prefix}-{i}-".PadRight(1024, 't')).ToArray();
         var (status, created) = await node.SendAsync(HttpMethod.Post, "/services", new JsonObject { ["host"] = "example.test", ["tags"] = new JsonArray(tags.Select(t => (JsonNode?)t).ToArray()) }.ToJsonString());
         Assert.True(status == 201, created?.ToJsonString());
         Assert.Equal(1000, created!["tags"]!.AsArray().Count);
