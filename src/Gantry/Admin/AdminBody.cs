@@ -43,7 +43,6 @@ public static class AdminBodyReader
         using var buffer = new MemoryStream();
         await CopyLimitedAsync(request.Body, buffer, cancellationToken);
         var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        AdminBody body;
         if (bytes.Length == 0)
         {
             // Kong: an empty JSON body cannot be parsed; an empty form (or no body at all) is an empty entity.
@@ -51,25 +50,18 @@ public static class AdminBodyReader
                 throw new AdminError(400, UnparsableJson);
             return new AdminBody([], false);
         }
-        switch (mediaType)
+        var body = mediaType switch
         {
-            case "application/json":
-                body = new AdminBody(ParseJson(bytes), false);
-                break;
-            case "application/x-www-form-urlencoded":
-                body = new AdminBody(FromPairs(ParseUrlEncoded(bytes.Span)), true);
-                break;
-            case "multipart/form-data":
-                body = new AdminBody(FromPairs(await ParseMultipartAsync(contentType, bytes, cancellationToken)), true);
-                break;
-            default:
-                throw new AdminError(415, "Unsupported Media Type");
-        }
+            "application/json" => new AdminBody(ParseJson(bytes), false),
+            "application/x-www-form-urlencoded" => new AdminBody(FromPairs(ParseUrlEncoded(bytes.Span)), true),
+            "multipart/form-data" => new AdminBody(FromPairs(await ParseMultipartAsync(contentType, bytes, cancellationToken)), true),
+            _ => throw new AdminError(415, "Unsupported Media Type"),
+        };
         RefuseUnstorable(body.Fields);
         return body;
     }
 
-    public static AdminError TooLarge() => new(413, "Payload too large");
+    private static AdminError TooLarge() => new(413, "Payload too large");
 
     private static async Task CopyLimitedAsync(Stream source, MemoryStream target, CancellationToken cancellationToken)
     {

@@ -16,7 +16,8 @@ public static partial class CommonFields
     /// <summary>At most this many tags on one entity: each is a row of the tags index, written with the entity.</summary>
     public const int MaxTags = 1000;
 
-    public const int MaxTagLength = 1024;
+    /// <summary>In UTF-16 units, so at most 1536 bytes of UTF-8: PostgreSQL refuses a btree entry (the tags index) over about 2.7 kB.</summary>
+    public const int MaxTagLength = 512;
 
     /// <summary>
     /// Tags: printable ASCII except ',' and '/' (which the ?tags= filter uses), or any UTF-8 beyond ASCII.

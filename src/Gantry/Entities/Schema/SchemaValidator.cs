@@ -311,12 +311,18 @@ public static class SchemaValidator
     private static bool IsInteger(JsonNode value) =>
         value is JsonValue && ToDouble(value) is var d && Math.Abs(d % 1) < double.Epsilon && Math.Abs(d) < 9e15;
 
+    /// <summary>In UTF-16 units: at most 1536 bytes of UTF-8, under PostgreSQL's btree entry limit.</summary>
+    public const int MaxUniqueLength = 512;
+
     private static string? StringError(Field field, string value)
     {
         if (field.MinLength is { } min && value.Length < min)
             return min == 1 ? "length must be at least 1" : $"length must be at least {min}";
         if (field.MaxLength is { } max && value.Length > max)
             return $"length must be at most {max}";
+        // A unique value is indexed whole, and PostgreSQL refuses an index entry over about 2.7 kB (a 500).
+        if (field.Unique && field.MaxLength is null && value.Length > MaxUniqueLength)
+            return $"length must be at most {MaxUniqueLength}";
         if (field.OneOf is { } allowed && !allowed.Contains(value, StringComparer.Ordinal))
             return $"expected one of: {string.Join(", ", allowed)}";
         if (field.Pattern is { } pattern && !pattern.IsMatch(value))
