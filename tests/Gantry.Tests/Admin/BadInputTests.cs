@@ -157,6 +157,17 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
     }
 
     [Fact]
+    public async Task A_patch_to_null_restores_the_default_as_put_does()
+    {
+        var name = "null-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(201, (await node.SendAsync(HttpMethod.Post, "/services", new { name, host = "example.test", retries = 2, enabled = false })).Status);
+        var (status, patched) = await node.SendAsync(HttpMethod.Patch, $"/services/{name}", """{"enabled": null, "retries": null}""");
+        Assert.True(status == 200, patched?.ToJsonString());
+        Assert.True(patched!["enabled"]!.GetValue<bool>());
+        Assert.Equal(5, patched["retries"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Broken_multipart_bodies_are_a_400()
     {
         const string part = "--XX\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\nexample.test\r\n";
@@ -237,8 +248,10 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
         var random = new Random(7);
         string Text(int length) => new(Enumerable.Range(0, length).Select(_ => (char)random.Next(0x4e00, 0x9fff)).ToArray());
         string Alphanumeric(int length) => string.Concat(Enumerable.Range(0, length / 32 + 1).Select(_ => Guid.NewGuid().ToString("N")))[..length];
+        var (_, consumer) = await node.SendAsync(HttpMethod.Post, "/consumers", new { username = "acl-" + Guid.NewGuid().ToString("N")[..8] });
         var cases = new (string Path, string Field, Func<int, JsonObject> Body)[]
         {
+            ($"/consumers/{consumer!["id"]}/acls", "group", n => new JsonObject { ["group"] = Text(n) }),
             ("/consumers", "username", n => new JsonObject { ["username"] = Text(n) }),
             ("/consumers", "custom_id", n => new JsonObject { ["custom_id"] = Text(n) }),
             ("/key-sets", "name", n => new JsonObject { ["name"] = Text(n) }),

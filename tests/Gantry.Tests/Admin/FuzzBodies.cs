@@ -84,7 +84,9 @@ public static class FuzzBodies
         (3, Nasty),
         (2, Gen.String[Gen.Char.AlphaNumeric, 0, 12]),
         (1, Gen.String[Gen.Char['\u0000', '\u00ff'], 0, 8]),
-        (1, Gen.String[Gen.Char, 0, 6]));
+        (1, Gen.String[Gen.Char, 0, 6]),
+        // Long and incompressible: past what PostgreSQL can put in an index entry.
+        (1, Gen.String[Gen.Char['\u4e00', '\u9fff'], 400, 3000]));
 
     /// <summary>A scalar made fresh on each draw: numbers around and beyond every bound, booleans, strings, null.</summary>
     private static readonly Gen<JsonNode?> Scalar = Gen.Frequency(

@@ -53,6 +53,12 @@ public static class SchemaValidator
             ApplyRecordDefaults(fields, result);
         foreach (var field in fields)
             Validate(field, result[field.Name], [field.Name], errors, lenient);
+        // Fields unique together (an ACL's group with its consumer) are indexed too; see MaxUniqueLength.
+        foreach (var name in schema.UniqueTogether.SelectMany(names => names).Distinct())
+        {
+            if (result[name] is JsonValue value && value.TryGetValue(out string? text) && text.Length > MaxUniqueLength)
+                errors.Add([name], $"length must be at most {MaxUniqueLength}");
+        }
         if (!errors.Any)
         {
             schema.OnWrite?.Invoke(input, result);
@@ -93,12 +99,16 @@ public static class SchemaValidator
 
     /// <summary>
     /// On update, a record's fields added by a newer release (a plugin's new config field) take their
-    /// defaults, as they would have on insert; fields outside records stay as stored.
+    /// defaults, as they would have on insert; fields outside records stay as stored, except that a field
+    /// set to null takes its default, as on insert and replace (a PATCH of <c>enabled: null</c> stored a
+    /// null its NOT NULL column refused).
     /// </summary>
     private static void ApplyRecordDefaults(IReadOnlyList<Field> fields, JsonObject target)
     {
         foreach (var field in fields)
         {
+            if (field.Default is not null && target.TryGetPropertyValue(field.Name, out var value) && value is null)
+                target[field.Name] = field.Default.DeepClone();
             if (field.Kind == FieldKind.Record && field.Fields is not null && target[field.Name] is JsonObject nested)
                 ApplyDefaults(field.Fields, nested);
         }
