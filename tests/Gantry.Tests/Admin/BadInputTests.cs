@@ -55,6 +55,20 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
 
     private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
 
+    /// <summary>Bytes as given, under a Content-Type header sent as given (none when null).</summary>
+    private static ByteArrayContent Bytes(byte[] body, string? contentType)
+    {
+        var content = new ByteArrayContent(body);
+        if (contentType is not null)
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        return content;
+    }
+
+    private static ByteArrayContent Bytes(string body, string? contentType) => Bytes(Encoding.UTF8.GetBytes(body), contentType);
+
+    private static byte[] Concat(params object[] parts) =>
+        parts.SelectMany(p => p is string s ? Encoding.UTF8.GetBytes(s) : (byte[])p).ToArray();
+
     [Fact]
     public async Task Malformed_json_is_a_400()
     {
@@ -98,12 +112,170 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
     }
 
     [Fact]
+    public async Task Json_that_dotnet_cannot_read_as_text_is_a_400()
+    {
+        foreach (var body in new[]
+        {
+            Concat("{\"host\": \"a", new byte[] { 0xff }, ".test\"}"),
+            Concat("{\"host\": \"example.test\", \"tags\": [\"", new byte[] { 0xed, 0xa0, 0x80 }, "\"]}"),
+            Concat("{\"host\": \"example.test\", \"name\": \"", new byte[] { 0xc0, 0x80 }, "\"}"),
+            Concat("{\"host\": \"example.test\", \"name\": \"a", new byte[] { 0x00 }, "\"}"),
+            Concat("{\"host\": \"a\\ud800.test\"}"),
+            Concat("{\"host\": \"example.test\", \"tags\": [\"\\udc00\\ud800\"]}"),
+            Concat("{\"host\": \"example.test\", \"\\ud800\": 1}"),
+            Concat("{\"host\": \"example.test\", \"port\": NaN}"),
+        })
+        {
+            var refused = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes(body, "application/json")), 400);
+            Assert.Equal("Cannot parse JSON body", refused!["message"]!.GetValue<string>());
+        }
+        // As Kong answers an empty body declared as JSON.
+        var empty = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes([], "application/json")), 400);
+        Assert.Equal("Cannot parse JSON body", empty!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Values_no_store_can_hold_are_schema_violations_at_their_field()
+    {
+        var body = await RefusedAsync(Send(HttpMethod.Post, "/services", Json("""{"host": "example.test", "port": 1e400, "tags": ["a", -1e400]}""")), 400, code: 2);
+        Assert.Equal("number out of range", body!["fields"]!["port"]!.GetValue<string>());
+        Assert.Equal("number out of range", body["fields"]!["tags"]!["2"]!.GetValue<string>());
+        // NUL in any string or key, even where the field's own rules would take it: PostgreSQL cannot store it.
+        body = await RefusedAsync(Send(HttpMethod.Post, "/plugins", Json("""{"name": "cors", "config": {"origins": ["http://a\u0000.test"]}}""")), 400, code: 2);
+        Assert.Equal("must not contain a NUL character", body!["fields"]!["config"]!["origins"]!["1"]!.GetValue<string>());
+        await RefusedAsync(Send(HttpMethod.Post, "/vaults", new FormUrlEncodedContent([new("name", "env"), new("prefix", "nul-vault"), new("description", "a\0b")])), 400, code: 2);
+        await RefusedAsync(Send(HttpMethod.Post, "/services", Json("""{"host": "example.test", "a\u0000": 1}""")), 400, code: 2);
+    }
+
+    [Fact]
+    public async Task A_repeated_json_key_keeps_its_last_value_as_in_kong()
+    {
+        var name = "dup-" + Guid.NewGuid().ToString("N")[..8];
+        var (status, created) = await node.SendAsync(HttpMethod.Post, "/services", Bytes($$"""{"host": "first.test", "name": "{{name}}", "host": "last.test"}""", "application/json"));
+        Assert.Equal(201, status);
+        Assert.Equal("last.test", created!["host"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_patch_to_null_restores_the_default_as_put_does()
+    {
+        var name = "null-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(201, (await node.SendAsync(HttpMethod.Post, "/services", new { name, host = "example.test", retries = 2, enabled = false })).Status);
+        var (status, patched) = await node.SendAsync(HttpMethod.Patch, $"/services/{name}", """{"enabled": null, "retries": null}""");
+        Assert.True(status == 200, patched?.ToJsonString());
+        Assert.True(patched!["enabled"]!.GetValue<bool>());
+        Assert.Equal(5, patched["retries"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Broken_multipart_bodies_are_a_400()
+    {
+        const string part = "--XX\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\nexample.test\r\n";
+        foreach (var (body, contentType) in new (byte[], string)[]
+        {
+            (Concat(part, "--XX--\r\n"), "multipart/form-data"),
+            (Concat(part, "--XX--\r\n"), "multipart/form-data; boundary=YY"),
+            (Concat(part), "multipart/form-data; boundary=XX"),
+            (Concat("--XX\r\nbroken\r\n\r\nexample.test\r\n--XX--\r\n"), "multipart/form-data; boundary=XX"),
+            (Concat("--XX\r\nContent-Type: text/plain\r\n\r\nexample.test\r\n--XX--\r\n"), "multipart/form-data; boundary=XX"),
+            (Concat("--XX\r\nContent-Disposition: form-data; name=\"host\"\r\n\r\na", new byte[] { 0xff }, "\r\n--XX--\r\n"), "multipart/form-data; boundary=XX"),
+            (Concat(part, "--XX--\r\n"), "multipart/form-data; boundary=" + new string('X', 71)),
+            (Concat("{\"host\": \"example.test\"}"), "multipart/form-data; boundary=XX"),
+        })
+        {
+            var refused = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes(body, contentType)), 400);
+            Assert.Equal("Cannot parse multipart/form-data body", refused!["message"]!.GetValue<string>());
+        }
+        // No body at all is an empty entity, as Kong answers: the schema says what is missing.
+        var empty = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes([], "multipart/form-data")), 400, code: 2);
+        Assert.Equal("required field missing", empty!["fields"]!["host"]!.GetValue<string>());
+        await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes([], null)), 400, code: 2);
+    }
+
+    [Fact]
+    public async Task Broken_and_conflicting_form_bodies_are_a_400()
+    {
+        const string form = "application/x-www-form-urlencoded";
+        var body = await RefusedAsync(Send(HttpMethod.Post, "/plugins", Bytes("name=cors&config=1&config.origins=http://a.test", form)), 400, code: 2);
+        Assert.Equal("given both as a value and as nested fields", body!["fields"]!["config"]!.GetValue<string>());
+        body = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes("host=example.test&tags.a=1&tags=b", form)), 400, code: 2);
+        Assert.Equal("given both as a value and as nested fields", body!["fields"]!["tags"]!.GetValue<string>());
+        await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes("host=example.test&tags[1]=a&tags[]=b", form)), 400, code: 2);
+        // Raw bytes that are not UTF-8, and keys nested deeper than any entity.
+        body = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes(Concat("host=a", new byte[] { 0xff }, ".test"), form)), 400);
+        Assert.Equal("Cannot parse x-www-form-urlencoded body", body!["message"]!.GetValue<string>());
+        await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes("host=example.test&config" + string.Concat(Enumerable.Repeat(".a", 5000)) + "=1", form)), 400);
+        // Broken escapes stay as written, so the field's own rule refuses them.
+        body = await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes("host=a%ZZ.test&name=%", form)), 400, code: 2);
+        Assert.Equal("invalid value: a%ZZ.test", body!["fields"]!["host"]!.GetValue<string>());
+        await RefusedAsync(Send(HttpMethod.Post, "/services", Bytes("host=example.test&name=a%00b", form)), 400, code: 2);
+    }
+
+    [Fact]
     public async Task An_oversized_body_is_a_413()
     {
         // 11 MiB of a valid-looking JSON string: refused on its Content-Length, before it is read.
         var big = "{\"host\": \"example.test\", \"name\": \"" + new string('a', 11 * 1024 * 1024) + "\"}";
         var body = await RefusedAsync(Send(HttpMethod.Post, "/services", Json(big)), 413);
-        Assert.Equal("Request size limit exceeded", body!["message"]!.GetValue<string>());
+        Assert.Equal("Payload too large", body!["message"]!.GetValue<string>());
+        // Without a Content-Length (chunked), refused once the 10 MiB are read.
+        var chunked = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big)));
+        chunked.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        body = await RefusedAsync(Send(HttpMethod.Post, "/services", new ChunkedContent(chunked)), 413);
+        Assert.Equal("Payload too large", body!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Two_hundred_thousand_tags_are_refused_quickly()
+    {
+        var tags = new JsonArray(Enumerable.Range(0, 200_000).Select(i => (JsonNode?)$"t{i}").ToArray());
+        var json = new JsonObject { ["host"] = "example.test", ["tags"] = tags }.ToJsonString();
+        Assert.True(json.Length > 1_500_000, $"{json.Length} bytes");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var body = await RefusedAsync(Send(HttpMethod.Post, "/services", Json(json)), 400, code: 2);
+        clock.Stop();
+        Assert.Equal("length must be at most 1000", body!["fields"]!["tags"]!.GetValue<string>());
+        // Refused before a row is written: well under the time 200,000 rows of the tags index would take.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        await RefusedAsync(Send(HttpMethod.Post, "/services", Json(new JsonObject { ["host"] = "example.test", ["tags"] = new JsonArray(Enumerable.Range(0, 1001).Select(i => (JsonNode?)$"t{i}").ToArray()) }.ToJsonString())), 400, code: 2);
+    }
+
+    [Fact]
+    public async Task Indexed_values_are_bounded_below_what_postgresql_can_index()
+    {
+        // PostgreSQL refuses a btree index entry over about 2.7 kB, and random CJK text (3 bytes a character)
+        // does not compress below it: 512 characters are stored, more are a schema violation, never a 500.
+        var random = new Random(7);
+        string Text(int length) => new(Enumerable.Range(0, length).Select(_ => (char)random.Next(0x4e00, 0x9fff)).ToArray());
+        string Alphanumeric(int length) => string.Concat(Enumerable.Range(0, length / 32 + 1).Select(_ => Guid.NewGuid().ToString("N")))[..length];
+        var (_, consumer) = await node.SendAsync(HttpMethod.Post, "/consumers", new { username = "acl-" + Guid.NewGuid().ToString("N")[..8] });
+        var cases = new (string Path, string Field, Func<int, JsonObject> Body)[]
+        {
+            ($"/consumers/{consumer!["id"]}/acls", "group", n => new JsonObject { ["group"] = Text(n) }),
+            ("/consumers", "username", n => new JsonObject { ["username"] = Text(n) }),
+            ("/consumers", "custom_id", n => new JsonObject { ["custom_id"] = Text(n) }),
+            ("/key-sets", "name", n => new JsonObject { ["name"] = Text(n) }),
+            ("/services", "name", n => new JsonObject { ["host"] = "example.test", ["name"] = Alphanumeric(n) }),
+            ("/services", "tags", n => new JsonObject { ["host"] = "example.test", ["tags"] = new JsonArray(Text(n)) }),
+        };
+        foreach (var (path, field, body) in cases)
+        {
+            var (status, created) = await node.SendAsync(HttpMethod.Post, path, body(512).ToJsonString());
+            Assert.True(status == 201, $"POST {path} with a {field} of 512 characters answered {status}: {created?.ToJsonString()}");
+            var refused = await RefusedAsync(Send(HttpMethod.Post, path, Json(body(3000).ToJsonString())), 400, code: 2);
+            Assert.Contains("length must be at most 512", refused!["message"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task A_thousand_tags_of_512_characters_are_accepted()
+    {
+        var prefix = Guid.NewGuid().ToString("N")[..8];
+        var tags = Enumerable.Range(0, 1000).Select(i => $"{prefix}-{i}-".PadRight(512, 't')).ToArray();
+        var (status, created) = await node.SendAsync(HttpMethod.Post, "/services", new JsonObject { ["host"] = "example.test", ["tags"] = new JsonArray(tags.Select(t => (JsonNode?)t).ToArray()) }.ToJsonString());
+        Assert.True(status == 201, created?.ToJsonString());
+        Assert.Equal(1000, created!["tags"]!.AsArray().Count);
+        Assert.Equal(1000, await node.Installation.CountAsync($"SELECT count(*) FROM tags WHERE tag LIKE '{prefix}-%'"));
     }
 
     [Fact]
@@ -133,7 +305,7 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
     {
         var tag = new string('t', 1_000_000);
         var body = await RefusedAsync(Send(HttpMethod.Post, "/services", Json(new JsonObject { ["host"] = "example.test", ["tags"] = new JsonArray(tag) }.ToJsonString())), 400, code: 2);
-        Assert.Contains("length must be at most 1024", body!["message"]!.GetValue<string>());
+        Assert.Contains("length must be at most 512", body!["message"]!.GetValue<string>());
         // Long tags in the URL are looked up, not stored: an empty page.
         var (status, page) = await node.SendAsync(HttpMethod.Get, "/tags/" + new string('t', 4000));
         Assert.Equal(200, status);
@@ -178,6 +350,21 @@ public abstract class BadInputTests<TNode>(TNode node) where TNode : AdminNode
         await RefusedAsync(Send(HttpMethod.Post, "/services", Json("""{"host": "example.test", "tags": ["a\u0000b"]}""")), 400, code: 2);
         await RefusedAsync(Send(HttpMethod.Get, "/services?tags=a%00b"), 400, code: 11);
         await RefusedAsync(Send(HttpMethod.Get, "/services?offset=%00"), 400, code: 7);
+    }
+}
+
+/// <summary>Sends its content with Transfer-Encoding: chunked (no Content-Length), as a streaming client would.</summary>
+internal sealed class ChunkedContent(HttpContent inner) : HttpContent
+{
+    protected override void SerializeToStream(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken) =>
+        inner.CopyTo(stream, context, cancellationToken);
+
+    protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => inner.CopyToAsync(stream, context);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
     }
 }
 

@@ -13,16 +13,26 @@ public static partial class CommonFields
 
     public static Field UpdatedAt(FieldKind kind = FieldKind.Integer) => new("updated_at", kind) { Auto = AutoValue.Timestamp, ReadOnly = true };
 
+    /// <summary>At most this many tags on one entity: each is a row of the tags index, written with the entity.</summary>
+    public const int MaxTags = 1000;
+
+    /// <summary>In UTF-16 units, so at most 1536 bytes of UTF-8: PostgreSQL refuses a btree entry (the tags index) over about 2.7 kB.</summary>
+    public const int MaxTagLength = 512;
+
     /// <summary>
     /// Tags: printable ASCII except ',' and '/' (which the ?tags= filter uses), or any UTF-8 beyond ASCII.
-    /// Kong sets no length limit; Gantry caps a tag at 1024 characters so the tags index stays usable.
+    /// Kong's schema bounds neither the count nor the length (only its 10 MB body limit does), so one request
+    /// could write 200,000 rows of the tags index. Gantry caps both far above what Kong's own tooling allows
+    /// (its Kubernetes resources take at most 20 tags of 128 characters), so any configuration those tools
+    /// manage still fits.
     /// </summary>
     public static Field Tags() => new("tags", FieldKind.Set)
     {
+        MaxItems = MaxTags,
         Elements = new Field("tag", FieldKind.String)
         {
             MinLength = 1,
-            MaxLength = 1024,
+            MaxLength = MaxTagLength,
             Pattern = TagPattern(),
             PatternMessage = "invalid tag",
         },

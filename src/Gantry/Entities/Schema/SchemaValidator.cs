@@ -53,6 +53,12 @@ public static class SchemaValidator
             ApplyRecordDefaults(fields, result);
         foreach (var field in fields)
             Validate(field, result[field.Name], [field.Name], errors, lenient);
+        // Fields unique together (an ACL's group with its consumer) are indexed too; see MaxUniqueLength.
+        foreach (var name in schema.UniqueTogether.SelectMany(names => names).Distinct())
+        {
+            if (result[name] is JsonValue value && value.TryGetValue(out string? text) && text.Length > MaxUniqueLength)
+                errors.Add([name], $"length must be at most {MaxUniqueLength}");
+        }
         if (!errors.Any)
         {
             schema.OnWrite?.Invoke(input, result);
@@ -106,12 +112,16 @@ public static class SchemaValidator
 
     /// <summary>
     /// On update, a record's fields added by a newer release (a plugin's new config field) take their
-    /// defaults, as they would have on insert; fields outside records stay as stored.
+    /// defaults, as they would have on insert; fields outside records stay as stored, except that a field
+    /// set to null takes its default, as on insert and replace (a PATCH of <c>enabled: null</c> stored a
+    /// null its NOT NULL column refused).
     /// </summary>
     private static void ApplyRecordDefaults(IReadOnlyList<Field> fields, JsonObject target)
     {
         foreach (var field in fields)
         {
+            if (field.Default is not null && target.TryGetPropertyValue(field.Name, out var value) && value is null)
+                target[field.Name] = field.Default.DeepClone();
             if (field.Kind == FieldKind.Record && field.Fields is not null && target[field.Name] is JsonObject nested)
                 ApplyDefaults(field.Fields, nested);
         }
@@ -324,12 +334,18 @@ public static class SchemaValidator
     private static bool IsInteger(JsonNode value) =>
         value is JsonValue && ToDouble(value) is var d && Math.Abs(d % 1) < double.Epsilon && Math.Abs(d) < 9e15;
 
+    /// <summary>In UTF-16 units: at most 1536 bytes of UTF-8, under PostgreSQL's btree entry limit.</summary>
+    public const int MaxUniqueLength = 512;
+
     private static string? StringError(Field field, string value)
     {
         if (field.MinLength is { } min && value.Length < min)
             return min == 1 ? "length must be at least 1" : $"length must be at least {min}";
         if (field.MaxLength is { } max && value.Length > max)
             return $"length must be at most {max}";
+        // A unique value is indexed whole, and PostgreSQL refuses an index entry over about 2.7 kB (a 500).
+        if (field.Unique && field.MaxLength is null && value.Length > MaxUniqueLength)
+            return $"length must be at most {MaxUniqueLength}";
         if (field.OneOf is { } allowed && !allowed.Contains(value, StringComparer.Ordinal))
             return $"expected one of: {string.Join(", ", allowed)}";
         if (field.Pattern is { } pattern && !pattern.IsMatch(value))
