@@ -425,8 +425,11 @@ public sealed class MigrationRunner
         var completed = ignoreJournal
             ? []
             : (await _journal.ReadAsync(subsystem, name, cancellationToken)).Where(e => e.Completed).Select(e => (e.Phase, e.Step)).ToHashSet();
-        var steps = phases.SelectMany(phase => StepsOf(migration.Migration, phase)).Where(s => !completed.Contains((s.Phase, s.Index))).ToList();
-        if (completed.Count > 0 && steps.Count > 0)
+        var defined = phases.SelectMany(phase => StepsOf(migration.Migration, phase)).ToList();
+        var steps = defined.Where(s => !completed.Contains((s.Phase, s.Index))).ToList();
+        // Only steps of the phases run now count: 'finish' finds the Up steps that 'up' completed in the
+        // journal, and they say nothing about an interruption.
+        if (steps.Count > 0 && steps.Count < defined.Count)
             _output.Line($"{subsystem}/{name}: resuming at {steps[0].Phase.ToString().ToLowerInvariant()} step {steps[0].Index + 1} (earlier steps completed in an interrupted run)");
 
         var contracts = phases.Contains(MigrationPhase.Finish) && migration.Migration.Finish is not null;

@@ -63,6 +63,19 @@ public static class Releases
           {"name": "003_after", "up": [{"sql": "INSERT INTO ledger VALUES ('003')"}]}]}
         """);
 
+    /// <summary>
+    /// One migration whose Finish has three steps: an insert, a backfill (journalled outside a transaction on
+    /// both databases, so it is a step of its own), and an insert whose transaction stays open for a while.
+    /// </summary>
+    public static string SlowFinish(int delayMilliseconds) => Of($$$"""
+        {"name": "tally", "migrations": [
+          {"name": "001_tally",
+           "up": [{"sql": "CREATE TABLE tally (id INTEGER PRIMARY KEY, note TEXT)"}],
+           "finish": [{"sql": "INSERT INTO tally VALUES (1, 'first')"},
+                      {"backfill": {"table": "tally", "key": "id", "set": "note = upper(note)"}},
+                      {"sql": "INSERT INTO tally VALUES (3, 'third')"}, {"delay_ms": {{{delayMilliseconds}}}}]}]}
+        """);
+
     /// <summary>A plugin that owns a table; it only migrates when the plugins property names it.</summary>
     public static string AuditPlugin => Of("""
         {"name": "x-audit", "plugin": true, "migrations": [
