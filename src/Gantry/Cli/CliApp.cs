@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gantry.Migrations;
 using Gantry.Store;
 
 namespace Gantry.Cli;
@@ -40,6 +41,7 @@ public static class CliApp
             var (message, code) = e switch
             {
                 CliException cli => (cli.Message, cli.ExitCode),
+                MigrationException migration => (migration.Message, ExitCodes.Of(migration.Failure)),
                 DatabaseUnavailableException db => (db.Message, ExitCodes.Error),
                 FileNotFoundException file => (file.Message, ExitCodes.Error),
                 OperationCanceledException => ("interrupted", ExitCodes.Error),

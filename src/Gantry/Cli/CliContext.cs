@@ -77,7 +77,7 @@ internal sealed class CliContext
     }
 
     public MigrationRunner CreateRunner(IDatabase database, ParseResult result, string command) =>
-        new(database, Subsystems, Output, new MigrationOptions(
+        new(database, Subsystems, new ConsoleMigrationReporter(Output, result.GetValue(CommonOptions.Progress)), new MigrationOptions(
             TimeSpan.FromSeconds(Math.Max(0, result.GetValue(CommonOptions.LockTimeout))),
             result.GetValue(CommonOptions.Force),
             $"gantry migrations {command} (pid {System.Environment.ProcessId} on {System.Environment.MachineName})",

@@ -15,17 +15,17 @@ internal static class MigrationsCommand
     {
         var command = new Command("migrations", "Manage the database schema: bootstrap a new database, upgrade (up, then finish), inspect, reset");
         command.Subcommands.Add(Locking("bootstrap", "Create every table of a new database (both steps of every migration)",
-            (runner, ct) => runner.BootstrapAsync(ct)));
+            (runner, ct) => Succeeds(runner.BootstrapAsync(ct))));
         command.Subcommands.Add(Locking("up", "Expand: run the Up step of each new migration; old and new releases can then share the database",
-            (runner, ct) => runner.UpAsync(ct)));
+            (runner, ct) => Succeeds(runner.UpAsync(ct))));
         command.Subcommands.Add(Locking("finish", "Contract: run the Finish step of each pending migration, once every node runs the new release",
-            (runner, ct) => runner.FinishAsync(ct)));
+            (runner, ct) => Succeeds(runner.FinishAsync(ct))));
 
         command.Subcommands.Add(Locking("rollback", "Undo an upgrade between 'up' and 'finish', so the previous release runs exactly as before",
-            (runner, ct) => runner.RollbackAsync(ct), force: false));
+            (runner, ct) => Succeeds(runner.RollbackAsync(ct)), force: false));
         command.Subcommands.Add(PlanCommand.Create());
         command.Subcommands.Add(Locking("repair", "Compare the step journal with the database catalog and fix the journal, or say what it cannot fix",
-            (runner, ct) => runner.RepairAsync(ct), force: false));
+            async (runner, ct) => (await runner.RepairAsync(ct)).Unfixable == 0 ? ExitCodes.Success : ExitCodes.Error, force: false));
 
         var list = new Command("list", "List executed, pending and new migrations; the exit code tells the state (0, 3, 4 or 5)");
         list.Options.Add(CommonOptions.DbTimeout);
@@ -64,11 +64,16 @@ internal static class MigrationsCommand
         command.Options.Add(CommonOptions.Progress);
         command.SetAction((result, ct) => WithDatabase(result, name, async (context, runner) =>
         {
-            context.Output.Progress = result.GetValue(CommonOptions.Progress);
             await ReleaseFence.EnsureAllowedAsync(runner.Database, $"run 'gantry migrations {name}' from Gantry {{0}} or newer", ct);
             return await run(runner, ct);
         }));
         return command;
+    }
+
+    private static async Task<int> Succeeds(Task command)
+    {
+        await command;
+        return ExitCodes.Success;
     }
 
     internal static async Task<int> WithDatabase(ParseResult result, string name, Func<CliContext, MigrationRunner, Task<int>> run)
@@ -151,7 +156,8 @@ internal static class MigrationsCommand
                 return ExitCodes.Error;
             }
         }
-        return await runner.ResetAsync(cancellationToken);
+        await runner.ResetAsync(cancellationToken);
+        return ExitCodes.Success;
     }
 
     private static bool Confirm()
