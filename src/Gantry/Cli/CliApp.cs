@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gantry.Migrations;
+using Gantry.Node;
 using Gantry.Store;
 
 namespace Gantry.Cli;
@@ -42,6 +43,7 @@ public static class CliApp
             {
                 CliException cli => (cli.Message, cli.ExitCode),
                 MigrationException migration => (migration.Message, ExitCodes.Of(migration.Failure)),
+                NodeStartException node => (node.Message, ExitCodes.Error),
                 DatabaseUnavailableException db => (db.Message, ExitCodes.Error),
                 FileNotFoundException file => (file.Message, ExitCodes.Error),
                 OperationCanceledException => ("interrupted", ExitCodes.Error),

@@ -41,7 +41,10 @@ internal static class StartCommand
             }
             try
             {
-                await GantryNode.RunAsync(context, prefix, database, ct);
+                await GantryNode.RunAsync(new GantryNodeOptions(context.Config, prefix, database, context.EnabledPlugins, context.Subsystems)
+                {
+                    Started = () => context.Output.Line($"Gantry {GantryInfo.Version} started"),
+                }, ct);
             }
             finally
             {

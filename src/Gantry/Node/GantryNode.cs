@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Gantry.Admin;
 using Gantry.Balancing;
-using Gantry.Cli;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
 using Gantry.Configuration;
+using Gantry.Plugins;
 using Gantry.Store;
 
 namespace Gantry.Node;
@@ -15,19 +15,27 @@ namespace Gantry.Node;
 /// </summary>
 internal sealed class GantryNode
 {
-    public static async Task RunAsync(CliContext context, NodePrefix prefix, IDatabase? database, CancellationToken cancellationToken)
+    public static async Task RunAsync(GantryNodeOptions options, CancellationToken cancellationToken)
     {
-        var config = context.Config;
+        var (config, prefix, database) = (options.Config, options.Prefix, options.Database);
         var nodeId = prefix.NodeId();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
-        builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
-        // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
-        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        if (options.LoggerFactory is { } loggerFactory)
+        {
+            // Registered last, so it is the factory every logger of the host resolves.
+            builder.Services.AddSingleton(loggerFactory);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+            builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
+            // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
+            builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        }
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
         // Set once the snapshot holder exists, which is before any listener accepts a connection.
@@ -59,7 +67,7 @@ internal sealed class GantryNode
         var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
         var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
         var health = new DatabaseHealth(database);
-        var info = new NodeInfo(nodeId, Environment.MachineName, config, context);
+        var info = new NodeInfo(nodeId, Environment.MachineName, config, options.EnabledPlugins);
         app.Use((http, next) =>
         {
             counters.RequestStarted();
@@ -68,9 +76,9 @@ internal sealed class GantryNode
 
         // In front of the whole Admin API, so that every endpoint added later inherits the refusal.
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
-            ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
+            ? UpgradeWriteGuard.For(database, options.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var registry = CoreEntities.Registry(context.EnabledPlugins);
+        var registry = CoreEntities.Registry(options.EnabledPlugins);
         // Without a database (database = off) the entity endpoints have nothing to read from yet.
         var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
@@ -78,7 +86,7 @@ internal sealed class GantryNode
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
         var pluginState = new Plugins.Pipeline.PluginNodeState();
         await using var snapshots = new SnapshotHolder(
-            new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, pluginState, proxyLogger),
+            new SnapshotBuilder(dao, registry, targetHealth, options.EnabledPlugins, pluginState, proxyLogger),
             dao, config.DbUpdateFrequency, proxyLogger);
         proxySnapshots = snapshots;
         await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
@@ -89,12 +97,12 @@ internal sealed class GantryNode
         }
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
         var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots);
-        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints);
+        var adminApi = CreateAdminApi(options, dao, adminLogger, infoEndpoints);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
         infoEndpoints.MapStatus(statusApi);
-        if (context.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
+        if (options.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
         {
             var metrics = new MetricsEndpoint(info, health, counters, pluginState.Prometheus, targetHealth,
                 () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }));
@@ -118,13 +126,13 @@ internal sealed class GantryNode
         }
         catch (IOException e)
         {
-            throw new CliException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
+            throw new NodeStartException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
         }
         await File.WriteAllTextAsync(prefix.PidFile, Environment.ProcessId.ToString(), cancellationToken);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
         logger.LogInformation("Gantry {Version} started (node {NodeId}, database {Database})", GantryInfo.Version, nodeId,
             database?.Location ?? "off");
-        context.Output.Line($"Gantry {GantryInfo.Version} started");
+        options.Started?.Invoke();
         try
         {
             await app.WaitForShutdownAsync(cancellationToken);
@@ -136,13 +144,13 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(CliContext context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
+    private static AdminApi CreateAdminApi(GantryNodeOptions options, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
     {
-        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config));
+        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(options.Config));
         infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
-        PluginEndpoints.Map(api, context.EnabledPlugins);
+        PluginEndpoints.Map(api, options.EnabledPlugins);
         return api;
     }
 
@@ -159,7 +167,7 @@ internal sealed class GantryNode
 }
 
 /// <summary>Facts about the node that its APIs report.</summary>
-internal sealed record NodeInfo(Guid NodeId, string Hostname, GantryConfig Config, CliContext Context);
+internal sealed record NodeInfo(Guid NodeId, string Hostname, GantryConfig Config, IReadOnlyList<PluginDescriptor> EnabledPlugins);
 
 /// <summary>Whether the database answers, checked when asked and never for longer than a second.</summary>
 internal sealed class DatabaseHealth(IDatabase? database)
