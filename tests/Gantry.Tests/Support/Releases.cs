@@ -1,8 +1,8 @@
 namespace Gantry.Tests.Support;
 
 /// <summary>
-/// Test-only subsystems in the JSON form GANTRY_TESTING_SUBSYSTEMS reads. Each release string plays one
-/// release of Gantry: the same binary, knowing different migrations.
+/// Test-only subsystems in the JSON form the test host reads (tests/Gantry.TestHost/ReleaseFile.cs). Each
+/// release string plays one release of Gantry: the same program, knowing different migrations.
 /// </summary>
 public static class Releases
 {
@@ -89,7 +89,7 @@ public static class Releases
           {"name": "002_bad", "up": [{"sql": "CREATE TABLE bad_t (x INTEGER)"}, {"sql": "INSERT INTO {{(fixedUp ? "bad_t" : "does_not_exist")}} VALUES (1)"}]}]}
         """);
 
-    /// <summary>The same subsystems, played by the given release (the testing aid's "release").</summary>
+    /// <summary>The same subsystems, played by the given release (the release file's "release").</summary>
     public static string Claiming(string release, string releaseJson)
     {
         var document = System.Text.Json.Nodes.JsonNode.Parse(releaseJson)!.AsObject();
