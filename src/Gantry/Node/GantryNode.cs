@@ -15,27 +15,29 @@ namespace Gantry.Node;
 /// </summary>
 internal sealed class GantryNode
 {
-    public static async Task RunAsync(GantryNodeOptions options, CancellationToken cancellationToken)
+    /// <param name="context">What the node runs with (whoever starts it: the CLI's 'start', or an embedding program).</param>
+    public static async Task RunAsync(GantryNodeOptions context, CancellationToken cancellationToken)
     {
-        var (config, prefix, database) = (options.Config, options.Prefix, options.Database);
+        var config = context.Config;
+        var (prefix, database) = (context.Prefix, context.Database);
         var nodeId = prefix.NodeId();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        if (options.LoggerFactory is { } loggerFactory)
+        if (context.LoggerFactory is { } loggerFactory)
         {
             // Registered last, so it is the factory every logger of the host resolves.
             builder.Services.AddSingleton(loggerFactory);
         }
         else
         {
-            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+            builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
             builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
             // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
             // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         }
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
         // Set once the snapshot holder exists, which is before any listener accepts a connection.
@@ -67,7 +69,7 @@ internal sealed class GantryNode
         var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
         var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
         var health = new DatabaseHealth(database);
-        var info = new NodeInfo(nodeId, Environment.MachineName, config, options.EnabledPlugins);
+        var info = new NodeInfo(nodeId, Environment.MachineName, config, context.EnabledPlugins);
         app.Use((http, next) =>
         {
             counters.RequestStarted();
@@ -76,9 +78,9 @@ internal sealed class GantryNode
 
         // In front of the whole Admin API, so that every endpoint added later inherits the refusal.
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
-            ? UpgradeWriteGuard.For(database, options.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
+            ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var registry = CoreEntities.Registry(options.EnabledPlugins);
+        var registry = CoreEntities.Registry(context.EnabledPlugins);
         // Without a database (database = off) the entity endpoints have nothing to read from yet.
         var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
@@ -86,7 +88,7 @@ internal sealed class GantryNode
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
         var pluginState = new Plugins.Pipeline.PluginNodeState();
         await using var snapshots = new SnapshotHolder(
-            new SnapshotBuilder(dao, registry, targetHealth, options.EnabledPlugins, pluginState, proxyLogger),
+            new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, pluginState, proxyLogger),
             dao, config.DbUpdateFrequency, proxyLogger);
         proxySnapshots = snapshots;
         await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
@@ -97,12 +99,12 @@ internal sealed class GantryNode
         }
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
         var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots);
-        var adminApi = CreateAdminApi(options, dao, adminLogger, infoEndpoints);
+        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
         infoEndpoints.MapStatus(statusApi);
-        if (options.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
+        if (context.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
         {
             var metrics = new MetricsEndpoint(info, health, counters, pluginState.Prometheus, targetHealth,
                 () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }));
@@ -132,7 +134,7 @@ internal sealed class GantryNode
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
         logger.LogInformation("Gantry {Version} started (node {NodeId}, database {Database})", GantryInfo.Version, nodeId,
             database?.Location ?? "off");
-        options.Started?.Invoke();
+        context.Started?.Invoke();
         try
         {
             await app.WaitForShutdownAsync(cancellationToken);
@@ -144,13 +146,13 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(GantryNodeOptions options, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
+    private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
     {
-        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(options.Config));
+        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config));
         infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
-        PluginEndpoints.Map(api, options.EnabledPlugins);
+        PluginEndpoints.Map(api, context.EnabledPlugins);
         return api;
     }
 
