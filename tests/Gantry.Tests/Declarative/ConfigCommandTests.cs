@@ -345,4 +345,45 @@ public sealed class ConfigCommandTests(ITestOutputHelper output)
         var export = await gantry.RunAsync("config", "db_export");
         Assert.Equal(3, export.ExitCode);
     }
+
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("sqlite")]
+    public async Task Deck_finds_no_drift_on_a_node_filled_by_db_import(string store)
+    {
+        await using var gantry = await BootstrappedAsync(store);
+        await SucceedsAsync(gantry, "config", "db_import", BurstFile);
+        await SucceedsAsync(gantry, "config", "db_import", await WriteAsync(gantry, "kong.yml", Document));
+        await using var node = gantry.Start("start");
+        await node.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+
+        var dumpFile = Path.Combine(gantry.Prefix, "dumped.yaml");
+        var dump = await DeckAsync(gantry.AdminUrl, gantry.Prefix, "dump", "-o", dumpFile);
+        Assert.True(dump.ExitCode == 0, dump.Output);
+        var dumped = await File.ReadAllTextAsync(dumpFile);
+        Assert.Contains("4test-any.something-static.80", dumped);
+        Assert.Contains("orders-by-id", dumped);
+        var diff = await DeckAsync(gantry.AdminUrl, gantry.Prefix, "diff", "-s", dumpFile, "--non-zero-exit-code");
+        Assert.True(diff.ExitCode == 0, "deck diff of its dump found drift:\n" + diff.Output);
+        var sync = await DeckAsync(gantry.AdminUrl, gantry.Prefix, "sync", "-s", dumpFile);
+        Assert.True(sync.ExitCode == 0, sync.Output);
+        Assert.Contains("Created: 0", sync.Output);
+        Assert.Contains("Updated: 0", sync.Output);
+        Assert.Contains("Deleted: 0", sync.Output);
+    }
+
+    private static async Task<(int ExitCode, string Output)> DeckAsync(string admin, string workDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("deck") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDirectory };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.ArgumentList.Add("--kong-addr");
+        start.ArgumentList.Add(admin);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
 }
