@@ -6,8 +6,7 @@ namespace Gantry.Declarative;
 /// <summary>
 /// Ids for entities a document declares without one: a name-based UUID (RFC 9562 version 5) in a
 /// namespace per entity type, itself derived from one fixed root, so that the same document always gives
-/// the same ids. The root is the one Kong uses for the same purpose, so an entity keyed the same way gets
-/// the id Kong would give it.
+/// the same ids. The root and the per-type namespaces are built as Kong builds them for the same purpose.
 /// </summary>
 public static class DeclarativeIds
 {
