@@ -12,7 +12,10 @@ public static class DeclarativeIds
 {
     private static readonly Guid Root = Guid.Parse("fd02801f-0957-4a15-a55a-c8d9606f30b5");
 
-    public static string For(string entityType, string key) => Version5(Version5(Root, entityType), key).ToString();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Guid> Namespaces = new(StringComparer.Ordinal);
+
+    public static string For(string entityType, string key) =>
+        Version5(Namespaces.GetOrAdd(entityType, type => Version5(Root, type)), key).ToString();
 
     public static Guid Version5(Guid space, string name)
     {
