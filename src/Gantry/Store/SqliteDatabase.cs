@@ -56,6 +56,18 @@ public sealed class SqliteDatabase : IDatabase
     /// </summary>
     public static SqliteDatabase CreateInMemory() => new("gantry-memory-" + Guid.NewGuid().ToString("N"));
 
+    /// <summary>
+    /// A new database in memory holding a copy of this one (SQLite's online backup): schemas bootstrapped
+    /// once are copied in a few milliseconds instead of migrated again.
+    /// </summary>
+    public async Task<SqliteDatabase> CopyToMemoryAsync(CancellationToken cancellationToken = default)
+    {
+        var copy = CreateInMemory();
+        await using var source = (SqliteConnection)await OpenAsync(cancellationToken);
+        source.BackupDatabase(copy._keepAlive!);
+        return copy;
+    }
+
     /// <summary>The file, or for a database in memory its name.</summary>
     public string Path { get; }
 
