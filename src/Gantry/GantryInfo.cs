@@ -1,5 +1,4 @@
 using System.Reflection;
-using Gantry.Migrations;
 
 namespace Gantry;
 
@@ -11,17 +10,27 @@ public static class GantryInfo
         typeof(GantryInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
-    // Lazy, so that every reader (CLI output, migration records, fencing, the Admin API) sees one value
-    // for the life of the process, whichever of them asks first.
-    private static readonly Lazy<string> Claimed = new(() =>
-        TestingSubsystems.ReadRelease(Environment.GetEnvironmentVariable(TestingSubsystems.EnvironmentVariable)) ?? BuildVersion);
+    // Fixed by the first reader (or by a host's claim before any reader), so that every reader (CLI
+    // output, migration records, fencing, the Admin API) sees one value for the life of the process.
+    private static string? _version;
 
     /// <summary>
-    /// The release this process claims: the build's, unless the testing aid names another one (tests play
-    /// two releases with one binary). Everything that records or compares releases reads this.
+    /// The release this process claims: the build's, unless the host that runs the CLI claimed another
+    /// one (<see cref="GantryHost.Release"/>). Everything that records or compares releases reads this.
     /// </summary>
-    public static string Version => Claimed.Value;
+    public static string Version =>
+        Volatile.Read(ref _version) ?? Interlocked.CompareExchange(ref _version, BuildVersion, null) ?? BuildVersion;
 
     /// <summary><see cref="Version"/> as a comparable release number.</summary>
     public static ReleaseVersion Release => ReleaseVersion.TryParse(Version, out var release) ? release : default;
+
+    /// <summary>Makes this process claim <paramref name="release"/>; only before anything has read <see cref="Version"/>.</summary>
+    internal static void Claim(string release)
+    {
+        if (!ReleaseVersion.TryParse(release, out _))
+            throw new ArgumentException($"the claimed release '{release}' is not of the form major.minor.patch", nameof(release));
+        var earlier = Interlocked.CompareExchange(ref _version, release, null);
+        if (earlier is not null && earlier != release)
+            throw new InvalidOperationException($"this process already runs as Gantry {earlier}: a release must be claimed before anything reads the version");
+    }
 }

@@ -28,7 +28,7 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
     private async Task RootAsync(HttpContext http, AdminApi api)
     {
         var available = new JsonObject();
-        foreach (var plugin in info.Context.EnabledPlugins.OrderBy(p => p.Name, StringComparer.Ordinal))
+        foreach (var plugin in info.EnabledPlugins.OrderBy(p => p.Name, StringComparer.Ordinal))
             available[plugin.Name] = new JsonObject { ["version"] = GantryInfo.Version, ["priority"] = plugin.Priority };
         var enabled = await PluginsInUseAsync(api, http.RequestAborted);
         var body = new JsonObject

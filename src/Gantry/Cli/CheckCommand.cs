@@ -5,7 +5,7 @@ namespace Gantry.Cli;
 /// <summary><c>gantry check [file]</c>: validates every property of a configuration file.</summary>
 internal static class CheckCommand
 {
-    public static Command Create()
+    public static Command Create(GantryHost host)
     {
         var file = new Argument<string?>("file")
         {
@@ -16,7 +16,7 @@ internal static class CheckCommand
         command.Arguments.Add(file);
         command.SetAction(result =>
         {
-            var context = CliContext.Load(result, result.GetValue(file));
+            var context = CliContext.Load(result, host, result.GetValue(file));
             var where = context.Config.FilePath ?? "(defaults and environment)";
             context.Output.Data($"configuration at {where} is valid");
             return ExitCodes.Success;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Gantry.Migrations;
+using Gantry.Node;
 using Gantry.Store;
 
 namespace Gantry.Cli;
@@ -7,19 +9,25 @@ namespace Gantry.Cli;
 /// <c>Error: …</c> on stderr with a documented exit code.</summary>
 public static class CliApp
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, GantryHost.Default);
+
+    /// <summary>Runs one command line with what <paramref name="host"/> adds: extra migrations, another release.</summary>
+    public static async Task<int> RunAsync(string[] args, GantryHost host)
     {
+        // Before anything reads the version: plugin descriptors and the proxy's headers capture it.
+        if (host.Release is { } release)
+            GantryInfo.Claim(release);
         var root = new RootCommand("Gantry: a Kong-compatible API gateway with zero-downtime upgrades");
         root.Options.Add(CommonOptions.Conf);
         root.Options.Add(CommonOptions.Prefix);
         root.Options.Add(CommonOptions.Verbose);
         root.Options.Add(CommonOptions.Debug);
-        root.Subcommands.Add(StartCommand.Create());
-        root.Subcommands.Add(StopCommand.Create());
-        root.Subcommands.Add(HealthCommand.Create());
-        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(StartCommand.Create(host));
+        root.Subcommands.Add(StopCommand.Create(host));
+        root.Subcommands.Add(HealthCommand.Create(host));
+        root.Subcommands.Add(CheckCommand.Create(host));
         root.Subcommands.Add(VersionCommand.Create());
-        root.Subcommands.Add(MigrationsCommand.Create());
+        root.Subcommands.Add(MigrationsCommand.Create(host));
 
         var result = root.Parse(args);
         var verbosity = CommonOptions.VerbosityOf(result);
@@ -40,6 +48,8 @@ public static class CliApp
             var (message, code) = e switch
             {
                 CliException cli => (cli.Message, cli.ExitCode),
+                MigrationException migration => (migration.Message, ExitCodes.Of(migration.Failure)),
+                NodeStartException node => (node.Message, ExitCodes.Error),
                 DatabaseUnavailableException db => (db.Message, ExitCodes.Error),
                 FileNotFoundException file => (file.Message, ExitCodes.Error),
                 OperationCanceledException => ("interrupted", ExitCodes.Error),

@@ -10,13 +10,13 @@ namespace Gantry.Cli;
 internal sealed class CliContext
 {
     private CliContext(GantryConfig config, Output output, PluginCatalog plugins, IReadOnlyList<PluginDescriptor> enabledPlugins,
-        IReadOnlyList<Subsystem> testing)
+        IReadOnlyList<Subsystem> extra)
     {
         Config = config;
         Output = output;
         Plugins = plugins;
         EnabledPlugins = enabledPlugins;
-        Subsystems = MigrationCatalog.For(enabledPlugins, testing);
+        Subsystems = MigrationCatalog.For(enabledPlugins, extra);
     }
 
     public GantryConfig Config { get; }
@@ -30,12 +30,11 @@ internal sealed class CliContext
     public IReadOnlyList<Subsystem> Subsystems { get; }
 
     /// <summary>Loads and validates the configuration; every problem is reported, not only the first.</summary>
-    public static CliContext Load(ParseResult result, string? confPath = null)
+    public static CliContext Load(ParseResult result, GantryHost host, string? confPath = null)
     {
         var output = Output.Console(CommonOptions.VerbosityOf(result));
         var loaded = ConfLoader.Load(confPath ?? result.GetValue(CommonOptions.Conf), ConfLoader.ReadProcessEnvironment(), result.GetValue(CommonOptions.Prefix));
-        var testing = TestingSubsystems.Load(System.Environment.GetEnvironmentVariable(TestingSubsystems.EnvironmentVariable));
-        var plugins = new PluginCatalog(TestingSubsystems.AsPlugins(testing));
+        var plugins = new PluginCatalog(host.ExtraPlugins);
         var errors = loaded.Errors.Select(e => e.ToString()).ToList();
         // The configuration keeps the 'bundled' keyword apart from the names; the catalog expands it.
         var (enabled, pluginErrors) = loaded.Config is { } valid ? plugins.Resolve(valid.LoadBundledPlugins ? ["bundled", .. valid.Plugins] : valid.Plugins) : ([], []);
@@ -48,7 +47,7 @@ internal sealed class CliContext
         foreach (var warning in loaded.Warnings)
             output.Warn(warning.ToString());
         output.Verbose(loaded.Config.FilePath is { } path ? $"reading configuration from {path}" : "no configuration file; using defaults and the environment");
-        return new CliContext(loaded.Config, output, plugins, enabled, testing);
+        return new CliContext(loaded.Config, output, plugins, enabled, host.ExtraSubsystems);
     }
 
     /// <summary>The configured datastore; <paramref name="timeoutSeconds"/> overrides pg_timeout.</summary>
@@ -77,7 +76,7 @@ internal sealed class CliContext
     }
 
     public MigrationRunner CreateRunner(IDatabase database, ParseResult result, string command) =>
-        new(database, Subsystems, Output, new MigrationOptions(
+        new(database, Subsystems, new ConsoleMigrationReporter(Output, result.GetValue(CommonOptions.Progress)), new MigrationOptions(
             TimeSpan.FromSeconds(Math.Max(0, result.GetValue(CommonOptions.LockTimeout))),
             result.GetValue(CommonOptions.Force),
             $"gantry migrations {command} (pid {System.Environment.ProcessId} on {System.Environment.MachineName})",

@@ -1,3 +1,5 @@
+using Gantry.Migrations;
+
 namespace Gantry.Cli;
 
 /// <summary>Every exit code the CLI uses; docs/cli.md lists the same table.</summary>
@@ -12,6 +14,13 @@ public static class ExitCodes
     public const int LockTimeout = 6;
     /// <summary>The database's migration records disagree with the code's migrations (changed, inserted or removed).</summary>
     public const int Drift = 7;
+
+    /// <summary>The exit code of each way the migration engine refuses or fails.</summary>
+    public static int Of(MigrationFailure failure) => failure switch
+    {
+        MigrationFailure.LockTimeout => LockTimeout,
+        _ => Error,
+    };
 }
 
 /// <summary>A failure the CLI reports as <c>Error: message</c> with the given exit code.</summary>

@@ -6,12 +6,12 @@ namespace Gantry.Cli;
 /// <summary><c>gantry health</c>: whether a node runs at the prefix.</summary>
 internal static class HealthCommand
 {
-    public static Command Create()
+    public static Command Create(GantryHost host)
     {
         var command = new Command("health", "Tell whether the Gantry node at the prefix is running");
         command.SetAction(result =>
         {
-            var context = CliContext.Load(result);
+            var context = CliContext.Load(result, host);
             var prefix = new NodePrefix(context.Config.Prefix);
             if (prefix.RunningPid() is not { } pid)
                 throw new CliException($"Gantry is not running at {prefix.Root}");

@@ -11,48 +11,48 @@ internal static class MigrationsCommand
     private static readonly Option<bool> Yes = new("--yes", "-y") { Description = "reset: do not ask for confirmation" };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the findings as JSON" };
 
-    public static Command Create()
+    public static Command Create(GantryHost host)
     {
         var command = new Command("migrations", "Manage the database schema: bootstrap a new database, upgrade (up, then finish), inspect, reset");
-        command.Subcommands.Add(Locking("bootstrap", "Create every table of a new database (both steps of every migration)",
-            (runner, ct) => runner.BootstrapAsync(ct)));
-        command.Subcommands.Add(Locking("up", "Expand: run the Up step of each new migration; old and new releases can then share the database",
-            (runner, ct) => runner.UpAsync(ct)));
-        command.Subcommands.Add(Locking("finish", "Contract: run the Finish step of each pending migration, once every node runs the new release",
-            (runner, ct) => runner.FinishAsync(ct)));
+        command.Subcommands.Add(Locking(host, "bootstrap", "Create every table of a new database (both steps of every migration)",
+            (runner, ct) => Succeeds(runner.BootstrapAsync(ct))));
+        command.Subcommands.Add(Locking(host, "up", "Expand: run the Up step of each new migration; old and new releases can then share the database",
+            (runner, ct) => Succeeds(runner.UpAsync(ct))));
+        command.Subcommands.Add(Locking(host, "finish", "Contract: run the Finish step of each pending migration, once every node runs the new release",
+            (runner, ct) => Succeeds(runner.FinishAsync(ct))));
 
-        command.Subcommands.Add(Locking("rollback", "Undo an upgrade between 'up' and 'finish', so the previous release runs exactly as before",
-            (runner, ct) => runner.RollbackAsync(ct), force: false));
-        command.Subcommands.Add(PlanCommand.Create());
-        command.Subcommands.Add(Locking("repair", "Compare the step journal with the database catalog and fix the journal, or say what it cannot fix",
-            (runner, ct) => runner.RepairAsync(ct), force: false));
+        command.Subcommands.Add(Locking(host, "rollback", "Undo an upgrade between 'up' and 'finish', so the previous release runs exactly as before",
+            (runner, ct) => Succeeds(runner.RollbackAsync(ct)), force: false));
+        command.Subcommands.Add(PlanCommand.Create(host));
+        command.Subcommands.Add(Locking(host, "repair", "Compare the step journal with the database catalog and fix the journal, or say what it cannot fix",
+            async (runner, ct) => (await runner.RepairAsync(ct)).Unfixable == 0 ? ExitCodes.Success : ExitCodes.Error, force: false));
 
         var list = new Command("list", "List executed, pending and new migrations; the exit code tells the state (0, 3, 4 or 5)");
         list.Options.Add(CommonOptions.DbTimeout);
-        list.SetAction((result, ct) => WithDatabase(result, "list", (context, runner) => ListAsync(context, runner, ct)));
+        list.SetAction((result, ct) => WithDatabase(result, host, "list", (context, runner) => ListAsync(context, runner, ct)));
         command.Subcommands.Add(list);
 
         var status = new Command("status", "Print the migration state as JSON");
         status.Options.Add(CommonOptions.DbTimeout);
-        status.SetAction((result, ct) => WithDatabase(result, "status", (context, runner) => StatusAsync(context, runner, ct)));
+        status.SetAction((result, ct) => WithDatabase(result, host, "status", (context, runner) => StatusAsync(context, runner, ct)));
         command.Subcommands.Add(status);
 
         var validate = new Command("validate", "Compare the database's migration records with this release's migrations: changed, inserted or removed ones exit 7");
         validate.Options.Add(CommonOptions.DbTimeout);
         validate.Options.Add(Json);
-        validate.SetAction((result, ct) => WithDatabase(result, "validate", (context, runner) => ValidateCommand.RunAsync(context, runner.Database, result.GetValue(Json), ct)));
+        validate.SetAction((result, ct) => WithDatabase(result, host, "validate", (context, runner) => ValidateCommand.RunAsync(context, runner.Database, result.GetValue(Json), ct)));
         command.Subcommands.Add(validate);
 
         var reset = new Command("reset", "Drop every table Gantry created (asks first on a terminal; --yes otherwise)");
         reset.Options.Add(CommonOptions.DbTimeout);
         reset.Options.Add(CommonOptions.LockTimeout);
         reset.Options.Add(Yes);
-        reset.SetAction((result, ct) => WithDatabase(result, "reset", (context, runner) => ResetAsync(context, runner, result.GetValue(Yes), ct)));
+        reset.SetAction((result, ct) => WithDatabase(result, host, "reset", (context, runner) => ResetAsync(context, runner, result.GetValue(Yes), ct)));
         command.Subcommands.Add(reset);
         return command;
     }
 
-    private static Command Locking(string name, string description, Func<MigrationRunner, CancellationToken, Task<int>> run, bool force = true)
+    private static Command Locking(GantryHost host, string name, string description, Func<MigrationRunner, CancellationToken, Task<int>> run, bool force = true)
     {
         var command = new Command(name, description);
         command.Options.Add(CommonOptions.DbTimeout);
@@ -62,18 +62,23 @@ internal static class MigrationsCommand
         if (force)
             command.Options.Add(CommonOptions.Force);
         command.Options.Add(CommonOptions.Progress);
-        command.SetAction((result, ct) => WithDatabase(result, name, async (context, runner) =>
+        command.SetAction((result, ct) => WithDatabase(result, host, name, async (context, runner) =>
         {
-            context.Output.Progress = result.GetValue(CommonOptions.Progress);
             await ReleaseFence.EnsureAllowedAsync(runner.Database, $"run 'gantry migrations {name}' from Gantry {{0}} or newer", ct);
             return await run(runner, ct);
         }));
         return command;
     }
 
-    internal static async Task<int> WithDatabase(ParseResult result, string name, Func<CliContext, MigrationRunner, Task<int>> run)
+    private static async Task<int> Succeeds(Task command)
     {
-        var context = CliContext.Load(result);
+        await command;
+        return ExitCodes.Success;
+    }
+
+    internal static async Task<int> WithDatabase(ParseResult result, GantryHost host, string name, Func<CliContext, MigrationRunner, Task<int>> run)
+    {
+        var context = CliContext.Load(result, host);
         await using var database = context.OpenDatabase(result.GetValue(CommonOptions.DbTimeout), $"gantry migrations {name}");
         return await run(context, context.CreateRunner(database, result, name));
     }
@@ -151,7 +156,8 @@ internal static class MigrationsCommand
                 return ExitCodes.Error;
             }
         }
-        return await runner.ResetAsync(cancellationToken);
+        await runner.ResetAsync(cancellationToken);
+        return ExitCodes.Success;
     }
 
     private static bool Confirm()

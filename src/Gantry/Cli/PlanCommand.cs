@@ -9,7 +9,7 @@ internal static class PlanCommand
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static Command Create()
+    public static Command Create(GantryHost host)
     {
         var which = new Argument<string>("command")
         {
@@ -22,7 +22,7 @@ internal static class PlanCommand
         command.Arguments.Add(which);
         command.Options.Add(json);
         command.Options.Add(CommonOptions.DbTimeout);
-        command.SetAction((result, ct) => MigrationsCommand.WithDatabase(result, "plan", async (context, runner) =>
+        command.SetAction((result, ct) => MigrationsCommand.WithDatabase(result, host, "plan", async (context, runner) =>
         {
             var plan = await runner.PlanAsync(Enum.Parse<MigrationCommand>(result.GetValue(which)!, ignoreCase: true), ct);
             if (result.GetValue(json))

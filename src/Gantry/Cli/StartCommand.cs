@@ -16,7 +16,7 @@ internal static class StartCommand
     private static readonly Option<bool> Daemon = new("--daemon") { Description = "Run in the background; logs go to <prefix>/logs/error.log" };
     private static readonly Option<bool> RunMigrations = new("--run-migrations") { Description = "Run 'migrations up' first when new migrations exist" };
 
-    public static Command Create()
+    public static Command Create(GantryHost host)
     {
         var command = new Command("start", "Start a Gantry node");
         command.Options.Add(Daemon);
@@ -25,7 +25,7 @@ internal static class StartCommand
         command.Options.Add(CommonOptions.LockTimeout);
         command.SetAction(async (result, ct) =>
         {
-            var context = CliContext.Load(result);
+            var context = CliContext.Load(result, host);
             var prefix = new NodePrefix(context.Config.Prefix);
             prefix.Prepare();
             if (prefix.RunningPid() is { } running)
@@ -41,7 +41,10 @@ internal static class StartCommand
             }
             try
             {
-                await GantryNode.RunAsync(context, prefix, database, ct);
+                await GantryNode.RunAsync(new GantryNodeOptions(context.Config, prefix, database, context.EnabledPlugins, context.Subsystems)
+                {
+                    Started = () => context.Output.Line($"Gantry {GantryInfo.Version} started"),
+                }, ct);
             }
             finally
             {
@@ -101,9 +104,10 @@ internal static class StartCommand
         start.ArgumentList.Add("sh");
         start.ArgumentList.Add(log);
         start.ArgumentList.Add(Environment.ProcessPath!);
-        // Under 'dotnet gantry.dll' the process path is the dotnet host; the program is the first argument.
+        // Under 'dotnet gantry.dll' the process path is the dotnet host; the program is the first argument
+        // (the entry assembly: a host that embeds this CLI starts itself again, not gantry.dll).
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-            start.ArgumentList.Add(typeof(StartCommand).Assembly.Location);
+            start.ArgumentList.Add((System.Reflection.Assembly.GetEntryAssembly() ?? typeof(StartCommand).Assembly).Location);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         using var child = Process.Start(start) ?? throw new CliException("could not start the background process");

@@ -7,12 +7,12 @@ namespace Gantry.Cli;
 /// <summary><c>gantry stop</c>: asks the node of a prefix to shut down (SIGTERM) and waits for it.</summary>
 internal static class StopCommand
 {
-    public static Command Create()
+    public static Command Create(GantryHost host)
     {
         var command = new Command("stop", "Stop the Gantry node running at the prefix");
         command.SetAction(async (result, ct) =>
         {
-            var context = CliContext.Load(result);
+            var context = CliContext.Load(result, host);
             var prefix = new NodePrefix(context.Config.Prefix);
             if (prefix.RunningPid() is not { } pid)
                 throw new CliException($"Gantry is not running at {prefix.Root}");

@@ -10,11 +10,11 @@ namespace Gantry.Migrations;
 /// </summary>
 public static class MigrationCatalog
 {
-    public static IReadOnlyList<Subsystem> For(IEnumerable<PluginDescriptor> enabledPlugins, IEnumerable<Subsystem> testing)
+    /// <param name="extra">Subsystems a host adds (<see cref="GantryHost.ExtraSubsystems"/>); those that are plugins come through <paramref name="enabledPlugins"/>.</param>
+    public static IReadOnlyList<Subsystem> For(IEnumerable<PluginDescriptor> enabledPlugins, IEnumerable<Subsystem> extra)
     {
-        var testingList = testing.ToList();
         var subsystems = new List<Subsystem> { CoreMigrations.Subsystem };
-        subsystems.AddRange(testingList.Where(s => !s.IsPlugin).OrderBy(s => s.Name, StringComparer.Ordinal));
+        subsystems.AddRange(extra.Where(s => !s.IsPlugin).OrderBy(s => s.Name, StringComparer.Ordinal));
         subsystems.AddRange(enabledPlugins.Where(p => p.Migrations is not null).Select(p => p.Migrations!).OrderBy(s => s.Name, StringComparer.Ordinal));
         return subsystems;
     }

@@ -55,10 +55,10 @@ public abstract class MigrationOperation
 /// operation that is not transactional gets the connection alone and manages its own transactions).
 /// </summary>
 public sealed class MigrationContext(DbConnection connection, DbTransaction? transaction, DatabaseKind kind, Action<string> trace,
-    Cli.Output output, string subsystem, string migration)
+    IMigrationReporter reporter, string subsystem, string migration)
 {
-    /// <summary>The console, for progress of long operations.</summary>
-    public Cli.Output Output { get; } = output;
+    /// <summary>Where long operations (backfills) report their progress.</summary>
+    public IMigrationReporter Reporter { get; } = reporter;
 
     public string Subsystem { get; } = subsystem;
 

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using Gantry.Cli;
 using Gantry.Store;
 
 namespace Gantry.Migrations;
@@ -17,21 +16,21 @@ public sealed class MigrationRunner
 {
     private readonly IDatabase _database;
     private readonly IReadOnlyList<Subsystem> _subsystems;
-    private readonly Output _output;
+    private readonly IMigrationReporter _reporter;
     private readonly MigrationOptions _options;
     private readonly MigrationStateStore _state;
     private readonly MigrationJournal _journal;
     private readonly StepExecutor _executor;
 
-    public MigrationRunner(IDatabase database, IReadOnlyList<Subsystem> subsystems, Output output, MigrationOptions options)
+    public MigrationRunner(IDatabase database, IReadOnlyList<Subsystem> subsystems, IMigrationReporter reporter, MigrationOptions options)
     {
         _database = database;
         _subsystems = subsystems;
-        _output = output;
+        _reporter = reporter;
         _options = options;
         _state = new MigrationStateStore(database);
         _journal = new MigrationJournal(database);
-        _executor = new StepExecutor(database, _journal, output, options.Ddl ?? LockPolicy.Default);
+        _executor = new StepExecutor(database, _journal, reporter, options.Ddl ?? LockPolicy.Default);
     }
 
     public IDatabase Database => _database;
@@ -39,35 +38,35 @@ public sealed class MigrationRunner
     public async Task<MigrationStatus> ReadStatusAsync(CancellationToken cancellationToken = default) =>
         MigrationStatus.Classify(_subsystems, await _state.ReadAsync(cancellationToken));
 
-    public async Task<int> BootstrapAsync(CancellationToken cancellationToken = default)
+    public async Task BootstrapAsync(CancellationToken cancellationToken = default)
     {
         if (!_options.Force && (await ReadStatusAsync(cancellationToken)).BootstrapComplete)
         {
-            _output.Line("Database already bootstrapped");
-            return ExitCodes.Success;
+            _reporter.Progress("Database already bootstrapped");
+            return;
         }
 
         await using var mutex = await AcquireLockAsync(cancellationToken);
         if (_options.Force)
         {
             await _database.DropEverythingAsync(cancellationToken);
-            _output.Line("Database reset (--force)");
+            _reporter.Progress("Database reset (--force)");
         }
         var status = await ReadStatusAsync(cancellationToken);
         if (status.BootstrapComplete)
         {
-            _output.Line("Database already bootstrapped");
-            return ExitCodes.Success;
+            _reporter.Progress("Database already bootstrapped");
+            return;
         }
 
         await _database.PrepareAsync(cancellationToken);
         await InTransactionAsync((connection, transaction) => _state.EnsureTablesAsync(connection, transaction, cancellationToken), cancellationToken);
-        _output.Line(status.IncompleteBootstrap ? "Completing an interrupted bootstrap..." : "Bootstrapping database...");
+        _reporter.Progress(status.IncompleteBootstrap ? "Completing an interrupted bootstrap..." : "Bootstrapping database...");
 
         var run = new RunSummary();
         foreach (var group in status.Known.Where(m => !m.IsExecuted).GroupBy(m => m.Subsystem.Name))
         {
-            _output.Line($"migrating {group.Key} on database '{_database.DisplayName}'...");
+            _reporter.Progress($"migrating {group.Key} on database '{_database.DisplayName}'...");
             foreach (var migration in group)
             {
                 // A pending migration of an interrupted bootstrap has run its Up already.
@@ -76,19 +75,18 @@ public sealed class MigrationRunner
             }
         }
         await InTransactionAsync((connection, transaction) => _state.SetMetaAsync(connection, transaction, MigrationStateStore.BootstrapKey, "complete", cancellationToken), cancellationToken);
-        run.Print(_output);
-        _output.Line("Database is up-to-date");
-        return ExitCodes.Success;
+        run.Print(_reporter);
+        _reporter.Progress("Database is up-to-date");
     }
 
-    public async Task<int> UpAsync(CancellationToken cancellationToken = default)
+    public async Task UpAsync(CancellationToken cancellationToken = default)
     {
         var before = await ReadStatusAsync(cancellationToken);
         CheckUpPreconditions(before);
         if (!before.HasNew && !_options.Force)
         {
-            _output.Line("Database is already up-to-date");
-            return ExitCodes.Success;
+            _reporter.Progress("Database is already up-to-date");
+            return;
         }
 
         await using var mutex = await AcquireLockAsync(cancellationToken);
@@ -101,36 +99,35 @@ public sealed class MigrationRunner
         var fresh = status.Known.Where(m => m.IsNew).ToList();
         if (fresh.Count == 0 && !_options.Force)
         {
-            _output.Line("Database is already up-to-date (another process applied the new migrations while this one waited for the lock)");
-            return ExitCodes.Success;
+            _reporter.Progress("Database is already up-to-date (another process applied the new migrations while this one waited for the lock)");
+            return;
         }
         // One id for this run, so that 'rollback' can undo exactly what it applied.
         var upgradeId = Guid.NewGuid().ToString("N");
         foreach (var group in fresh.GroupBy(m => m.Subsystem.Name))
         {
-            _output.Line($"migrating {group.Key} on database '{_database.DisplayName}'...");
+            _reporter.Progress($"migrating {group.Key} on database '{_database.DisplayName}'...");
             foreach (var migration in group)
             {
                 var state = migration.Migration.Finish is null ? MigrationRecordState.Executed : MigrationRecordState.Pending;
                 await RunMigrationAsync(mutex, migration, [MigrationPhase.Up], state, upgradeId, run, cancellationToken);
             }
         }
-        run.Print(_output);
-        _output.Line(run.Pending > 0 || (await ReadStatusAsync(cancellationToken)).HasPending
+        run.Print(_reporter);
+        _reporter.Progress(run.Pending > 0 || (await ReadStatusAsync(cancellationToken)).HasPending
             ? "Database has pending migrations; run 'gantry migrations finish' when ready"
             : "Database is up-to-date");
-        return ExitCodes.Success;
     }
 
-    public async Task<int> FinishAsync(CancellationToken cancellationToken = default)
+    public async Task FinishAsync(CancellationToken cancellationToken = default)
     {
         var before = await ReadStatusAsync(cancellationToken);
         CheckBootstrapped(before);
         if (!before.HasPending && !_options.Force)
         {
-            _output.Line("No pending migrations to finish");
+            _reporter.Progress("No pending migrations to finish");
             ReportNew(before);
-            return ExitCodes.Success;
+            return;
         }
 
         await using var mutex = await AcquireLockAsync(cancellationToken);
@@ -142,13 +139,13 @@ public sealed class MigrationRunner
         var pending = status.Known.Where(m => m.IsPending).ToList();
         if (pending.Count == 0 && !_options.Force)
         {
-            _output.Line("No pending migrations to finish (another process finished them while this one waited for the lock)");
+            _reporter.Progress("No pending migrations to finish (another process finished them while this one waited for the lock)");
             ReportNew(status);
-            return ExitCodes.Success;
+            return;
         }
         foreach (var group in pending.GroupBy(m => m.Subsystem.Name))
         {
-            _output.Line($"migrating {group.Key} on database '{_database.DisplayName}'...");
+            _reporter.Progress($"migrating {group.Key} on database '{_database.DisplayName}'...");
             foreach (var migration in group)
                 await RunMigrationAsync(mutex, migration, [MigrationPhase.Finish], MigrationRecordState.Executed, null, run, cancellationToken);
         }
@@ -158,10 +155,9 @@ public sealed class MigrationRunner
             await InTransactionAsync((connection, transaction) => _state.SetMetaAsync(connection, transaction, LastFinishKey,
                 $"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z ({names})", cancellationToken), cancellationToken);
         }
-        run.Print(_output);
+        run.Print(_reporter);
         if (!ReportNew(status))
-            _output.Line("Database is up-to-date");
-        return ExitCodes.Success;
+            _reporter.Progress("Database is up-to-date");
     }
 
     /// <summary>The gantry_meta key that remembers the last finish, so that rollback can say why it refuses.</summary>
@@ -173,7 +169,7 @@ public sealed class MigrationRunner
     /// completed Up operation in reverse order. Refuses, before changing anything, when an operation
     /// cannot be undone or when there is no unfinished upgrade.
     /// </summary>
-    public async Task<int> RollbackAsync(CancellationToken cancellationToken = default)
+    public async Task RollbackAsync(CancellationToken cancellationToken = default)
     {
         CheckBootstrapped(await ReadStatusAsync(cancellationToken));
         await CheckRollbackPossibleAsync(await PlanRollbackAsync(cancellationToken), cancellationToken);
@@ -197,12 +193,11 @@ public sealed class MigrationRunner
                 await InTransactionAsync(forget, cancellationToken);
             for (var i = 0; i < remaining.Count; i++)
                 await _executor.RunAsync(mutex, subsystem, name, remaining[i], i == remaining.Count - 1 ? forget : null, cancellationToken);
-            _output.Line($"{subsystem} rolled back: {name}");
+            _reporter.Progress($"{subsystem} rolled back: {name}");
         }
-        _output.Line($"{targets.Count} migration{(targets.Count == 1 ? "" : "s")} rolled back");
-        _output.Line($"took {clock.Elapsed.TotalSeconds:F2}s");
-        _output.Line("The database is back to what the previous release expects; run 'gantry migrations up' again to retry the upgrade");
-        return ExitCodes.Success;
+        _reporter.Progress($"{targets.Count} migration{(targets.Count == 1 ? "" : "s")} rolled back");
+        _reporter.Progress($"took {clock.Elapsed.TotalSeconds:F2}s");
+        _reporter.Progress("The database is back to what the previous release expects; run 'gantry migrations up' again to retry the upgrade");
     }
 
     /// <summary>What rollback would undo, newest migration first, each with its undo steps.</summary>
@@ -242,14 +237,14 @@ public sealed class MigrationRunner
         if (targets.Count == 0)
         {
             var lastFinish = await _state.ReadMetaAsync(LastFinishKey, cancellationToken);
-            throw new CliException(lastFinish is null
+            throw new MigrationException(MigrationFailure.CannotRollBack, lastFinish is null
                 ? "nothing to roll back: no upgrade is between 'migrations up' and 'migrations finish'"
                 : $"nothing to roll back: the last upgrade was finished at {lastFinish}. 'finish' ran its contract steps, which remove what the previous "
                   + "release reads, so it cannot be undone; restore the backup taken before 'finish' to go back");
         }
         var irreversible = targets.SelectMany(t => t.Irreversible.Select(o => $"{t.Migration.Subsystem.Name}/{t.Migration.Migration.Name}: {o.Describe()}")).ToList();
         if (irreversible.Count > 0)
-            throw new CliException("cannot roll back: these operations declare no undo, so nothing was changed:\n  " + string.Join("\n  ", irreversible));
+            throw new MigrationException(MigrationFailure.CannotRollBack, "cannot roll back: these operations declare no undo, so nothing was changed:\n  " + string.Join("\n  ", irreversible));
     }
 
     /// <summary>
@@ -259,7 +254,7 @@ public sealed class MigrationRunner
     /// whose effect is missing from a migration still in progress is forgotten too; one of a recorded
     /// migration cannot be fixed by the journal, and is reported with what is missing.
     /// </summary>
-    public async Task<int> RepairAsync(CancellationToken cancellationToken = default)
+    public async Task<RepairOutcome> RepairAsync(CancellationToken cancellationToken = default)
     {
         CheckTablesExist(await ReadStatusAsync(cancellationToken));
         await using var mutex = await AcquireLockAsync(cancellationToken);
@@ -293,19 +288,19 @@ public sealed class MigrationRunner
                         foreach (var index in step.Operations.OfType<CreateIndexConcurrentlyOperation>())
                             await ExecuteAsync(connection, $"DROP INDEX {(_database.Kind == Configuration.DatabaseKind.Postgres ? "CONCURRENTLY " : "")}IF EXISTS {Sql.Quote(index.Name)}", cancellationToken);
                         await InTransactionAsync((c, t) => _journal.ForgetStepAsync(c, t, entry, cancellationToken), cancellationToken);
-                        _output.Line($"{where}: an interrupted build left its index invalid; dropped it, the next run builds it again");
+                        _reporter.Progress($"{where}: an interrupted build left its index invalid; dropped it, the next run builds it again");
                         fixes++;
                     }
                     else if (applied)
                     {
                         await InTransactionAsync((c, t) => _journal.MarkAsync(c, t, entry.Subsystem, entry.Migration, step, completed: true, cancellationToken), cancellationToken);
-                        _output.Line($"{where}: interrupted after its work was done; marked completed");
+                        _reporter.Progress($"{where}: interrupted after its work was done; marked completed");
                         fixes++;
                     }
                     else if (absent)
                     {
                         await InTransactionAsync((c, t) => _journal.ForgetStepAsync(c, t, entry, cancellationToken), cancellationToken);
-                        _output.Line($"{where}: interrupted before its work was done; the next run does it again");
+                        _reporter.Progress($"{where}: interrupted before its work was done; the next run does it again");
                         fixes++;
                     }
                     else
@@ -318,7 +313,7 @@ public sealed class MigrationRunner
                     if (migration.IsNew)
                     {
                         await InTransactionAsync((c, t) => _journal.ForgetStepAsync(c, t, entry, cancellationToken), cancellationToken);
-                        _output.Line($"{where}: journalled as completed, but its effect is not in the database; the next run does it again");
+                        _reporter.Progress($"{where}: journalled as completed, but its effect is not in the database; the next run does it again");
                         fixes++;
                     }
                     else
@@ -331,11 +326,11 @@ public sealed class MigrationRunner
             }
         }
         foreach (var problem in unfixable)
-            _output.Error(problem);
-        _output.Line(fixes == 0 && unfixable.Count == 0
+            _reporter.Problem(problem);
+        _reporter.Progress(fixes == 0 && unfixable.Count == 0
             ? "The journal matches the database; nothing to repair"
             : $"{fixes} journal entr{(fixes == 1 ? "y" : "ies")} repaired, {unfixable.Count} problem{(unfixable.Count == 1 ? "" : "s")} left that repair cannot fix");
-        return unfixable.Count == 0 ? ExitCodes.Success : ExitCodes.Error;
+        return new RepairOutcome(fixes, unfixable.Count);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
@@ -346,18 +341,17 @@ public sealed class MigrationRunner
     }
 
     /// <summary>Drops everything in Gantry's schema or file. The caller has asked for confirmation.</summary>
-    public async Task<int> ResetAsync(CancellationToken cancellationToken = default)
+    public async Task ResetAsync(CancellationToken cancellationToken = default)
     {
         if ((await _database.ListTablesAsync(cancellationToken)).Count == 0)
         {
-            _output.Line("Database not bootstrapped, nothing to reset");
-            return ExitCodes.Success;
+            _reporter.Progress("Database not bootstrapped, nothing to reset");
+            return;
         }
         // Any release may reset, including one the database has fenced out.
         await using var mutex = await AcquireLockAsync(cancellationToken, fenced: false);
         await _database.DropEverythingAsync(cancellationToken);
-        _output.Line("Database successfully reset");
-        return ExitCodes.Success;
+        _reporter.Progress("Database successfully reset");
     }
 
     /// <summary>The steps a command would run, without running anything.</summary>
@@ -367,14 +361,14 @@ public sealed class MigrationRunner
     private static void CheckTablesExist(MigrationStatus status)
     {
         if (!status.HasStateTables)
-            throw new CliException("Database needs bootstrapping; run 'gantry migrations bootstrap'");
+            throw new MigrationException(MigrationFailure.NeedsBootstrap, "Database needs bootstrapping; run 'gantry migrations bootstrap'");
     }
 
     private static void CheckBootstrapped(MigrationStatus status)
     {
         CheckTablesExist(status);
         if (status.IncompleteBootstrap)
-            throw new CliException("the bootstrap of this database did not complete; run 'gantry migrations bootstrap' to complete it");
+            throw new MigrationException(MigrationFailure.NeedsBootstrap, "the bootstrap of this database did not complete; run 'gantry migrations bootstrap' to complete it");
     }
 
     private void CheckUpPreconditions(MigrationStatus status)
@@ -384,7 +378,7 @@ public sealed class MigrationRunner
         // releases' contract steps.
         if (status.HasPending && !_options.Force)
         {
-            throw new CliException(
+            throw new MigrationException(MigrationFailure.UpgradePending,
                 $"Database has pending migrations from an earlier upgrade ({Describe(status.Pending)}); "
                 + "run 'gantry migrations finish' before starting another upgrade");
         }
@@ -394,7 +388,7 @@ public sealed class MigrationRunner
     {
         if (!status.HasNew)
             return false;
-        _output.Line("New migrations available; run 'gantry migrations up' to proceed");
+        _reporter.Progress("New migrations available; run 'gantry migrations up' to proceed");
         return true;
     }
 
@@ -403,7 +397,7 @@ public sealed class MigrationRunner
     {
         foreach (var group in status.Known.Where(m => !m.IsNew).GroupBy(m => m.Subsystem.Name))
         {
-            _output.Line($"re-running {group.Key} migrations on database '{_database.DisplayName}' (--force)...");
+            _reporter.Progress($"re-running {group.Key} migrations on database '{_database.DisplayName}' (--force)...");
             foreach (var migration in group)
             {
                 MigrationPhase[] phases = migration.IsExecuted ? [MigrationPhase.Up, MigrationPhase.Finish] : [MigrationPhase.Up];
@@ -425,9 +419,12 @@ public sealed class MigrationRunner
         var completed = ignoreJournal
             ? []
             : (await _journal.ReadAsync(subsystem, name, cancellationToken)).Where(e => e.Completed).Select(e => (e.Phase, e.Step)).ToHashSet();
-        var steps = phases.SelectMany(phase => StepsOf(migration.Migration, phase)).Where(s => !completed.Contains((s.Phase, s.Index))).ToList();
-        if (completed.Count > 0 && steps.Count > 0)
-            _output.Line($"{subsystem}/{name}: resuming at {steps[0].Phase.ToString().ToLowerInvariant()} step {steps[0].Index + 1} (earlier steps completed in an interrupted run)");
+        var defined = phases.SelectMany(phase => StepsOf(migration.Migration, phase)).ToList();
+        var steps = defined.Where(s => !completed.Contains((s.Phase, s.Index))).ToList();
+        // Only steps of the phases run now count: 'finish' finds the Up steps that 'up' completed in the
+        // journal, and they say nothing about an interruption.
+        if (steps.Count > 0 && steps.Count < defined.Count)
+            _reporter.Progress($"{subsystem}/{name}: resuming at {steps[0].Phase.ToString().ToLowerInvariant()} step {steps[0].Index + 1} (earlier steps completed in an interrupted run)");
 
         var contracts = phases.Contains(MigrationPhase.Finish) && migration.Migration.Finish is not null;
         Func<DbConnection, DbTransaction, Task> record = async (connection, transaction) =>
@@ -443,7 +440,7 @@ public sealed class MigrationRunner
             await _executor.RunAsync(mutex, subsystem, name, steps[i], i == steps.Count - 1 ? record : null, cancellationToken);
 
         run.Add(recordAs);
-        _output.Line($"{subsystem} migrated up to: {name} ({(recordAs == MigrationRecordState.Executed ? "executed" : "pending")})");
+        _reporter.Progress($"{subsystem} migrated up to: {name} ({(recordAs == MigrationRecordState.Executed ? "executed" : "pending")})");
     }
 
     internal IReadOnlyList<MigrationStepRun> StepsOf(Migration migration, MigrationPhase phase)
@@ -477,7 +474,7 @@ public sealed class MigrationRunner
                 if (await mutex.TryAcquireAsync(cancellationToken))
                 {
                     if (announced is not null)
-                        _output.Line($"acquired the migration lock after {clock.Elapsed.TotalSeconds:F1}s");
+                        _reporter.Progress($"acquired the migration lock after {clock.Elapsed.TotalSeconds:F1}s");
                     if (fenced)
                         await ReleaseFence.EnsureAllowedAsync(_database, "run this command from Gantry {0} or newer", cancellationToken);
                     return mutex;
@@ -485,15 +482,15 @@ public sealed class MigrationRunner
                 var holder = await mutex.DescribeHolderAsync(cancellationToken) ?? "another process";
                 if (announced is null)
                 {
-                    _output.Line($"waiting up to {_options.LockTimeout.TotalSeconds:0.#}s for the migration lock, held by {holder}...");
+                    _reporter.Progress($"waiting up to {_options.LockTimeout.TotalSeconds:0.#}s for the migration lock, held by {holder}...");
                     announced = holder;
                 }
                 var left = _options.LockTimeout - clock.Elapsed;
                 if (left <= TimeSpan.Zero)
                 {
-                    throw new CliException(
+                    throw new MigrationException(MigrationFailure.LockTimeout,
                         $"timed out after {_options.LockTimeout.TotalSeconds:0.#}s waiting for the migration lock, held by {holder}; "
-                        + "nothing was changed. Wait for that process to finish, or raise --lock-timeout", ExitCodes.LockTimeout);
+                        + "nothing was changed. Wait for that process to finish, or raise --lock-timeout");
                 }
                 await Task.Delay(left < delay ? left : delay, cancellationToken);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
@@ -527,15 +524,18 @@ public sealed class MigrationRunner
                 Pending++;
         }
 
-        public void Print(Output output)
+        public void Print(IMigrationReporter reporter)
         {
-            output.Line($"{Total} migration{(Total == 1 ? "" : "s")} processed");
-            output.Line($"{Executed} executed");
-            output.Line($"{Pending} pending");
-            output.Line($"took {_clock.Elapsed.TotalSeconds:F2}s");
+            reporter.Progress($"{Total} migration{(Total == 1 ? "" : "s")} processed");
+            reporter.Progress($"{Executed} executed");
+            reporter.Progress($"{Pending} pending");
+            reporter.Progress($"took {_clock.Elapsed.TotalSeconds:F2}s");
         }
     }
 }
+
+/// <summary>What 'repair' did: the journal entries it fixed, and the problems it reported but cannot fix.</summary>
+public sealed record RepairOutcome(int Repaired, int Unfixable);
 
 /// <summary>One migration a rollback undoes, with the undo steps and which of them already ran.</summary>
 internal sealed record RollbackTarget(KnownMigration Migration, IReadOnlyList<MigrationStepRun> Steps, IReadOnlyList<MigrationOperation> Irreversible,

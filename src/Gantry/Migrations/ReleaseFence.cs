@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Gantry.Cli;
 using Gantry.Store;
 
 namespace Gantry.Migrations;
@@ -62,12 +61,12 @@ public static class ReleaseFence
         // Failing closed: a floor this release cannot read was written by a release it does not know.
         return TryParse(value) is { } floor && ReleaseVersion.TryParse(floor.Release, out _)
             ? floor
-            : throw new CliException($"this database's release floor ({MigrationStateStore.MetaTable}.{FloorKey} = '{value}') cannot be read by Gantry {GantryInfo.Version}; "
+            : throw new MigrationException(MigrationFailure.Fenced, $"this database's release floor ({MigrationStateStore.MetaTable}.{FloorKey} = '{value}') cannot be read by Gantry {GantryInfo.Version}; "
                 + "it was written by a release this one does not know: run a newer release");
     }
 
     /// <summary>
-    /// Refuses (exit 1) when this release is older than the database's floor. <paramref name="fix"/> says
+    /// Refuses when this release is older than the database's floor. <paramref name="fix"/> says
     /// what to run instead, such as "upgrade this node to {0} or newer".
     /// </summary>
     public static async Task EnsureAllowedAsync(IDatabase database, string fix, CancellationToken cancellationToken)
@@ -75,7 +74,7 @@ public static class ReleaseFence
         var floor = await ReadFloorAsync(database, cancellationToken);
         if (floor is null || GantryInfo.Release >= ReleaseVersion.Parse(floor.Release))
             return;
-        throw new CliException(
+        throw new MigrationException(MigrationFailure.Fenced,
             $"this database was contracted by Gantry {floor.Release} ('{floor.Command}' ran {floor.Migration}); "
             + $"Gantry {GantryInfo.Version} can no longer run against it: {string.Format(System.Globalization.CultureInfo.InvariantCulture, fix, floor.Release)}");
     }

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Diagnostics;
-using Gantry.Cli;
 using Gantry.Configuration;
 using Gantry.Store;
 using Microsoft.Data.Sqlite;
@@ -20,7 +19,7 @@ public sealed record LockPolicy(TimeSpan LockTimeout, TimeSpan RetryFor)
 /// is rolled back, the sessions blocking it are reported, and it is retried with capped, jittered
 /// backoff until the retry budget runs out.
 /// </summary>
-public sealed class StepExecutor(IDatabase database, MigrationJournal journal, Output output, LockPolicy policy)
+public sealed class StepExecutor(IDatabase database, MigrationJournal journal, IMigrationReporter reporter, LockPolicy policy)
 {
     /// <param name="alsoInCommit">Extra writes that must commit with the step (the migration's own record).</param>
     public async Task RunAsync(IMigrationLock mutex, string subsystem, string migration, MigrationStepRun step,
@@ -37,7 +36,7 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
                     await RunInTransactionAsync(subsystem, migration, step, alsoInCommit, cancellationToken);
                 else
                     await RunOutsideTransactionAsync(subsystem, migration, step, alsoInCommit, cancellationToken);
-                output.Verbose($"{name} {Phase(step)} step {step.Index + 1} took {clock.Elapsed.TotalMilliseconds:F0} ms ({attempt} attempt{(attempt == 1 ? "" : "s")})");
+                reporter.StepFinished(name, step, clock.Elapsed, attempt);
                 return;
             }
             catch (DbException e) when (IsLockTimeout(e))
@@ -45,20 +44,19 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
                 var blockers = await DescribeBlockersAsync(step, cancellationToken);
                 if (clock.Elapsed >= policy.RetryFor)
                 {
-                    throw new CliException(
+                    throw new MigrationException(MigrationFailure.StepFailed,
                         $"migration {name} gave up on its {Phase(step)} step {step.Index + 1} ({step.Describe()}) after {attempt} attempts in {clock.Elapsed.TotalSeconds:F0}s: "
                         + $"its lock stayed taken by {blockers}. Nothing of this step was applied; end that session or run the command again later");
                 }
                 var delay = Backoff(attempt);
-                output.Line($"{name}: {Phase(step)} step {step.Index + 1} ({step.Describe()}) could not get its {LockOf(step)} lock within {policy.LockTimeout.TotalMilliseconds:F0} ms; "
-                    + $"blocked by {blockers}; retry {attempt} in {delay.TotalSeconds:F1}s");
+                reporter.StepBlocked(name, step, new StepBlockage(LockOf(step), policy.LockTimeout, blockers, attempt, delay));
                 await Task.Delay(delay, cancellationToken);
             }
             catch (DbException e)
             {
-                throw new CliException(
+                throw new MigrationException(MigrationFailure.StepFailed,
                     $"migration {name} failed in its {Phase(step)} step and was rolled back, so it is not recorded: step {step.Index + 1} ({step.Describe()}): {e.Message}. "
-                    + "Steps before it stay applied and journalled; fix the cause and run the command again: it resumes at this step", ExitCodes.Error, e);
+                    + "Steps before it stay applied and journalled; fix the cause and run the command again: it resumes at this step", e);
             }
         }
     }
@@ -68,7 +66,7 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var context = new MigrationContext(connection, transaction, database.Kind, Trace(subsystem, migration), output, subsystem, migration);
+        var context = new MigrationContext(connection, transaction, database.Kind, Trace(subsystem, migration), reporter, subsystem, migration);
         if (database.Kind == DatabaseKind.Postgres)
             await context.ExecuteAsync($"SET LOCAL lock_timeout = {(int)policy.LockTimeout.TotalMilliseconds}", cancellationToken);
         foreach (var operation in step.Operations)
@@ -90,7 +88,7 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
         }
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            var context = new MigrationContext(connection, null, database.Kind, Trace(subsystem, migration), output, subsystem, migration);
+            var context = new MigrationContext(connection, null, database.Kind, Trace(subsystem, migration), reporter, subsystem, migration);
             if (database.Kind == DatabaseKind.Postgres)
                 await context.ExecuteAsync($"SET lock_timeout = {(int)policy.LockTimeout.TotalMilliseconds}", cancellationToken);
             try
@@ -115,7 +113,7 @@ public sealed class StepExecutor(IDatabase database, MigrationJournal journal, O
         }
     }
 
-    private Action<string> Trace(string subsystem, string migration) => sql => output.Verbose($"{subsystem}/{migration}: {sql}");
+    private Action<string> Trace(string subsystem, string migration) => sql => reporter.Detail($"{subsystem}/{migration}: {sql}");
 
     private static string Phase(MigrationStepRun step) => step.Phase.ToString().ToLowerInvariant();
 

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Gantry.Admin;
 using Gantry.Balancing;
-using Gantry.Cli;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
 using Gantry.Configuration;
+using Gantry.Plugins;
 using Gantry.Store;
 
 namespace Gantry.Node;
@@ -15,18 +15,28 @@ namespace Gantry.Node;
 /// </summary>
 internal sealed class GantryNode
 {
-    public static async Task RunAsync(CliContext context, NodePrefix prefix, IDatabase? database, CancellationToken cancellationToken)
+    /// <param name="context">What the node runs with (whoever starts it: the CLI's 'start', or an embedding program).</param>
+    public static async Task RunAsync(GantryNodeOptions context, CancellationToken cancellationToken)
     {
         var config = context.Config;
+        var (prefix, database) = (context.Prefix, context.Database);
         var nodeId = prefix.NodeId();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
-        builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
-        // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
-        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        if (context.LoggerFactory is { } loggerFactory)
+        {
+            // Registered last, so it is the factory every logger of the host resolves.
+            builder.Services.AddSingleton(loggerFactory);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(options => options.SingleLine = true);
+            builder.Logging.SetMinimumLevel(config.MinimumLogLevel);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
+            // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
+            builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        }
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
@@ -59,7 +69,7 @@ internal sealed class GantryNode
         var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
         var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
         var health = new DatabaseHealth(database);
-        var info = new NodeInfo(nodeId, Environment.MachineName, config, context);
+        var info = new NodeInfo(nodeId, Environment.MachineName, config, context.EnabledPlugins);
         app.Use((http, next) =>
         {
             counters.RequestStarted();
@@ -118,13 +128,13 @@ internal sealed class GantryNode
         }
         catch (IOException e)
         {
-            throw new CliException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
+            throw new NodeStartException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
         }
         await File.WriteAllTextAsync(prefix.PidFile, Environment.ProcessId.ToString(), cancellationToken);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
         logger.LogInformation("Gantry {Version} started (node {NodeId}, database {Database})", GantryInfo.Version, nodeId,
             database?.Location ?? "off");
-        context.Output.Line($"Gantry {GantryInfo.Version} started");
+        context.Started?.Invoke();
         try
         {
             await app.WaitForShutdownAsync(cancellationToken);
@@ -136,7 +146,7 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(CliContext context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
+    private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
     {
         var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config));
         infoEndpoints.MapAll(api);
@@ -159,7 +169,7 @@ internal sealed class GantryNode
 }
 
 /// <summary>Facts about the node that its APIs report.</summary>
-internal sealed record NodeInfo(Guid NodeId, string Hostname, GantryConfig Config, CliContext Context);
+internal sealed record NodeInfo(Guid NodeId, string Hostname, GantryConfig Config, IReadOnlyList<PluginDescriptor> EnabledPlugins);
 
 /// <summary>Whether the database answers, checked when asked and never for longer than a second.</summary>
 internal sealed class DatabaseHealth(IDatabase? database)

@@ -61,7 +61,7 @@ internal static class ListenerSetup
     private static IPAddress ResolveHost(string host)
     {
         var addresses = Dns.GetHostAddresses(host);
-        return addresses.Length > 0 ? addresses[0] : throw new Cli.CliException($"cannot resolve listen host '{host}'");
+        return addresses.Length > 0 ? addresses[0] : throw new NodeStartException($"cannot resolve listen host '{host}'");
     }
 
     /// <summary>A certificate or key given as Kong accepts it: PEM text, a file path, or base64-encoded PEM.</summary>
@@ -75,7 +75,7 @@ internal static class ListenerSetup
         if (Convert.TryFromBase64String(value, bytes, out var length)
             && System.Text.Encoding.UTF8.GetString(bytes, 0, length) is var decoded && decoded.Contains("-----BEGIN", StringComparison.Ordinal))
             return decoded;
-        throw new Cli.CliException($"{property} is neither PEM text, an existing file nor base64-encoded PEM: give the path of a PEM file");
+        throw new NodeStartException($"{property} is neither PEM text, an existing file nor base64-encoded PEM: give the path of a PEM file");
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ internal static class ListenerSetup
             }
             catch (Exception e) when (e is CryptographicException or IOException)
             {
-                throw new Cli.CliException($"cannot load the {role} TLS certificate of {certProperty} with its key {certProperty}_key: {e.Message}");
+                throw new NodeStartException($"cannot load the {role} TLS certificate of {certProperty} with its key {certProperty}_key: {e.Message}");
             }
         }
         var file = Path.Combine(prefix.SslDirectory, $"{role}-default.pfx");

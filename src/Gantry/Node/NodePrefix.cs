@@ -21,7 +21,7 @@ public sealed class NodePrefix(string root)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Cli.CliException($"cannot prepare the prefix directory {Root}: {e.Message}; choose another with -p or the prefix property");
+            throw new NodeStartException($"cannot prepare the prefix directory {Root}: {e.Message}; choose another with -p or the prefix property");
         }
     }
 

@@ -90,4 +90,49 @@ public sealed class MigrationConcurrencyTests
         Assert.Equal(1, await gantry.CountAsync("SELECT count(*) FROM ledger WHERE migration = '002'"));
         Assert.True(await gantry.TableExistsAsync("slow_done"));
     }
+
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("sqlite")]
+    public async Task Finish_says_it_resumes_only_after_an_interrupted_run(string store)
+    {
+        await using var gantry = await TestInstallation.CreateAsync(store);
+        Assert.Equal(0, (await gantry.RunAsync("migrations", "bootstrap")).ExitCode);
+        gantry.UseRelease(Releases.SlowFinish(delayMilliseconds: 3_000));
+        var up = await gantry.RunAsync("migrations", "up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+
+        // The Up step that 'up' journalled is no sign of an interruption.
+        var finish = await gantry.RunAsync("migrations", "finish");
+        Assert.True(finish.ExitCode == 0, finish.ToString());
+        Assert.Contains("tally migrated up to: 001_tally (executed)", finish.Stdout);
+        Assert.DoesNotContain("resuming", finish.Stdout);
+        Assert.DoesNotContain("interrupted", finish.Stdout);
+
+        await gantry.ExecuteAsync("DROP TABLE tally");
+        await gantry.ExecuteAsync("DELETE FROM gantry_migrations WHERE subsystem = 'tally'");
+        await gantry.ExecuteAsync("DELETE FROM gantry_migration_steps WHERE subsystem = 'tally'");
+        await gantry.ExecuteAsync("DELETE FROM gantry_backfill_checkpoints WHERE subsystem = 'tally'");
+        Assert.Equal(0, (await gantry.RunAsync("migrations", "up")).ExitCode);
+        await using (var victim = gantry.Start("migrations", "finish"))
+        {
+            // Killed inside the third step, once the first two have committed.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (await gantry.CountAsync("SELECT count(*) FROM gantry_migration_steps WHERE subsystem = 'tally' AND phase = 'finish' AND state = 'completed'") < 2)
+            {
+                Assert.False(victim.HasExited, $"finish exited before the kill:\n{victim.Stdout}\n{victim.Stderr}");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "finish completed no step within 60 s");
+                await Task.Delay(20);
+            }
+            victim.KillHard();
+            await victim.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.Equal(0, await gantry.CountAsync("SELECT count(*) FROM tally WHERE id = 3"));
+
+        var resumed = await gantry.RunAsync("migrations", "finish", "--lock-timeout", "5");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains("tally/001_tally: resuming at finish step 3 (earlier steps completed in an interrupted run)", resumed.Stdout);
+        Assert.Equal(1, await gantry.CountAsync("SELECT count(*) FROM tally WHERE id = 1"));
+        Assert.Equal(1, await gantry.CountAsync("SELECT count(*) FROM tally WHERE id = 3"));
+    }
 }

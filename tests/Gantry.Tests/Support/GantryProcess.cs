@@ -13,7 +13,9 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 
 /// <summary>
 /// Runs the repository's entry point, <c>bin/gantry</c>, as a process: the command line is what these
-/// tests exercise. The environment given replaces GANTRY_* variables of the test process.
+/// tests exercise. The environment given replaces GANTRY_* variables of the test process. An environment
+/// that names a release to play (<see cref="TestHost.ReleaseVariable"/>) runs the test host instead, the
+/// same command line playing that release.
 /// </summary>
 public sealed class GantryProcess : IAsyncDisposable
 {
@@ -59,13 +61,11 @@ public sealed class GantryProcess : IAsyncDisposable
 
     public static GantryProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
+        var start = environment.ContainsKey(TestHost.ReleaseVariable) ? TestHost.StartInfo() : new ProcessStartInfo(Executable);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
+        start.UseShellExecute = false;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("GANTRY_", StringComparison.Ordinal)).ToList())

@@ -1,8 +1,8 @@
 namespace Gantry.Tests.Support;
 
 /// <summary>
-/// Test-only subsystems in the JSON form GANTRY_TESTING_SUBSYSTEMS reads. Each release string plays one
-/// release of Gantry: the same binary, knowing different migrations.
+/// Test-only subsystems in the JSON form the test host reads (tests/Gantry.TestHost/ReleaseFile.cs). Each
+/// release string plays one release of Gantry: the same program, knowing different migrations.
 /// </summary>
 public static class Releases
 {
@@ -63,6 +63,19 @@ public static class Releases
           {"name": "003_after", "up": [{"sql": "INSERT INTO ledger VALUES ('003')"}]}]}
         """);
 
+    /// <summary>
+    /// One migration whose Finish has three steps: an insert, a backfill (journalled outside a transaction on
+    /// both databases, so it is a step of its own), and an insert whose transaction stays open for a while.
+    /// </summary>
+    public static string SlowFinish(int delayMilliseconds) => Of($$$"""
+        {"name": "tally", "migrations": [
+          {"name": "001_tally",
+           "up": [{"sql": "CREATE TABLE tally (id INTEGER PRIMARY KEY, note TEXT)"}],
+           "finish": [{"sql": "INSERT INTO tally VALUES (1, 'first')"},
+                      {"backfill": {"table": "tally", "key": "id", "set": "note = upper(note)"}},
+                      {"sql": "INSERT INTO tally VALUES (3, 'third')"}, {"delay_ms": {{{delayMilliseconds}}}}]}]}
+        """);
+
     /// <summary>A plugin that owns a table; it only migrates when the plugins property names it.</summary>
     public static string AuditPlugin => Of("""
         {"name": "x-audit", "plugin": true, "migrations": [
@@ -76,7 +89,7 @@ public static class Releases
           {"name": "002_bad", "up": [{"sql": "CREATE TABLE bad_t (x INTEGER)"}, {"sql": "INSERT INTO {{(fixedUp ? "bad_t" : "does_not_exist")}} VALUES (1)"}]}]}
         """);
 
-    /// <summary>The same subsystems, played by the given release (the testing aid's "release").</summary>
+    /// <summary>The same subsystems, played by the given release (the release file's "release").</summary>
     public static string Claiming(string release, string releaseJson)
     {
         var document = System.Text.Json.Nodes.JsonNode.Parse(releaseJson)!.AsObject();

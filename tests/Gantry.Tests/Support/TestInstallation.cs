@@ -9,7 +9,7 @@ namespace Gantry.Tests.Support;
 /// <summary>
 /// One Gantry installation for one test: a prefix directory and an empty database of the given store
 /// (a fresh database in the suite's throwaway PostgreSQL cluster, or a SQLite file in the prefix),
-/// plus the environment that points bin/gantry at them.
+/// plus the environment that points bin/gantry (or the test host, for another release) at them.
 /// </summary>
 public sealed class TestInstallation : IAsyncDisposable
 {
@@ -75,12 +75,18 @@ public sealed class TestInstallation : IAsyncDisposable
 
     public GantryProcess Start(params string[] arguments) => GantryProcess.Start(Environment, arguments);
 
-    /// <summary>Plays a release that knows these extra subsystems (see TestingSubsystems in the product).</summary>
-    public void UseRelease(string releaseJson)
+    /// <summary>
+    /// From now on, plays a release that knows these extra subsystems (<see cref="Releases"/>): the commands
+    /// run the test host instead of bin/gantry.
+    /// </summary>
+    public void UseRelease(string releaseJson) => Environment[TestHost.ReleaseVariable] = WriteRelease(releaseJson);
+
+    /// <summary>Writes a release file into the prefix, for an environment that plays it (<see cref="TestHost.ReleaseVariable"/>).</summary>
+    public string WriteRelease(string releaseJson)
     {
         var file = Path.Combine(Prefix, $"release-{Guid.NewGuid():N}.json");
         File.WriteAllText(file, releaseJson);
-        Environment["GANTRY_TESTING_SUBSYSTEMS"] = file;
+        return file;
     }
 
     public async Task<DbConnection> OpenAsync()

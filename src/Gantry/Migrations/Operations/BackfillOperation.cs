@@ -72,20 +72,20 @@ public sealed class BackfillOperation(BackfillDefinition definition) : Migration
         if (checkpoint is null)
         {
             checkpoint = await StartAsync(context, cancellationToken);
-            context.Output.Line($"{name}: backfill {table}: {checkpoint.RowsTotal} rows up to {Definition.Key} {checkpoint.UpperBound ?? "(none)"}, in batches of {Definition.BatchSize}");
+            context.Reporter.Progress($"{name}: backfill {table}: {checkpoint.RowsTotal} rows up to {Definition.Key} {checkpoint.UpperBound ?? "(none)"}, in batches of {Definition.BatchSize}");
         }
         else if (checkpoint.Completed)
         {
-            context.Output.Line($"{name}: backfill {table} already completed ({checkpoint.RowsDone} rows); nothing to do");
+            context.Reporter.Progress($"{name}: backfill {table} already completed ({checkpoint.RowsDone} rows); nothing to do");
             return;
         }
         else
         {
-            context.Output.Line($"{name}: backfill {table} resumed from its checkpoint after {Definition.Key} {checkpoint.LastKey ?? "(start)"}: "
+            context.Reporter.Progress($"{name}: backfill {table} resumed from its checkpoint after {Definition.Key} {checkpoint.LastKey ?? "(start)"}: "
                 + $"{checkpoint.RowsDone} of {checkpoint.RowsTotal} rows were done by an interrupted run (started {checkpoint.StartedAt:yyyy-MM-dd HH:mm:ss}Z)");
         }
 
-        var progress = new BackfillProgress(context.Output, context.Subsystem, context.Migration, table, checkpoint.RowsTotal, checkpoint.RowsDone);
+        var meter = new BackfillMeter(context.Subsystem, context.Migration, table, checkpoint.RowsTotal, checkpoint.RowsDone);
         var sql = new BatchSql(Definition, context.Kind, checkpoint.KeyType);
         context.Trace(sql.Select(first: checkpoint.LastKey is null));
         context.Trace(sql.Update(first: checkpoint.LastKey is null));
@@ -94,34 +94,27 @@ public sealed class BackfillOperation(BackfillDefinition definition) : Migration
         var updated = checkpoint.RowsUpdated;
         var batchSize = Definition.BatchSize;
         var finished = checkpoint.UpperBound is null;
-        progress.Report(done, updated);
-        try
+        context.Reporter.Backfill(meter.Read(done, updated, finished: false));
+        while (!finished)
         {
-            while (!finished)
+            var batch = await RunBatchWithRetryAsync(context, sql, last, checkpoint.UpperBound!, batchSize, cancellationToken);
+            batchSize = batch.BatchSize;
+            finished = batch.Completed;
+            if (batch.EndKey is not null)
             {
-                var batch = await RunBatchWithRetryAsync(context, sql, last, checkpoint.UpperBound!, batchSize, cancellationToken);
-                batchSize = batch.BatchSize;
-                finished = batch.Completed;
-                if (batch.EndKey is not null)
-                {
-                    last = batch.EndKey;
-                    done += batch.Rows;
-                    updated += batch.Updated;
-                }
-                progress.Report(done, updated, finished);
-                if (!finished && Definition.PauseMilliseconds > 0)
-                    await Task.Delay(Definition.PauseMilliseconds, cancellationToken);
+                last = batch.EndKey;
+                done += batch.Rows;
+                updated += batch.Updated;
             }
-        }
-        finally
-        {
-            progress.End();
+            context.Reporter.Backfill(meter.Read(done, updated, finished));
+            if (!finished && Definition.PauseMilliseconds > 0)
+                await Task.Delay(Definition.PauseMilliseconds, cancellationToken);
         }
         var shrank = batchSize < Definition.BatchSize
             ? $"; batches shrank to {batchSize} rows after hitting the {Definition.StatementTimeoutMilliseconds} ms statement timeout"
             : "";
-        context.Output.Line(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: backfill {table} completed: {done} rows ({updated} updated) in {progress.Elapsed.TotalSeconds:F1}s, {progress.Rate(done):F0} rows/s{shrank}"));
+        context.Reporter.Progress(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: backfill {table} completed: {done} rows ({updated} updated) in {meter.Elapsed.TotalSeconds:F1}s, {meter.Rate(done):F0} rows/s{shrank}"));
     }
 
     /// <summary>Captures the key bound and the row count, and records them, at the first run.</summary>
@@ -188,7 +181,7 @@ public sealed class BackfillOperation(BackfillDefinition definition) : Migration
                 if (reason == Retry.Smaller)
                     batchSize = Math.Max(1, batchSize / 2);
                 var delay = TimeSpan.FromMilliseconds(Math.Min(2000, 50 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble() * 0.5));
-                context.Output.Verbose($"{context.Subsystem}/{context.Migration}: backfill {Definition.Table} batch after {Definition.Key} {last ?? "(start)"} "
+                context.Reporter.Detail($"{context.Subsystem}/{context.Migration}: backfill {Definition.Table} batch after {Definition.Key} {last ?? "(start)"} "
                     + $"attempt {attempt} failed ({e.Message}); retrying in {delay.TotalMilliseconds:F0} ms with batches of {batchSize}");
                 await Task.Delay(delay, cancellationToken);
             }

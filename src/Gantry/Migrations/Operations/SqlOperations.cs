@@ -35,23 +35,3 @@ public sealed class SqlOperation(
             ? "raw SQL must declare the lock level it takes and the reason it is raw"
             : null;
 }
-
-/// <summary>
-/// Waits inside the step. Only test subsystems use it, to hold a step open long enough to kill the
-/// process or race another one in the middle of it.
-/// </summary>
-public sealed class DelayOperation(int milliseconds) : MigrationOperation
-{
-    public int Milliseconds { get; } = milliseconds;
-
-    public override string Describe() => $"wait {Milliseconds} ms";
-
-    public override IReadOnlyList<string> Statements(DatabaseKind kind) => [];
-
-    public override OperationTraits Traits(DatabaseKind kind) => OperationTraits.NoLock;
-
-    public override IReadOnlyList<MigrationOperation> Undo => [];
-
-    public override Task ExecuteAsync(MigrationContext context, CancellationToken cancellationToken) =>
-        Task.Delay(Milliseconds, cancellationToken);
-}

@@ -1,31 +1,34 @@
 using System.Text.Json;
-using Gantry.Cli;
-using Gantry.Plugins;
+using Gantry.Migrations;
 
-namespace Gantry.Migrations;
+namespace Gantry.TestHost;
 
 /// <summary>
-/// Extra subsystems read from the JSON file named by GANTRY_TESTING_SUBSYSTEMS. The test suite uses them
-/// to play different releases (one knows migrations 1 and 2, the next adds 3) against one database with
-/// one binary, and to slow a step down so that a process can be killed or raced in the middle of it.
-/// Subsystems marked as plugins become installable plugins that the plugins property must name.
-/// An optional top-level "release" ("0.2.0") makes the process claim that release instead of its build's.
-/// Not for production use: it is documented in docs/cli.md as a testing aid only.
+/// A release the test suite plays, read from JSON: <c>{"release": "0.2.0", "subsystems": [{"name", "plugin",
+/// "migrations": [{"name", "up", "finish"}]}]}</c>. Release A knows migrations 1 and 2, release B adds 3, and
+/// one binary plays both against one database; a <c>delay_ms</c> operation holds a step open so that a
+/// process can be killed or raced in the middle of it. Subsystems marked as plugins become installable
+/// plugins that the plugins property must name.
 /// </summary>
-public static class TestingSubsystems
+public static class ReleaseFile
 {
-    public const string EnvironmentVariable = "GANTRY_TESTING_SUBSYSTEMS";
+    public const string EnvironmentVariable = "GANTRY_TESTHOST_RELEASE";
 
-    public static IReadOnlyList<Subsystem> Load(string? path)
+    /// <summary>What the file at <paramref name="path"/> adds to Gantry; nothing without a file.</summary>
+    public static GantryHost Load(string? path)
     {
         if (string.IsNullOrEmpty(path))
-            return [];
+            return GantryHost.Default;
         if (!File.Exists(path))
-            throw new FileNotFoundException($"{EnvironmentVariable} names '{path}', which does not exist");
+            throw new FileNotFoundException($"'{path}' does not exist");
         using var document = JsonDocument.Parse(File.ReadAllText(path));
-        if (document.RootElement.TryGetProperty("release", out var release)
-            && (release.ValueKind != JsonValueKind.String || !ReleaseVersion.TryParse(release.GetString(), out _)))
-            throw new CliException($"{EnvironmentVariable} names '{path}', whose release '{release}' is not of the form major.minor.patch");
+        string? release = null;
+        if (document.RootElement.TryGetProperty("release", out var claimed))
+        {
+            if (claimed.ValueKind != JsonValueKind.String || !ReleaseVersion.TryParse(claimed.GetString(), out _))
+                throw new InvalidDataException($"'{path}': release '{claimed}' is not of the form major.minor.patch");
+            release = claimed.GetString();
+        }
         var subsystems = new List<Subsystem>();
         foreach (var subsystem in document.RootElement.GetProperty("subsystems").EnumerateArray())
         {
@@ -38,37 +41,15 @@ public static class TestingSubsystems
             var isPlugin = subsystem.TryGetProperty("plugin", out var p) && p.GetBoolean();
             subsystems.Add(new Subsystem(subsystem.GetProperty("name").GetString()!, isPlugin, migrations));
         }
-        return subsystems;
+        return new GantryHost { ExtraSubsystems = subsystems, Release = release };
     }
-
-    /// <summary>
-    /// The release the file makes this process claim, or null. Never throws: <see cref="Load"/> reports a
-    /// missing or malformed file, and this is read lazily from wherever the version is first needed.
-    /// </summary>
-    public static string? ReadRelease(string? path)
-    {
-        if (string.IsNullOrEmpty(path) || !File.Exists(path))
-            return null;
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
-            return document.RootElement.TryGetProperty("release", out var release) && release.ValueKind == JsonValueKind.String
-                && ReleaseVersion.TryParse(release.GetString(), out _)
-                ? release.GetString()
-                : null;
-        }
-        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
-    public static IEnumerable<PluginDescriptor> AsPlugins(IEnumerable<Subsystem> subsystems) =>
-        subsystems.Where(s => s.IsPlugin).Select(s => new PluginDescriptor(s.Name, Bundled: false, s));
 
     // A step is a list of operations: {"sql": "..."} for both databases or {"postgres": "...", "sqlite": "..."},
     // each optionally with "lock", "reason", "table" and "undo"; {"delay_ms": 3000}; or one typed operation
-    // such as {"add_column": {"table": "items", "name": "label", "type": "text"}} (see docs/cli.md).
+    // named as in ReadOperation, such as {"add_column": {"table": "items", "name": "label", "type": "text"}},
+    // {"sync_trigger": {"name", "table", "column", "sources": [...], "expression", "key"}} or
+    // {"backfill": {"table", "key", "set", "filter", "batch_size", "pause_ms", "statement_timeout_ms"}}.
+    // "expression", "set" and "filter" may instead be given per database as "<name>_postgres" and "<name>_sqlite".
     private static MigrationStep ReadStep(JsonElement step)
     {
         var operations = new List<MigrationOperation>();
@@ -113,7 +94,7 @@ public static class TestingSubsystems
             "backfill" => new BackfillOperation(new BackfillDefinition(Required(a, "table"), Required(a, "key"), Dialect(a, "set"),
                 a.TryGetProperty("filter", out _) || a.TryGetProperty("filter_postgres", out _) ? Dialect(a, "filter") : null,
                 Int(a, "batch_size") ?? 1000, Int(a, "pause_ms") ?? 0, Int(a, "statement_timeout_ms") ?? 5000)),
-            _ => throw new InvalidDataException($"{EnvironmentVariable}: unknown operation '{property.Name}'"),
+            _ => throw new InvalidDataException($"unknown operation '{property.Name}'"),
         };
     }
 
@@ -160,7 +141,7 @@ public static class TestingSubsystems
     private static string? String(JsonElement element, string name) => element.TryGetProperty(name, out var value) ? value.GetString() : null;
 
     private static string Required(JsonElement element, string name) =>
-        String(element, name) ?? throw new InvalidDataException($"{EnvironmentVariable}: '{name}' is required in {element}");
+        String(element, name) ?? throw new InvalidDataException($"'{name}' is required in {element}");
 
     private static ColumnType ParseType(string type) => type switch
     {
@@ -171,7 +152,7 @@ public static class TestingSubsystems
         "float" => ColumnType.Float,
         "bool" => ColumnType.Bool,
         "json" => ColumnType.Json,
-        _ => throw new InvalidDataException($"{EnvironmentVariable}: unknown column type '{type}'"),
+        _ => throw new InvalidDataException($"unknown column type '{type}'"),
     };
 
     private static LockLevel ParseLock(string name) =>
