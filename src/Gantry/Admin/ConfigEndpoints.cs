@@ -85,16 +85,18 @@ internal sealed class ConfigEndpoints(DbLessStore? store)
         var summary = new List<string>();
         foreach (var error in load.Errors)
         {
-            var entity = new JsonObject();
+            summary.AddRange(error.Lines());
+            // A problem of the document itself (no _format_version, an unknown collection) sits at the top, as in Kong.
+            var entity = error.IsDocumentError ? fields : new JsonObject();
             foreach (var problem in error.Errors)
             {
-                var key = problem.Field ?? "@entity";
-                if (key == "@entity")
-                    (entity[key] as JsonArray ?? (JsonArray)(entity[key] = new JsonArray())).Add(problem.Message);
+                if (problem.Field is { } field)
+                    entity[field] = problem.Message;
                 else
-                    entity[key] = problem.Message;
-                summary.Add($"{error.EntityType}{(error.EntityName ?? error.EntityId) switch { null => "", var n => $" '{n}'" }}: {(problem.Field is null ? "" : problem.Field + ": ")}{problem.Message}");
+                    (entity["@entity"] as JsonArray ?? (JsonArray)(entity["@entity"] = new JsonArray())).Add(problem.Message);
             }
+            if (error.IsDocumentError)
+                continue;
             if (fields[error.EntityType] is not JsonArray list)
                 fields[error.EntityType] = list = new JsonArray();
             list.Add(entity);

@@ -46,7 +46,34 @@ public sealed class DbLessStore : IAsyncDisposable
     private readonly SqliteDatabase _template;
     private Served _current;
 
-    private sealed record Served(SqliteDatabase Database, string Hash, bool Loaded);
+    /// <summary>
+    /// A configuration being served, or just replaced. The store holds one reference to it and work that
+    /// reads it over several connections (an export) holds another, so its database is disposed only
+    /// once the last of them lets go.
+    /// </summary>
+    private sealed class Served(SqliteDatabase database, string hash, bool loaded)
+    {
+        private int _holders = 1;
+
+        public SqliteDatabase Database { get; } = database;
+
+        public string Hash { get; } = hash;
+
+        public bool Loaded { get; } = loaded;
+
+        /// <summary>False once it has been released by everyone (its database is gone).</summary>
+        public bool TryHold()
+        {
+            for (var holders = Volatile.Read(ref _holders); holders > 0; holders = Volatile.Read(ref _holders))
+            {
+                if (Interlocked.CompareExchange(ref _holders, holders + 1, holders) == holders)
+                    return true;
+            }
+            return false;
+        }
+
+        public ValueTask ReleaseAsync() => Interlocked.Decrement(ref _holders) == 0 ? Database.DisposeAsync() : ValueTask.CompletedTask;
+    }
 
     private DbLessStore(EntityRegistry registry, SnapshotHolder snapshots, Guid nodeId, string prefix, ILogger logger, SqliteDatabase template, SqliteDatabase empty)
     {
@@ -57,7 +84,6 @@ public sealed class DbLessStore : IAsyncDisposable
         _logger = logger;
         _template = template;
         _current = new Served(empty, EmptyHash, false);
-        Database = new ServedDatabase(() => Volatile.Read(ref _current).Database);
     }
 
     /// <summary>
@@ -80,8 +106,8 @@ public sealed class DbLessStore : IAsyncDisposable
         }
     }
 
-    /// <summary>The database being served, for the Admin API's reads; it follows every swap.</summary>
-    public IDatabase Database { get; }
+    /// <summary>The database holding the configuration being served (for the Admin API's reads, through a <see cref="ServedDatabase"/>).</summary>
+    public SqliteDatabase CurrentDatabase => Volatile.Read(ref _current).Database;
 
     /// <summary>The md5 of the document being served (as given), or <see cref="EmptyHash"/> before the first one.</summary>
     public string Hash => Volatile.Read(ref _current).Hash;
@@ -139,7 +165,7 @@ public sealed class DbLessStore : IAsyncDisposable
             Volatile.Write(ref _current, new Served(database, HashOf(text), true));
             _snapshots.Install(snapshot);
             database = null;
-            await previous.Database.DisposeAsync();
+            await previous.ReleaseAsync();
             _logger.LogInformation("declarative configuration applied: {Entities} entities, {Routes} routes in {Total} ms (parse and validate {Parse} ms, import {Import} ms, compile {Compile} ms)",
                 load.Config.Entities.Count, snapshot.Router.RouteCount, clock.ElapsedMilliseconds, parsed, imported - parsed, clock.ElapsedMilliseconds - imported);
             return new DbLessLoad(load.Config.Entities, [], null);
@@ -148,6 +174,23 @@ public sealed class DbLessStore : IAsyncDisposable
         {
             if (database is not null)
                 await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>The configuration being served, as a 3.0 YAML document (<c>GET /config</c>).</summary>
+    public async Task<string> ExportAsync(CancellationToken cancellationToken)
+    {
+        var served = Volatile.Read(ref _current);
+        while (!served.TryHold())
+            served = Volatile.Read(ref _current);
+        try
+        {
+            var document = await DeclarativeExporter.ExportAsync(new EntityDao(served.Database, _registry, _nodeId), cancellationToken);
+            return DeclarativeText.ToYaml(document);
+        }
+        finally
+        {
+            await served.ReleaseAsync();
         }
     }
 
@@ -187,7 +230,7 @@ public sealed class DbLessStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _current.Database.DisposeAsync();
+        await _current.ReleaseAsync();
         await _template.DisposeAsync();
         _loading.Dispose();
     }
