@@ -84,15 +84,16 @@ public sealed class EntityWriter(EntityDao dao, bool readOnly = false)
     /// The complete entity the input makes, as it would be stored, without writing it: what every write
     /// runs first, and what the Admin API's <c>/schemas/…/validate</c> endpoints answer with.
     /// </summary>
+    /// <param name="transform">False when the values are already as stored (a declarative document's <c>_transform: false</c>).</param>
     /// <exception cref="EntityException">A schema violation listing every field at fault.</exception>
-    public static JsonObject Validate(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient)
+    public static JsonObject Validate(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient, bool transform = true)
     {
         var errors = new ValidationErrors();
         schema.Shorthands?.Invoke(input, errors);
         // Timestamps belong to the server: a client's are ignored, as in Kong.
         input.Remove("created_at");
         input.Remove("updated_at");
-        var entity = SchemaValidator.Prepare(schema, input, mode, existing, lenient, errors);
+        var entity = SchemaValidator.Prepare(schema, input, mode, existing, lenient, errors, transform);
         if (errors.Any)
             throw EntityException.SchemaViolation(errors);
         var now = schema.Find("updated_at")?.Kind == FieldKind.Number

@@ -24,7 +24,11 @@ public static class SchemaValidator
     /// <param name="input">The client's fields.</param>
     /// <param name="existing">For updates, the stored entity the input is merged into.</param>
     /// <param name="lenient">Values came from a form or a URL, as strings to be coerced.</param>
-    public static JsonObject Prepare(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient, ValidationErrors errors)
+    /// <param name="transform">
+    /// False for a declarative document with <c>_transform: false</c>: its values are already as stored (a
+    /// basic-auth password is its hash), so the schema's <see cref="EntitySchema.OnWrite"/> is not run.
+    /// </param>
+    public static JsonObject Prepare(EntitySchema schema, JsonObject input, WriteMode mode, JsonObject? existing, bool lenient, ValidationErrors errors, bool transform = true)
     {
         var result = mode == WriteMode.Update && existing is not null ? (JsonObject)existing.DeepClone() : [];
         // A plugin validates its config with its own record: the fields depend on the entity's name.
@@ -61,7 +65,8 @@ public static class SchemaValidator
         }
         if (!errors.Any)
         {
-            schema.OnWrite?.Invoke(input, result);
+            if (transform)
+                schema.OnWrite?.Invoke(input, result);
             schema.Normalize?.Invoke(result);
             Run(schema.EntityChecks, result, errors);
             if (!errors.Any)
