@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(CheckCommand.Create(host));
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(MigrationsCommand.Create(host));
+        root.Subcommands.Add(ConfigCommand.Create(host));
 
         var result = root.Parse(args);
         var verbosity = CommonOptions.VerbosityOf(result);

@@ -14,6 +14,8 @@ public static class ExitCodes
     public const int LockTimeout = 6;
     /// <summary>The database's migration records disagree with the code's migrations (changed, inserted or removed).</summary>
     public const int Drift = 7;
+    /// <summary>A declarative document has errors (<c>config parse</c>, <c>config db_import</c>); nothing was changed.</summary>
+    public const int InvalidDocument = 8;
 
     /// <summary>The exit code of each way the migration engine refuses or fails.</summary>
     public static int Of(MigrationFailure failure) => failure switch

@@ -390,4 +390,13 @@ public sealed class DeclarativeLoaderTests
         var yaml = DeclarativeText.ToYaml(document);
         Assert.Equal(document.ToJsonString(), DeclarativeText.Parse(yaml)!.ToJsonString());
     }
+
+    [Fact]
+    public void The_example_config_init_writes_loads()
+    {
+        var config = Loaded(DeclarativeExample.Text);
+        Assert.Equal(["acls", "consumers", "keyauth_credentials", "plugins", "routes", "services", "targets", "upstreams"],
+            config.Entities.Select(e => e.Schema.Name).Distinct().Order());
+        Assert.Contains(Of(config, "routes"), r => r["paths"]![0]!.GetValue<string>() == @"~/items/\d+$");
+    }
 }
