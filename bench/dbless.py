@@ -127,7 +127,9 @@ def bench_post_config(work, sizes, upstream_port):
 
 
 def bench_db_import(work, sizes, upstream_port):
-    pg_port, stop_pg = admin_bench.start_postgres(os.path.join(work, "pg-cluster"))
+    # Its own folder under /tmp: the postgres user cannot enter the benchmark's private work folder.
+    pg_work = tempfile.mkdtemp(prefix="gantry-bench-dbless-pg-")
+    pg_port, stop_pg = admin_bench.start_postgres(pg_work)
     rows = []
     try:
         for size in sizes:
@@ -154,6 +156,7 @@ def bench_db_import(work, sizes, upstream_port):
                 print(f"db_import {size:>7} entities into {store:<8}: {seconds:.2f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
     finally:
         stop_pg()
+        shutil.rmtree(pg_work, ignore_errors=True)
     return rows
 
 

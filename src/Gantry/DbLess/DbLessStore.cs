@@ -151,7 +151,12 @@ public sealed class DbLessStore : IAsyncDisposable
         {
             try
             {
-                await DeclarativeImporter.ImportAsync(new EntityDao(database, _registry, _nodeId), load.Config, null, cancellationToken);
+                // The database is new and the document was checked whole: the write path's bulk insert.
+                await new EntityDao(database, _registry, _nodeId).WriteTransactionAsync(async write =>
+                {
+                    await write.InsertNewAsync(load.Config.Entities.Select(e => (e.Schema, e.Entity)), cancellationToken);
+                    return true;
+                }, cancellationToken);
             }
             catch (EntityException e)
             {
