@@ -62,14 +62,44 @@ internal sealed class ConfigEndpoints(DbLessStore? store)
             await AdminJson.WriteAsync(http, 400, Invalid(load, IsTrue(posted.Option("flatten_errors"))));
             return;
         }
-        var body = new JsonObject();
-        foreach (var declared in load.Entities!)
+        await WriteEntitiesAsync(http, load.Entities!);
+    }
+
+    /// <summary>
+    /// Kong's 201 body: the loaded entities by type, then by id. Written straight onto the response, entity
+    /// by entity: for 100,000 entities a copy of them all as one JSON tree and one string was a few hundred megabytes.
+    /// </summary>
+    private static async Task WriteEntitiesAsync(HttpContext http, IReadOnlyList<DeclaredEntity> entities)
+    {
+        http.Response.StatusCode = 201;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await using var json = new Utf8JsonWriter(http.Response.Body, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        json.WriteStartObject();
+        // Entities come grouped by type (parents first), so each type's object is opened once.
+        foreach (var group in entities.GroupBy(e => e.Schema))
         {
-            if (body[declared.Schema.Name] is not JsonObject byId)
-                body[declared.Schema.Name] = byId = new JsonObject();
-            byId[declared.Entity["id"]!.GetValue<string>()] = AdminJson.Present(declared.Schema, declared.Entity);
+            json.WriteStartObject(group.Key.Name);
+            foreach (var declared in group)
+            {
+                json.WriteStartObject(declared.Entity["id"]!.GetValue<string>());
+                foreach (var field in group.Key.Fields)
+                {
+                    if (field.Internal)
+                        continue;
+                    json.WritePropertyName(field.Name);
+                    if (declared.Entity[field.Name] is { } value)
+                        value.WriteTo(json);
+                    else
+                        json.WriteNullValue();
+                }
+                json.WriteEndObject();
+                if (json.BytesPending > 64 * 1024)
+                    await json.FlushAsync(http.RequestAborted);
+            }
+            json.WriteEndObject();
         }
-        await AdminJson.WriteAsync(http, 201, body);
+        json.WriteEndObject();
+        await json.FlushAsync(http.RequestAborted);
     }
 
     private static bool IsTrue(string? value) => value?.ToLowerInvariant() is "1" or "true" or "on" or "yes";
