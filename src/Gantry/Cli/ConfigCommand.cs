@@ -120,7 +120,15 @@ internal static class ConfigCommand
             var dao = new EntityDao(database, CoreEntities.Registry(context.EnabledPlugins), Guid.NewGuid());
             output.Line($"parse successful: {config.Entities.Count} entities; importing in one transaction");
             var progress = config.Entities.Count >= DeclarativeImporter.ProgressInterval ? new ImportProgressPrinter(output) : null;
-            var summary = await DeclarativeImporter.ImportAsync(dao, config, progress, ct);
+            ImportSummary summary;
+            try
+            {
+                summary = await DeclarativeImporter.ImportAsync(dao, config, progress, ct);
+            }
+            catch (DeclarativeImportException e)
+            {
+                throw new CliException($"{e.Message}; the import was rolled back, nothing was changed");
+            }
             output.Line($"import successful: {summary.Created} created, {summary.Updated} updated");
             foreach (var count in summary.Counts)
                 output.Line($"  {count.EntityType}: {count.Created} created, {count.Updated} updated");

@@ -12,29 +12,23 @@ namespace Gantry.Declarative;
 /// sorted. Unlike Kong's export, null fields are left out: an absent field loads exactly as a null one,
 /// and the document stays readable. Internal keys (a plugin's cache_key) and the names a certificate
 /// lists (its SNIs are exported as <c>snis</c> entities) are not exported. The same store always gives
-/// the same bytes, so export, import elsewhere and export again compare equal.
+/// the same bytes, so export, import elsewhere and export again compare equal. Everything is read in one
+/// snapshot of the database, as Kong's export reads in one repeatable-read transaction.
 /// </summary>
 public static class DeclarativeExporter
 {
-    private const int PageSize = 1000;
-
     public static async Task<JsonObject> ExportAsync(EntityDao dao, CancellationToken ct)
     {
         var document = new JsonObject { ["_format_version"] = "3.0", ["_transform"] = false };
-        foreach (var schema in EntityOrder.Of(dao.Registry))
+        var schemas = EntityOrder.Of(dao.Registry);
+        var tables = await dao.ReadAllAsync(schemas, ct);
+        for (var i = 0; i < schemas.Count; i++)
         {
-            var entities = new List<JsonObject>();
-            string? offset = null;
-            do
-            {
-                var page = await dao.PageAsync(schema, new PageRequest(PageSize, offset, [], false, null, false), ct);
-                entities.AddRange(page.Data.Select(e => Exported(schema, e)));
-                offset = page.Offset;
-            }
-            while (offset is not null);
-            if (entities.Count == 0)
+            if (tables[i].Count == 0)
                 continue;
-            document[schema.Name] = new JsonArray(entities.OrderBy(e => e["id"]!.GetValue<string>(), StringComparer.Ordinal).Select(e => (JsonNode?)e).ToArray());
+            // Sorted here as well: uuid order in PostgreSQL and text order in SQLite agree only for lower-case ids.
+            document[schemas[i].Name] = new JsonArray(tables[i].Select(e => Exported(schemas[i], e))
+                .OrderBy(e => e["id"]!.GetValue<string>(), StringComparer.Ordinal).Select(e => (JsonNode?)e).ToArray());
         }
         return document;
     }

@@ -6,14 +6,16 @@ namespace Gantry.Declarative;
 /// <summary>
 /// Ids for entities a document declares without one: a name-based UUID (RFC 9562 version 5) in a
 /// namespace per entity type, itself derived from one fixed root, so that the same document always gives
-/// the same ids. The root is the one Kong uses for the same purpose, so an entity keyed the same way gets
-/// the id Kong would give it.
+/// the same ids. The root and the per-type namespaces are built as Kong builds them for the same purpose.
 /// </summary>
 public static class DeclarativeIds
 {
     private static readonly Guid Root = Guid.Parse("fd02801f-0957-4a15-a55a-c8d9606f30b5");
 
-    public static string For(string entityType, string key) => Version5(Version5(Root, entityType), key).ToString();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Guid> Namespaces = new(StringComparer.Ordinal);
+
+    public static string For(string entityType, string key) =>
+        Version5(Namespaces.GetOrAdd(entityType, type => Version5(Root, type)), key).ToString();
 
     public static Guid Version5(Guid space, string name)
     {

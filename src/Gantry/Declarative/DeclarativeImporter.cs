@@ -24,7 +24,14 @@ public static class DeclarativeImporter
             {
                 var id = declared.Entity["id"]!.GetValue<string>();
                 var existed = await write.GetAsync(declared.Schema, id, ct) is not null;
-                await write.UpsertAsync(declared.Schema, (JsonObject)declared.Entity.DeepClone(), ct);
+                try
+                {
+                    await write.UpsertAsync(declared.Schema, (JsonObject)declared.Entity.DeepClone(), ct);
+                }
+                catch (EntityException e)
+                {
+                    throw new DeclarativeImportException(declared, e);
+                }
                 if (counts.Count == 0 || counts[^1].Type != declared.Schema.Name)
                     counts.Add((declared.Schema.Name, 0, 0));
                 counts[^1] = existed ? counts[^1] with { Updated = counts[^1].Updated + 1 } : counts[^1] with { Created = counts[^1].Created + 1 };
@@ -34,4 +41,20 @@ public static class DeclarativeImporter
             }
             return new ImportSummary(counts.Select(c => new ImportCount(c.Type, c.Created, c.Updated)).ToList());
         }, ct);
+}
+
+/// <summary>
+/// The store refused an entity of the document (it clashes with an entity the database already holds):
+/// the transaction is rolled back, so nothing of the document was written.
+/// </summary>
+public sealed class DeclarativeImportException(DeclaredEntity entity, EntityException refusal)
+    : Exception($"{DeclarativeLoader.Singular(entity.Schema)} '{Name(entity)}': {refusal.Message}", refusal)
+{
+    public DeclaredEntity Entity { get; } = entity;
+
+    public EntityException Refusal { get; } = refusal;
+
+    private static string Name(DeclaredEntity entity) =>
+        (entity.Schema.EndpointKey is { } key && entity.Entity[key] is JsonValue v && v.TryGetValue(out string? name) ? name + " " : "")
+        + $"({entity.Entity["id"]})";
 }

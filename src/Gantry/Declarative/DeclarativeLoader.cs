@@ -68,19 +68,21 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
         var index = new EntryIndex();
         foreach (var entry in entries)
             index.AddDeclared(entry);
+        var bySchema = entries.ToLookup(e => e.Schema.Name);
         foreach (var schema in _order)
         {
-            foreach (var entry in entries.Where(e => e.Schema == schema))
+            foreach (var entry in bySchema[schema.Name])
             {
                 ResolveReferences(entry, index);
                 entry.Id ??= GenerateId(entry);
                 index.AddId(entry);
             }
         }
+        // Entities validate independently of one another (a route compiles its own router), so on all cores.
+        Parallel.ForEach(entries, entry => Validate(entry, transform));
         var unique = new UniqueValues();
         foreach (var entry in entries)
         {
-            Validate(entry, transform);
             // One duplicate is reported once: an entity already refused is not compared again.
             if (entry.Validated is not null && entry.Errors.Count == 0)
                 unique.Check(entry);
@@ -89,7 +91,7 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
         var errors = documentErrors.Concat(entries.Where(e => e.Errors.Count > 0).Select(ErrorOf)).ToList();
         if (errors.Count > 0)
             return new DeclarativeLoad(null, errors);
-        var ordered = _order.SelectMany(schema => entries.Where(e => e.Schema == schema).OrderBy(e => e.Id, StringComparer.Ordinal))
+        var ordered = _order.SelectMany(schema => bySchema[schema.Name].OrderBy(e => e.Id, StringComparer.Ordinal))
             .Select(e => new DeclaredEntity(e.Schema, e.Validated!)).ToList();
         return new DeclarativeLoad(new DeclarativeConfig(ordered), []);
     }
@@ -156,11 +158,14 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
                 parent.Fail(schema.Name, "expected an array");
             return;
         }
-        foreach (var item in items)
+        // Taken out of the parsed document rather than copied: each entity's object becomes its entry's.
+        var detached = items.ToList();
+        items.Clear();
+        foreach (var item in detached)
         {
             JsonObject input;
             if (item is JsonObject obj)
-                input = (JsonObject)obj.DeepClone();
+                input = obj;
             else if (parent is not null && parent.Schema.OwnedNames is { } owned && owned.Child == schema.Name && item is JsonValue v && v.TryGetValue(out string? name))
                 input = new JsonObject { [owned.Key] = name };
             else

@@ -8,7 +8,8 @@ public sealed record DeclarativeLoad(DeclarativeConfig? Config, IReadOnlyList<De
 
 /// <summary>
 /// A loaded document: every entity flattened, referenced by id, validated and complete as it would be
-/// stored, parents before children (by entity type in dependency order, then by id).
+/// stored, parents before children (by entity type in dependency order, then by id). A certificate's SNIs
+/// are entities of their own here (its transient <c>snis</c> list is left unset).
 /// </summary>
 public sealed record DeclarativeConfig(IReadOnlyList<DeclaredEntity> Entities);
 

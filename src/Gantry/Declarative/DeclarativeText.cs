@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
-using YamlDotNet.RepresentationModel;
 
 namespace Gantry.Declarative;
 
@@ -33,13 +32,17 @@ public static partial class DeclarativeText
         }
         try
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            if (stream.Documents.Count == 0)
+            var parser = new Parser(new StringReader(text));
+            parser.Consume<StreamStart>();
+            if (parser.TryConsume<StreamEnd>(out _))
                 return null;
-            if (stream.Documents.Count > 1)
-                throw new DeclarativeSyntaxException("failed parsing declarative configuration: expected one YAML document, found " + stream.Documents.Count);
-            return ToJson(stream.Documents[0].RootNode);
+            parser.Consume<DocumentStart>();
+            var anchors = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+            var root = ReadNode(parser, anchors);
+            parser.Consume<DocumentEnd>();
+            if (!parser.TryConsume<StreamEnd>(out _))
+                throw new DeclarativeSyntaxException("failed parsing declarative configuration: expected one YAML document, found several");
+            return root;
         }
         catch (YamlException e)
         {
@@ -48,36 +51,57 @@ public static partial class DeclarativeText
         }
     }
 
-    private static JsonNode? ToJson(YamlNode node)
+    /// <summary>
+    /// Builds JSON nodes straight from the parser's events (YamlDotNet's representation model would build
+    /// a second tree of the whole document first). An alias is a copy of its anchor's node.
+    /// </summary>
+    private static JsonNode? ReadNode(IParser parser, Dictionary<string, JsonNode?> anchors)
     {
-        switch (node)
+        if (parser.TryConsume<AnchorAlias>(out var alias))
         {
-            case YamlMappingNode mapping:
-                var obj = new JsonObject();
-                foreach (var (key, value) in mapping.Children)
-                {
-                    if (key is not YamlScalarNode { Value: { } name })
-                        throw new DeclarativeSyntaxException($"failed parsing declarative configuration: line {key.Start.Line}: keys must be strings");
-                    if (obj.ContainsKey(name))
-                        throw new DeclarativeSyntaxException($"failed parsing declarative configuration: line {key.Start.Line}: duplicate key '{name}'");
-                    obj[name] = ToJson(value);
-                }
-                return obj;
-            case YamlSequenceNode sequence:
-                var array = new JsonArray();
-                foreach (var item in sequence.Children)
-                    array.Add(ToJson(item));
-                return array;
-            case YamlScalarNode scalar:
-                return Scalar(scalar);
-            default:
-                throw new DeclarativeSyntaxException($"failed parsing declarative configuration: line {node.Start.Line}: unsupported YAML node");
+            return anchors.TryGetValue(alias.Value.Value, out var anchored)
+                ? anchored?.DeepClone()
+                : throw new DeclarativeSyntaxException($"failed parsing declarative configuration: line {alias.Start.Line}: unknown alias '{alias.Value}'");
         }
+        JsonNode? node;
+        AnchorName anchor;
+        if (parser.TryConsume<YamlDotNet.Core.Events.Scalar>(out var scalar))
+        {
+            anchor = scalar.Anchor;
+            node = Scalar(scalar);
+        }
+        else if (parser.TryConsume<MappingStart>(out var mapping))
+        {
+            anchor = mapping.Anchor;
+            var obj = new JsonObject();
+            while (!parser.TryConsume<MappingEnd>(out _))
+            {
+                var line = parser.Current?.Start.Line;
+                if (ReadNode(parser, anchors) is not JsonValue key || !key.TryGetValue(out string? name))
+                    throw new DeclarativeSyntaxException($"failed parsing declarative configuration: line {line}: keys must be strings");
+                if (obj.ContainsKey(name))
+                    throw new DeclarativeSyntaxException($"failed parsing declarative configuration: line {line}: duplicate key '{name}'");
+                obj[name] = ReadNode(parser, anchors);
+            }
+            node = obj;
+        }
+        else
+        {
+            var sequence = parser.Consume<SequenceStart>();
+            anchor = sequence.Anchor;
+            var array = new JsonArray();
+            while (!parser.TryConsume<SequenceEnd>(out _))
+                array.Add(ReadNode(parser, anchors));
+            node = array;
+        }
+        if (!anchor.IsEmpty)
+            anchors[anchor.Value] = node?.DeepClone();
+        return node;
     }
 
-    private static JsonNode? Scalar(YamlScalarNode scalar)
+    private static JsonNode? Scalar(YamlDotNet.Core.Events.Scalar scalar)
     {
-        var text = scalar.Value ?? "";
+        var text = scalar.Value;
         var tag = scalar.Tag.IsEmpty ? null : scalar.Tag.Value;
         if (tag == "tag:yaml.org,2002:str" || (tag is null && scalar.Style is not ScalarStyle.Plain))
             return text;

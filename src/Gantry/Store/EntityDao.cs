@@ -67,6 +67,21 @@ public sealed class EntityDao
     public Task<EntityPage> PageAsync(EntitySchema schema, PageRequest request, CancellationToken cancellationToken) =>
         _runner.ReadAsync(connection => _reader.PageAsync(connection, schema, request, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Every entity of each schema, all read in one snapshot of the database (<see cref="ISqlDialect.BeginSnapshot"/>),
+    /// so that a reference always finds its parent even while others write; for exports.
+    /// </summary>
+    public Task<IReadOnlyList<List<JsonObject>>> ReadAllAsync(IReadOnlyList<EntitySchema> schemas, CancellationToken cancellationToken) =>
+        _runner.ReadAsync<IReadOnlyList<List<JsonObject>>>(async connection =>
+        {
+            await connection.ExecuteAsync(null, Database.Dialect.BeginSnapshot, cancellationToken);
+            var tables = new List<List<JsonObject>>();
+            foreach (var schema in schemas)
+                tables.Add(await _reader.AllAsync(connection, schema, cancellationToken));
+            await connection.ExecuteAsync(null, "ROLLBACK", cancellationToken);
+            return tables;
+        }, cancellationToken);
+
     /// <summary>The distinct values of a column of the schema's table, sorted (the plugin names in use).</summary>
     public async Task<IReadOnlyList<string>> DistinctAsync(EntitySchema schema, string column, CancellationToken cancellationToken) =>
         await _runner.ReadAsync(connection => _reader.DistinctAsync(connection, schema, column, cancellationToken), cancellationToken);

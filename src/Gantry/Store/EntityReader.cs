@@ -107,6 +107,11 @@ internal sealed class EntityReader(EntityRegistry registry, EntityRowMapper mapp
         return new EntityPage(rows, next);
     }
 
+    /// <summary>Every row of the schema's table by id, without the transient name lists (an export writes those as rows of their own).</summary>
+    public Task<List<JsonObject>> AllAsync(DbConnection connection, EntitySchema schema, CancellationToken cancellationToken) =>
+        connection.ListAsync(null, $"SELECT {mapper.SelectList(schema)} FROM {Quote(schema.Table)} ORDER BY \"id\"",
+            reader => mapper.Read(schema, reader), cancellationToken);
+
     /// <summary>The distinct values of one column, sorted (the plugin names in use).</summary>
     public Task<List<string>> DistinctAsync(DbConnection connection, EntitySchema schema, string column, CancellationToken cancellationToken) =>
         connection.ListAsync(null, $"SELECT DISTINCT {Quote(column)} FROM {Quote(schema.Table)} WHERE {Quote(column)} IS NOT NULL ORDER BY {Quote(column)}",

@@ -61,6 +61,12 @@ public interface ISqlDialect
     /// <summary>Run first in every write transaction (empty when nothing is needed).</summary>
     string BeginWrite { get; }
 
+    /// <summary>
+    /// Starts a read-only transaction whose reads all see one state of the database (an export), without
+    /// holding writers back; ended with ROLLBACK.
+    /// </summary>
+    string BeginSnapshot { get; }
+
     /// <summary>What a failure of a statement means to the write path.</summary>
     StoreFailure Classify(Exception exception);
 }

@@ -47,6 +47,8 @@ public sealed class PostgresDialect(TimeSpan commandTimeout) : ISqlDialect
         ? $"SET LOCAL lock_timeout = {Math.Max(100, (int)(commandTimeout.TotalMilliseconds / 2))}"
         : "";
 
+    public string BeginSnapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
     public StoreFailure Classify(Exception exception) => exception switch
     {
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } e => new(StoreFailureKind.UniqueViolation, e.ConstraintName ?? ""),

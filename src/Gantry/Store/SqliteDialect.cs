@@ -52,6 +52,9 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string BeginWrite => "";
 
+    // A deferred transaction takes its snapshot at its first read and, in WAL mode, never blocks writers.
+    public string BeginSnapshot => "BEGIN DEFERRED";
+
     public StoreFailure Classify(Exception exception) => exception switch
     {
         SqliteException { SqliteErrorCode: Constraint } e => e.SqliteExtendedErrorCode switch

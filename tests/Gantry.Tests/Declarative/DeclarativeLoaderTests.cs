@@ -399,4 +399,27 @@ public sealed class DeclarativeLoaderTests
             config.Entities.Select(e => e.Schema.Name).Distinct().Order());
         Assert.Contains(Of(config, "routes"), r => r["paths"]![0]!.GetValue<string>() == @"~/items/\d+$");
     }
+
+    [Fact]
+    public void Yaml_anchors_and_aliases_are_copies()
+    {
+        var config = Loaded("""
+            _format_version: "3.0"
+            services:
+            - name: a
+              host: a.test
+              plugins:
+              - name: rate-limiting
+                config: &limits {minute: 10, policy: local}
+            - name: b
+              host: b.test
+              plugins:
+              - name: rate-limiting
+                config: *limits
+            """);
+        var plugins = Of(config, "plugins");
+        Assert.Equal(2, plugins.Count);
+        Assert.All(plugins, p => Assert.Equal(10, p["config"]!["minute"]!.GetValue<double>()));
+        Assert.NotEqual(Id(plugins[0], "service"), Id(plugins[1], "service"));
+    }
 }
