@@ -19,9 +19,10 @@ public sealed class AdminApi
     private readonly ILogger _logger;
 
     /// <param name="serveEntities">False for an API of fixed endpoints only (the Status API listener).</param>
-    public AdminApi(EntityDao dao, EntityRegistry registry, ILogger logger, AdminCors? cors = null, bool serveEntities = true)
+    /// <param name="readOnly">True without a database: entities are read, and every write is refused as Kong refuses it.</param>
+    public AdminApi(EntityDao dao, EntityRegistry registry, ILogger logger, AdminCors? cors = null, bool serveEntities = true, bool readOnly = false)
     {
-        _entities = serveEntities ? new EntityEndpoints(dao, new EntityWriter(dao), registry) : null;
+        _entities = serveEntities ? new EntityEndpoints(dao, new EntityWriter(dao, readOnly), registry) : null;
         Registry = registry;
         Dao = dao;
         Cors = cors ?? AdminCors.None;

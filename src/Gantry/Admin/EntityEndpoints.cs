@@ -232,7 +232,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
         else if (HttpMethods.IsDelete(method))
         {
             if (existing is not null)
-                await Guard(() => writer.DeleteAsync(schema, existing["id"]!.GetValue<string>(), ct));
+                await Guard(() => writer.DeleteAsync(schema, existing["id"]!.GetValue<string>(), ct, KeyNamed(schema, idOrKey)));
             await AdminJson.WriteAsync(http, 204, null);
         }
         else if (HttpMethods.IsPatch(method))
@@ -240,7 +240,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
             if (existing is null)
                 throw NotFound();
             var body = await AdminBodyReader.ReadAsync(http.Request, ct);
-            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.UpdateAsync(schema, body.Fields, existing, body.Lenient, ct))));
+            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.UpdateAsync(schema, body.Fields, existing, body.Lenient, ct, KeyNamed(schema, idOrKey)))));
         }
         else if (HttpMethods.IsPut(method))
         {
@@ -255,13 +255,16 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
                 input[key] = idOrKey;
             if (parent is { } p)
                 input[p.Field.Name] = new JsonObject { ["id"] = p.Id };
-            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.ReplaceAsync(schema, input, existing, body.Lenient, ct), parent?.Field)));
+            await AdminJson.WriteAsync(http, 200, AdminJson.Present(schema, await Guard(() => writer.ReplaceAsync(schema, input, existing, body.Lenient, ct, KeyNamed(schema, idOrKey)), parent?.Field)));
         }
         else
         {
             throw MethodNotAllowed();
         }
     }
+
+    /// <summary>The endpoint key the URL named the entity by, or null when it named the id.</summary>
+    private static string? KeyNamed(EntitySchema schema, string idOrKey) => Guid.TryParse(idOrKey, out _) ? null : schema.EndpointKey;
 
     /// <summary><c>/routes/{r}/service</c>: the entity a reference points at.</summary>
     private async Task ReferencedAsync(HttpContext http, EntitySchema schema, JsonObject child, Field field, CancellationToken ct)

@@ -9,7 +9,9 @@ namespace Gantry.Admin;
 /// <c>GET /</c>, <c>GET /status</c> and <c>GET /endpoints</c>: what the node is, how it is doing, and what
 /// the Admin API serves.
 /// </summary>
-internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters, Gantry.Proxy.SnapshotHolder? snapshots = null)
+/// <param name="dbless">The configuration store of a node without a database, whose hash /status reports.</param>
+internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters, Gantry.Proxy.SnapshotHolder? snapshots = null,
+    DbLess.DbLessStore? dbless = null)
 {
     /// <summary>
     /// The Kong release whose Admin API Gantry speaks. decK and Kong Manager parse <c>version</c> as a Kong
@@ -51,13 +53,9 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
         await AdminJson.WriteAsync(http, 200, body);
     }
 
-    /// <summary>Names of the plugins that at least one plugin entity uses, read from the database.</summary>
-    private async Task<IReadOnlyList<string>> PluginsInUseAsync(AdminApi api, CancellationToken cancellationToken)
-    {
-        if (info.Config.Database == DatabaseKind.Off)
-            return [];
-        return await api.Dao.DistinctAsync(api.Registry.Get("plugins"), "name", cancellationToken);
-    }
+    /// <summary>Names of the plugins that at least one plugin entity uses, read from the store (in memory without a database).</summary>
+    private static Task<IReadOnlyList<string>> PluginsInUseAsync(AdminApi api, CancellationToken cancellationToken) =>
+        api.Dao.DistinctAsync(api.Registry.Get("plugins"), "name", cancellationToken);
 
     /// <summary>
     /// The effective configuration, secrets redacted, typed as Kong shows it: booleans and numbers as JSON
@@ -94,10 +92,12 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
         api.Map("/status/ready", [HttpMethods.Get], (http, _) => ReadyAsync(http));
     }
 
-    /// <summary>Ready once the database answers and a configuration has been built.</summary>
+    /// <summary>Ready once the database answers and a configuration has been built; without a database, once a configuration is loaded.</summary>
     private async Task ReadyAsync(HttpContext http)
     {
-        if (await health.IsReachableAsync(http.RequestAborted) == false)
+        if (dbless is { Loaded: false })
+            await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "no configuration available (empty configuration present)" });
+        else if (await health.IsReachableAsync(http.RequestAborted) == false)
             await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "failed to connect to database" });
         else
             await AdminJson.WriteAsync(http, 200, new JsonObject { ["message"] = "ready" });
@@ -117,7 +117,6 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
             : Math.Round(bytes / divisor, scale).ToString("F" + scale, CultureInfo.InvariantCulture) + " " + unit;
         var body = new JsonObject
         {
-            ["database"] = new JsonObject { ["reachable"] = reachable ?? true },
             ["configuration"] = snapshots is null ? null : ConfigurationStatus(snapshots),
             ["server"] = new JsonObject
             {
@@ -136,6 +135,11 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
                 ["managed_heap"] = Format(GC.GetTotalMemory(false)),
             },
         };
+        // As Kong: a node without a database reports the hash of its configuration instead of a database.
+        if (dbless is not null)
+            body["configuration_hash"] = dbless.Hash;
+        else
+            body["database"] = new JsonObject { ["reachable"] = reachable ?? true };
         await AdminJson.WriteAsync(http, 200, body);
     }
 

@@ -169,9 +169,9 @@ public static partial class ConfProperties
                 "When set, connection requests beyond pg_pool_size queue, and fail once this many are waiting; unset never queues.") { Min = 0 },
             ..ReadReplica(),
             new("declarative_config", Datastore, ConfKind.Path, "",
-                "Declarative file (YAML or JSON) loaded at start when database is off, and by a data plane before it reaches its control plane."),
+                "Declarative file (YAML or JSON, Kong's kong.yml) loaded at start when database is off; unset, a node without a database serves the last configuration it accepted (kept as dbless.yml in prefix), or none."),
             new("declarative_config_string", Datastore, ConfKind.String, "",
-                "The same content given inline instead of as a file; it wins over declarative_config.") { Secret = true },
+                "The same document given inline instead of as a file; it wins over declarative_config.") { Secret = true },
             new("admin_writes_during_upgrade", Datastore, ConfKind.Boolean, "off",
                 "When off, the Admin API of a release whose migrations are pending (after 'migrations up', before 'migrations finish') refuses writes with 503, because nodes of the previous release cannot read them; on accepts them."),
 

@@ -11,28 +11,46 @@ namespace Gantry.Entities;
 /// then the store, which checks references and uniqueness inside its transaction. Every failure is an
 /// <see cref="EntityException"/> in Kong's terms; nothing is written when there is one.
 /// </summary>
-public sealed class EntityWriter(EntityDao dao)
+/// <param name="readOnly">True on a node without a database: every write is validated as usual, then
+/// refused with Kong's 405 "operation unsupported" (a document loaded through /config is the only way in).</param>
+public sealed class EntityWriter(EntityDao dao, bool readOnly = false)
 {
     /// <summary>Creates the entity (POST); a clash on its id is a primary key violation.</summary>
     public async Task<JsonObject> CreateAsync(EntitySchema schema, JsonObject input, bool lenient, CancellationToken cancellationToken)
     {
         await ResolveReferencesAsync(schema, input, cancellationToken);
-        return await dao.InsertAsync(schema, Validate(schema, input, WriteMode.Insert, null, lenient), cancellationToken);
+        var entity = Validate(schema, input, WriteMode.Insert, null, lenient);
+        RefuseWhenReadOnly("create", schema, null);
+        return await dao.InsertAsync(schema, entity, cancellationToken);
     }
 
     /// <summary>Creates or replaces the entity with the input's id (PUT); <paramref name="existing"/> is the stored one, if any.</summary>
-    public async Task<JsonObject> ReplaceAsync(EntitySchema schema, JsonObject input, JsonObject? existing, bool lenient, CancellationToken cancellationToken)
+    /// <param name="byKey">The endpoint key the URL named the entity by (<c>name</c>), null when it named the id.</param>
+    public async Task<JsonObject> ReplaceAsync(EntitySchema schema, JsonObject input, JsonObject? existing, bool lenient, CancellationToken cancellationToken,
+        string? byKey = null)
     {
         await ResolveReferencesAsync(schema, input, cancellationToken);
-        return await dao.UpsertAsync(schema, Validate(schema, input, WriteMode.Replace, existing, lenient), cancellationToken);
+        var entity = Validate(schema, input, WriteMode.Replace, existing, lenient);
+        RefuseWhenReadOnly("create or update", schema, byKey);
+        return await dao.UpsertAsync(schema, entity, cancellationToken);
     }
 
     /// <summary>Changes the given fields of a stored entity (PATCH); records merge into the stored ones.</summary>
-    public async Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject patch, JsonObject existing, bool lenient, CancellationToken cancellationToken)
+    /// <param name="byKey">The endpoint key the URL named the entity by (<c>name</c>), null when it named the id.</param>
+    public async Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject patch, JsonObject existing, bool lenient, CancellationToken cancellationToken,
+        string? byKey = null)
     {
         patch.Remove("id");
         await ResolveReferencesAsync(schema, patch, cancellationToken);
-        return await dao.UpdateAsync(schema, Validate(schema, patch, WriteMode.Update, existing, lenient), cancellationToken);
+        var entity = Validate(schema, patch, WriteMode.Update, existing, lenient);
+        RefuseWhenReadOnly("update", schema, byKey);
+        return await dao.UpdateAsync(schema, entity, cancellationToken);
+    }
+
+    private void RefuseWhenReadOnly(string operation, EntitySchema schema, string? byKey)
+    {
+        if (readOnly)
+            throw EntityException.OperationUnsupported(operation, schema.Name, byKey);
     }
 
     /// <summary>
@@ -55,8 +73,12 @@ public sealed class EntityWriter(EntityDao dao)
     }
 
     /// <summary>Deletes the entity and, by the schemas' rules, its children; false when it did not exist.</summary>
-    public Task<bool> DeleteAsync(EntitySchema schema, string id, CancellationToken cancellationToken) =>
-        dao.DeleteAsync(schema, id, cancellationToken);
+    /// <param name="byKey">The endpoint key the URL named the entity by (<c>name</c>), null when it named the id.</param>
+    public Task<bool> DeleteAsync(EntitySchema schema, string id, CancellationToken cancellationToken, string? byKey = null)
+    {
+        RefuseWhenReadOnly("remove", schema, byKey);
+        return dao.DeleteAsync(schema, id, cancellationToken);
+    }
 
     /// <summary>
     /// The complete entity the input makes, as it would be stored, without writing it: what every write

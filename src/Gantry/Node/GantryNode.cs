@@ -4,6 +4,7 @@ using Gantry.Balancing;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
 using Gantry.Configuration;
+using Gantry.DbLess;
 using Gantry.Plugins;
 using Gantry.Store;
 
@@ -81,8 +82,10 @@ internal sealed class GantryNode
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
         var registry = CoreEntities.Registry(context.EnabledPlugins);
-        // Without a database (database = off) the entity endpoints have nothing to read from yet.
-        var dao = new EntityDao(database ?? new SqliteDatabase(":memory:", 0), registry, nodeId);
+        // Without a database (database = off) the entities are in memory, in whichever database holds the
+        // configuration being served; set before any listener accepts a connection.
+        DbLessStore? dbless = null;
+        var dao = new EntityDao(database ?? new ServedDatabase(() => dbless!.CurrentDatabase), registry, nodeId);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var proxyLogger = loggers.CreateLogger("gantry.proxy");
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
@@ -97,9 +100,15 @@ internal sealed class GantryNode
             await snapshots.StartAsync(cancellationToken);
             await healthEvents.StartAsync(cancellationToken);
         }
+        else
+        {
+            dbless = await DbLessStore.CreateAsync(registry, context.Subsystems, snapshots, nodeId, prefix.Root, loggers.CreateLogger("gantry.declarative"), cancellationToken);
+            await LoadStartingDocumentAsync(dbless, config, cancellationToken);
+        }
+        await using var disposeDbless = dbless;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
-        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots);
-        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints);
+        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless);
+        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
@@ -146,9 +155,37 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints)
+    /// <summary>
+    /// A node without a database serves the document it is given at start (or the last one it accepted);
+    /// one that cannot be read or is invalid stops the start, naming every problem.
+    /// </summary>
+    private static async Task LoadStartingDocumentAsync(DbLessStore store, GantryConfig config, CancellationToken cancellationToken)
     {
-        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config));
+        (string Text, string Source)? document;
+        try
+        {
+            document = store.StartingDocument(config.DeclarativeConfigString, config.DeclarativeConfig);
+        }
+        catch (IOException e)
+        {
+            throw new NodeStartException(e.Message + "; fix the path in declarative_config", e);
+        }
+        if (document is not { } start)
+            return;
+        var load = await store.ApplyAsync(start.Text, cancellationToken);
+        if (!load.Applied)
+        {
+            var problems = load.Errors.SelectMany(e => e.Lines());
+            if (load.Problem is { } problem)
+                problems = problems.Append(problem);
+            throw new NodeStartException($"the declarative configuration from {start.Source} is invalid:\n  " + string.Join("\n  ", problems));
+        }
+    }
+
+    private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints, DbLessStore? dbless)
+    {
+        var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config), readOnly: dbless is not null);
+        new ConfigEndpoints(dbless).Map(api);
         infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);

@@ -39,8 +39,12 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     /// which they never mutate. Cascading deletes need no events of their own: the parent's event
     /// rebuilds the part its children feed.
     /// </summary>
-    public async Task<ConfigSnapshot> BuildAsync(long version, ConfigSnapshot? previous, IReadOnlySet<string>? changed, CancellationToken cancellationToken)
+    /// <param name="source">Where the entities are read from when it is not the builder's store: a node
+    /// without a database builds a new configuration from the store it will swap in with the snapshot.</param>
+    public async Task<ConfigSnapshot> BuildAsync(long version, ConfigSnapshot? previous, IReadOnlySet<string>? changed, CancellationToken cancellationToken,
+        EntityDao? source = null)
     {
+        _source = source ?? dao;
         bool Touches(string[] entities) => previous is null || changed is null || changed.Contains(Everything) || entities.Any(changed.Contains);
         _problems = [];
         var invalid = previous?.Invalid ?? SnapshotProblems.None;
@@ -61,6 +65,9 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
             invalid = invalid with { Certificates = TakeProblems() };
         return new ConfigSnapshot(router, services, upstreams, version, certificates) { Plugins = chains, Routes = routes, Invalid = invalid };
     }
+
+    // The store the build in progress reads; builds never overlap.
+    private EntityDao? _source;
 
     // The entities skipped by the part being built; each is logged the first time it is seen.
     private List<InvalidEntity> _problems = [];
@@ -221,7 +228,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         string? offset = null;
         do
         {
-            var page = await dao.PageAsync(schema, new PageRequest(1000, offset, [], false, null, false), cancellationToken);
+            var page = await (_source ?? dao).PageAsync(schema, new PageRequest(1000, offset, [], false, null, false), cancellationToken);
             foreach (var entity in page.Data)
                 yield return entity;
             offset = page.Offset;

@@ -98,6 +98,23 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         await DeleteExpiredEventsAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Builds a whole snapshot from <paramref name="source"/> without serving it, for a node without a
+    /// database: it swaps the snapshot in with <see cref="Install"/> together with the store it came from.
+    /// Callers never build two at once.
+    /// </summary>
+    public async Task<ConfigSnapshot> BuildFromAsync(EntityDao source, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var snapshot = await builder.BuildAsync(Current.Version + 1, null, null, cancellationToken, source);
+        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins, {Invalid} invalid entities skipped)",
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, snapshot.Invalid.All.Count());
+        return snapshot;
+    }
+
+    /// <summary>Serves <paramref name="snapshot"/> from now on; requests already running keep the one they started with.</summary>
+    public void Install(ConfigSnapshot snapshot) => Volatile.Write(ref _current, snapshot);
+
     /// <summary>The entity an event names; an event that names none counts as a change of everything.</summary>
     private static string EntityOf(string? data)
     {

@@ -40,6 +40,13 @@ public sealed class EntityException(int status, int code, string name, string me
     public static EntityException ReferencedByOthers(string message) =>
         new(400, 19, "referenced by others", message);
 
+    /// <summary>A write on a node without a database (Kong's code 12, answered 405).</summary>
+    /// <param name="operation">create, update, create or update, remove.</param>
+    /// <param name="byKey">The endpoint key the entity was named by, when not its id.</param>
+    public static EntityException OperationUnsupported(string operation, string entity, string? byKey = null) =>
+        new(405, 12, "operation unsupported",
+            $"cannot {operation} '{entity}' entities{(byKey is null ? "" : $" by '{byKey}'")} when not using a database");
+
     /// <summary>The entity a write names is gone (deleted by a concurrent request): Kong's plain 404.</summary>
     public static EntityException NotFound() => new(404, 6, "not found", "Not found");
 

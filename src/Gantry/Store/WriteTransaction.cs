@@ -55,6 +55,65 @@ public sealed class WriteTransaction
     public Task<JsonObject> UpsertAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken) =>
         WriteAsync(schema, entity, upsert: true, cancellationToken);
 
+    /// <summary>
+    /// Inserts validated entities, parents first, into a store that holds none of them: a new database
+    /// being filled from a whole document (a node without a database loads every configuration that way).
+    /// One prepared statement per table instead of the checks of a single write, and no cluster events,
+    /// since nothing reads a database before it is served: the document's loader has checked references
+    /// and uniqueness across the whole document, and the database's constraints still refuse what it
+    /// missed, as Kong's error. Entities that own a list of names (a certificate's SNIs) take the full path.
+    /// </summary>
+    public async Task InsertNewAsync(IEnumerable<(EntitySchema Schema, JsonObject Entity)> entities, CancellationToken cancellationToken)
+    {
+        var inserts = new Dictionary<EntitySchema, DbCommand>();
+        await using var tags = _connection.Command(_transaction,
+            $"INSERT INTO tags (entity_id, tag, entity_name) VALUES ({Dialect.Parameter("id", ColumnStorage.Uuid)}, @tag, @entity)", ("id", null), ("tag", null), ("entity", null));
+        try
+        {
+            foreach (var (schema, entity) in entities)
+            {
+                if (schema.OwnedNames is not null)
+                {
+                    await WriteAsync(schema, entity, upsert: false, cancellationToken);
+                    continue;
+                }
+                if (!inserts.TryGetValue(schema, out var insert))
+                {
+                    var fields = schema.StoredFields;
+                    inserts[schema] = insert = _connection.Command(_transaction,
+                        $"INSERT INTO {Quote(schema.Table)} ({string.Join(", ", fields.Select(f => Quote(f.Column)))}) VALUES ({string.Join(", ", fields.Select(f => _mapper.Parameter(f, "p_" + f.Column)))})",
+                        fields.Select(f => ("p_" + f.Column, (object?)null)).ToArray());
+                }
+                for (var i = 0; i < schema.StoredFields.Count; i++)
+                    insert.Parameters[i].Value = _mapper.ToDb(schema.StoredFields[i], entity[schema.StoredFields[i].Name]) ?? DBNull.Value;
+                try
+                {
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+                catch (DbException e) when (ConstraintErrors.ForRow(Dialect.Classify(e), schema, entity) is { } error)
+                {
+                    throw error;
+                }
+                if (schema.Taggable && entity["tags"] is JsonArray tagList)
+                {
+                    var id = entity["id"]!.GetValue<string>();
+                    foreach (var tag in tagList.Select(t => t!.GetValue<string>()).Distinct())
+                    {
+                        tags.Parameters[0].Value = Dialect.Uuid(id);
+                        tags.Parameters[1].Value = tag;
+                        tags.Parameters[2].Value = schema.Name;
+                        await tags.ExecuteNonQueryAsync(cancellationToken);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var insert in inserts.Values)
+                await insert.DisposeAsync();
+        }
+    }
+
     /// <summary>Writes an updated entity (PATCH), already merged and validated; 404 when it was deleted meanwhile.</summary>
     public async Task<JsonObject> UpdateAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken)
     {

@@ -58,7 +58,8 @@ public sealed class TestInstallation : IAsyncDisposable
             environment["GANTRY_PG_USER"] = PostgresServer.User;
             environment["GANTRY_PG_DATABASE"] = database;
         }
-        else if (store != "sqlite")
+        // "off": a node without a database (database = off), configured by declarative documents.
+        else if (store is not ("sqlite" or "off"))
         {
             throw new ArgumentException($"unknown store {store}");
         }

@@ -1,0 +1,242 @@
+using System.Security.Cryptography;
+using System.Text;
+using Gantry.Declarative;
+using Gantry.Entities.Schema;
+using Gantry.Migrations;
+using Gantry.Proxy;
+using Gantry.Store;
+
+namespace Gantry.DbLess;
+
+/// <summary>What a load through <see cref="DbLessStore.ApplyAsync"/> ended with.</summary>
+/// <param name="Entities">The entities now served, parents first; null when the document was refused.</param>
+/// <param name="Errors">Every problem of a refused document, by entity (Kong's flattened errors).</param>
+/// <param name="Problem">Why a document without entity errors was refused anyway (its import failed), or null.</param>
+public sealed record DbLessLoad(IReadOnlyList<DeclaredEntity>? Entities, IReadOnlyList<DeclarativeError> Errors, string? Problem)
+{
+    public bool Applied => Entities is not null;
+}
+
+/// <summary>A configuration was posted while the previous one was still being applied.</summary>
+public sealed class ConfigurationBusyException() : Exception("Currently loading previous configuration");
+
+/// <summary>
+/// The entities of a node without a database (database = off). They live in an SQLite database in
+/// memory, created from the same core and plugin migrations as the embedded store, so the snapshot
+/// builder and the Admin API's reads work on it unchanged. A new configuration is parsed and validated
+/// (<see cref="DeclarativeLoader"/>), written into a NEW database (<see cref="DeclarativeImporter"/>),
+/// compiled into its snapshot, and only then are the database and the snapshot swapped in: a request in
+/// flight keeps the snapshot it started with, and a refused document changes nothing. The last accepted
+/// document is kept in the prefix, so a node restarted without one serves it again.
+/// </summary>
+public sealed class DbLessStore : IAsyncDisposable
+{
+    /// <summary>The hash of a node that has no configuration yet, as Kong reports it.</summary>
+    public const string EmptyHash = "00000000000000000000000000000000";
+
+    /// <summary>The file in the prefix that holds the last accepted document, as it was given.</summary>
+    public const string PersistedFileName = "dbless.yml";
+
+    private readonly EntityRegistry _registry;
+    private readonly SnapshotHolder _snapshots;
+    private readonly Guid _nodeId;
+    private readonly string _persistedPath;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _loading = new(1, 1);
+    private readonly SqliteDatabase _template;
+    private Served _current;
+
+    /// <summary>
+    /// A configuration being served, or just replaced. The store holds one reference to it and work that
+    /// reads it over several connections (an export) holds another, so its database is disposed only
+    /// once the last of them lets go.
+    /// </summary>
+    private sealed class Served(SqliteDatabase database, string hash, bool loaded)
+    {
+        private int _holders = 1;
+
+        public SqliteDatabase Database { get; } = database;
+
+        public string Hash { get; } = hash;
+
+        public bool Loaded { get; } = loaded;
+
+        /// <summary>False once it has been released by everyone (its database is gone).</summary>
+        public bool TryHold()
+        {
+            for (var holders = Volatile.Read(ref _holders); holders > 0; holders = Volatile.Read(ref _holders))
+            {
+                if (Interlocked.CompareExchange(ref _holders, holders + 1, holders) == holders)
+                    return true;
+            }
+            return false;
+        }
+
+        public ValueTask ReleaseAsync() => Interlocked.Decrement(ref _holders) == 0 ? Database.DisposeAsync() : ValueTask.CompletedTask;
+    }
+
+    private DbLessStore(EntityRegistry registry, SnapshotHolder snapshots, Guid nodeId, string prefix, ILogger logger, SqliteDatabase template, SqliteDatabase empty)
+    {
+        _registry = registry;
+        _snapshots = snapshots;
+        _nodeId = nodeId;
+        _persistedPath = Path.Combine(prefix, PersistedFileName);
+        _logger = logger;
+        _template = template;
+        _current = new Served(empty, EmptyHash, false);
+    }
+
+    /// <summary>
+    /// Bootstraps the schema once, in a template database that every configuration's database is copied
+    /// from; the node serves an empty configuration until <see cref="ApplyAsync"/> accepts one.
+    /// </summary>
+    public static async Task<DbLessStore> CreateAsync(EntityRegistry registry, IReadOnlyList<Subsystem> subsystems, SnapshotHolder snapshots, Guid nodeId,
+        string prefix, ILogger logger, CancellationToken cancellationToken)
+    {
+        var template = SqliteDatabase.CreateInMemory();
+        try
+        {
+            await InMemorySchema.BootstrapAsync(template, subsystems, cancellationToken);
+            return new DbLessStore(registry, snapshots, nodeId, prefix, logger, template, await template.CopyToMemoryAsync(cancellationToken));
+        }
+        catch
+        {
+            await template.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The database holding the configuration being served (for the Admin API's reads, through a <see cref="ServedDatabase"/>).</summary>
+    public SqliteDatabase CurrentDatabase => Volatile.Read(ref _current).Database;
+
+    /// <summary>The md5 of the document being served (as given), or <see cref="EmptyHash"/> before the first one.</summary>
+    public string Hash => Volatile.Read(ref _current).Hash;
+
+    /// <summary>True once a configuration has been accepted (at start or through /config).</summary>
+    public bool Loaded => Volatile.Read(ref _current).Loaded;
+
+    /// <summary>Where the last accepted document is kept.</summary>
+    public string PersistedPath => _persistedPath;
+
+    /// <summary>Kong's configuration hash: the md5 of the document's text, in lowercase hex.</summary>
+    public static string HashOf(string text) => Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>
+    /// Validates, imports and compiles <paramref name="text"/> off the request path, then serves it.
+    /// Only one load runs at a time: another one meanwhile throws <see cref="ConfigurationBusyException"/>.
+    /// </summary>
+    public async Task<DbLessLoad> ApplyAsync(string text, CancellationToken cancellationToken)
+    {
+        if (!await _loading.WaitAsync(0, cancellationToken))
+            throw new ConfigurationBusyException();
+        try
+        {
+            return await LoadAsync(text, cancellationToken);
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    private async Task<DbLessLoad> LoadAsync(string text, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var load = new DeclarativeLoader(_registry).Load(text);
+        if (load.Config is null || load.Errors.Count > 0)
+            return new DbLessLoad(null, load.Errors, load.Errors.Count == 0 ? "the document holds no configuration" : null);
+        var parsed = clock.ElapsedMilliseconds;
+        SqliteDatabase? database = await _template.CopyToMemoryAsync(cancellationToken);
+        try
+        {
+            try
+            {
+                // The database is new and the document was checked whole: the write path's bulk insert.
+                await new EntityDao(database, _registry, _nodeId).WriteTransactionAsync(async write =>
+                {
+                    await write.InsertNewAsync(load.Config.Entities.Select(e => (e.Schema, e.Entity)), cancellationToken);
+                    return true;
+                }, cancellationToken);
+            }
+            catch (EntityException e)
+            {
+                return new DbLessLoad(null, [], e.Message);
+            }
+            var imported = clock.ElapsedMilliseconds;
+            var snapshot = await _snapshots.BuildFromAsync(new EntityDao(database, _registry, _nodeId), cancellationToken);
+            // Kept before it is served: a document that cannot be kept is refused rather than lost at the next restart.
+            await PersistAsync(text, cancellationToken);
+            var previous = Volatile.Read(ref _current);
+            Volatile.Write(ref _current, new Served(database, HashOf(text), true));
+            _snapshots.Install(snapshot);
+            database = null;
+            await previous.ReleaseAsync();
+            _logger.LogInformation("declarative configuration applied: {Entities} entities, {Routes} routes in {Total} ms (parse and validate {Parse} ms, import {Import} ms, compile {Compile} ms)",
+                load.Config.Entities.Count, snapshot.Router.RouteCount, clock.ElapsedMilliseconds, parsed, imported - parsed, clock.ElapsedMilliseconds - imported);
+            return new DbLessLoad(load.Config.Entities, [], null);
+        }
+        finally
+        {
+            if (database is not null)
+                await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>The configuration being served, as a 3.0 YAML document (<c>GET /config</c>).</summary>
+    public async Task<string> ExportAsync(CancellationToken cancellationToken)
+    {
+        var served = Volatile.Read(ref _current);
+        while (!served.TryHold())
+            served = Volatile.Read(ref _current);
+        try
+        {
+            var document = await DeclarativeExporter.ExportAsync(new EntityDao(served.Database, _registry, _nodeId), cancellationToken);
+            return DeclarativeText.ToYaml(document);
+        }
+        finally
+        {
+            await served.ReleaseAsync();
+        }
+    }
+
+    /// <summary>
+    /// The document a starting node serves: declarative_config_string, else the declarative_config file,
+    /// else the last one accepted before the restart (kept in the prefix), else none.
+    /// </summary>
+    public (string Text, string Source)? StartingDocument(string? inline, string? file)
+    {
+        if (inline is not null)
+            return (inline, "declarative_config_string");
+        if (file is not null)
+        {
+            try
+            {
+                return (File.ReadAllText(file), file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException($"cannot read declarative_config {file}: {e.Message}", e);
+            }
+        }
+        return File.Exists(_persistedPath) ? (File.ReadAllText(_persistedPath), _persistedPath) : null;
+    }
+
+    /// <summary>Written beside, then renamed over the old one: a crash leaves the old document or the new one, never half of one.</summary>
+    private async Task PersistAsync(string text, CancellationToken cancellationToken)
+    {
+        var temporary = _persistedPath + ".tmp";
+        await using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, _persistedPath, overwrite: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _current.ReleaseAsync();
+        await _template.DisposeAsync();
+        _loading.Dispose();
+    }
+}
