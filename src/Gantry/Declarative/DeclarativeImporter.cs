@@ -17,6 +17,23 @@ public static class DeclarativeImporter
     public static Task<ImportSummary> ImportAsync(EntityDao dao, DeclarativeConfig config, IProgress<ImportProgress>? progress, CancellationToken ct) =>
         dao.WriteTransactionAsync(async write =>
         {
+            // Into a store holding none of the document's entity types (a fresh datastore, the usual case),
+            // one prepared statement per table: a write at a time costs about ten round trips per entity,
+            // four minutes for 100,000 entities on PostgreSQL. The loader has checked references and
+            // uniqueness across the document; the database's constraints still refuse what it missed.
+            if (await write.HoldsNoneAsync(config.Entities.Select(e => e.Schema).Distinct(), ct))
+            {
+                try
+                {
+                    await write.InsertNewAsync(Counted(config, progress), ct);
+                }
+                catch (EntityException e)
+                {
+                    throw new DeclarativeImportException(null, e);
+                }
+                await write.InvalidateEverythingAsync(ct);
+                return new ImportSummary(config.Entities.GroupBy(e => e.Schema.Name).Select(g => new ImportCount(g.Key, g.Count(), 0)).ToList());
+            }
             // Counted afresh on each attempt: the transaction runs again from the start after a conflict.
             var counts = new List<(string Type, int Created, int Updated)>();
             var written = 0;
@@ -41,16 +58,28 @@ public static class DeclarativeImporter
             }
             return new ImportSummary(counts.Select(c => new ImportCount(c.Type, c.Created, c.Updated)).ToList());
         }, ct);
+
+    private static IEnumerable<(Entities.Schema.EntitySchema, JsonObject)> Counted(DeclarativeConfig config, IProgress<ImportProgress>? progress)
+    {
+        var written = 0;
+        foreach (var declared in config.Entities)
+        {
+            yield return (declared.Schema, (JsonObject)declared.Entity.DeepClone());
+            if (++written % DeclarativeImporter.ProgressInterval == 0)
+                progress?.Report(new ImportProgress(written, config.Entities.Count));
+        }
+    }
 }
 
 /// <summary>
 /// The store refused an entity of the document (it clashes with an entity the database already holds):
 /// the transaction is rolled back, so nothing of the document was written.
 /// </summary>
-public sealed class DeclarativeImportException(DeclaredEntity entity, EntityException refusal)
-    : Exception($"{DeclarativeLoader.Singular(entity.Schema)} '{Name(entity)}': {refusal.Message}", refusal)
+/// <remarks>A refusal of the whole-document insert into an empty store names no single entity: the constraint's message does.</remarks>
+public sealed class DeclarativeImportException(DeclaredEntity? entity, EntityException refusal)
+    : Exception(entity is null ? refusal.Message : $"{DeclarativeLoader.Singular(entity.Schema)} '{Name(entity)}': {refusal.Message}", refusal)
 {
-    public DeclaredEntity Entity { get; } = entity;
+    public DeclaredEntity? Entity { get; } = entity;
 
     public EntityException Refusal { get; } = refusal;
 

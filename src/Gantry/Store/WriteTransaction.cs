@@ -136,6 +136,21 @@ public sealed class WriteTransaction
     public Task<bool> DeleteAsync(EntitySchema schema, string id, CancellationToken cancellationToken) =>
         DeleteTreeAsync(schema, id, cancellationToken);
 
+    /// <summary>True when none of these entities' tables holds a row: a store that a whole document can fill with <see cref="InsertNewAsync"/>.</summary>
+    public async Task<bool> HoldsNoneAsync(IEnumerable<EntitySchema> schemas, CancellationToken cancellationToken)
+    {
+        foreach (var schema in schemas)
+        {
+            if (await _connection.ScalarAsync(_transaction, $"SELECT 1 FROM {Quote(schema.Table)} LIMIT 1", cancellationToken) is not null)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>Tells every node on this database to rebuild its whole configuration when the transaction commits.</summary>
+    public Task InvalidateEverythingAsync(CancellationToken cancellationToken) =>
+        _events.AppendAsync(_connection, _transaction, ClusterEvents.Invalidations, System.Text.Json.JsonSerializer.Serialize(new { entity = "*" }), cancellationToken);
+
     /// <summary>Broadcasts a message on a channel of its own when the transaction commits.</summary>
     public Task PublishEventAsync(string channel, string data, CancellationToken cancellationToken) =>
         _events.AppendAsync(_connection, _transaction, channel, data, cancellationToken);
