@@ -16,7 +16,8 @@
 //
 // Options: --set a.b=c[,d=e] (repeatable), -f/--values FILE (repeatable), --release-name NAME,
 // --namespace NS, --upgrade (.Release.IsUpgrade instead of .Release.IsInstall), --strict (a template
-// that reads a value missing from the values fails, as 'helm lint --strict').
+// that reads a value missing from the values fails, as 'helm lint --strict'), --notes (print
+// NOTES.txt after the manifests; it is rendered, and its errors reported, in any case).
 // Exit status: 0 rendered, 1 a template or a document failed (the message names it), 2 usage.
 package main
 
@@ -45,12 +46,13 @@ type options struct {
 	namespace   string
 	upgrade     bool
 	strict      bool
+	notes       bool
 }
 
 func main() {
 	opts, err := parseArgs(os.Args[1:])
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "Error: %v\nusage: render CHART_DIR [--set a.b=c] [-f values.yaml] [--release-name NAME] [--namespace NS] [--upgrade] [--strict]\n", err)
+		fmt.Fprintf(os.Stderr, "Error: %v\nusage: render CHART_DIR [--set a.b=c] [-f values.yaml] [--release-name NAME] [--namespace NS] [--upgrade] [--strict] [--notes]\n", err)
 		os.Exit(2)
 	}
 	if err := render(opts, os.Stdout); err != nil {
@@ -92,6 +94,8 @@ func parseArgs(args []string) (options, error) {
 			opts.upgrade = true
 		case arg == "--strict":
 			opts.strict = true
+		case arg == "--notes":
+			opts.notes = true
 		case strings.HasPrefix(arg, "-"):
 			return opts, fmt.Errorf("unknown option %s", arg)
 		case opts.chartDir == "":
@@ -154,10 +158,12 @@ func render(opts options, out io.Writer) error {
 	}
 	root.Funcs(funcMap(root))
 	var rendered []string
+	notesName := ""
 	for _, file := range files {
 		name := filepath.Base(file)
-		if !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml") && !strings.HasSuffix(name, ".tpl") {
-			continue // NOTES.txt and the like are not manifests
+		isNotes := name == "NOTES.txt"
+		if !isNotes && !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml") && !strings.HasSuffix(name, ".tpl") {
+			continue
 		}
 		text, err := os.ReadFile(file)
 		if err != nil {
@@ -167,8 +173,11 @@ func render(opts options, out io.Writer) error {
 		if _, err := root.New(templateName).Parse(string(text)); err != nil {
 			return err
 		}
-		// Partials (_helpers.tpl) only define templates; everything else is a manifest.
-		if !strings.HasPrefix(name, "_") && !strings.HasSuffix(name, ".tpl") {
+		// Partials (_helpers.tpl) only define templates; NOTES.txt is rendered last, as text; everything
+		// else is a manifest.
+		if isNotes {
+			notesName = templateName
+		} else if !strings.HasPrefix(name, "_") && !strings.HasSuffix(name, ".tpl") {
 			rendered = append(rendered, templateName)
 		}
 	}
@@ -207,6 +216,19 @@ func render(opts options, out io.Writer) error {
 				continue // only comments
 			}
 			fmt.Fprintf(out, "---\n# Source: %s\n%s\n", name, strings.Trim(doc, "\n"))
+		}
+	}
+	// NOTES.txt is always rendered, so that an error in it fails here as it would fail 'helm install',
+	// and printed (after the manifests, as text) only with --notes.
+	if notesName != "" {
+		scope := copyMap(top)
+		scope["Template"] = map[string]interface{}{"Name": notesName, "BasePath": chartName + "/templates"}
+		var buf bytes.Buffer
+		if err := root.ExecuteTemplate(&buf, notesName, scope); err != nil {
+			return err
+		}
+		if opts.notes {
+			fmt.Fprintf(out, "\nNOTES:\n%s\n", strings.TrimSpace(strings.ReplaceAll(buf.String(), "<no value>", "")))
 		}
 	}
 	return nil
