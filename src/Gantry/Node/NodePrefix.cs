@@ -41,6 +41,8 @@ public sealed class NodePrefix(string root)
     {
         if (!File.Exists(PidFile) || !int.TryParse(File.ReadAllText(PidFile).Trim(), out var pid))
             return null;
-        return ProcessSignals.IsAlive(pid) ? pid : null;
+        // A pid file left by a process that died in a container names the pid this process now has
+        // (often 1): that is no other node, and refusing to start would loop the container forever.
+        return pid != Environment.ProcessId && ProcessSignals.IsAlive(pid) ? pid : null;
     }
 }
