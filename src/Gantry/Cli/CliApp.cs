@@ -24,6 +24,7 @@ public static class CliApp
         root.Options.Add(CommonOptions.Debug);
         root.Subcommands.Add(StartCommand.Create(host));
         root.Subcommands.Add(StopCommand.Create(host));
+        root.Subcommands.Add(QuitCommand.Create(host));
         root.Subcommands.Add(HealthCommand.Create(host));
         root.Subcommands.Add(CheckCommand.Create(host));
         root.Subcommands.Add(VersionCommand.Create());

@@ -5,6 +5,8 @@ namespace Gantry.Node;
 /// <summary>kill(2), which .NET does not expose for signals other than SIGKILL.</summary>
 internal static partial class ProcessSignals
 {
+    public const int SigInt = 2;
+    public const int SigQuit = 3;
     public const int SigTerm = 15;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
