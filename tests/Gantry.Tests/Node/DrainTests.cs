@@ -139,6 +139,31 @@ public sealed class DrainTests
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => held);
     }
 
+    [Theory]
+    [InlineData("500ms", 0.5)]
+    [InlineData("30", 30)]
+    [InlineData("2m", 120)]
+    [InlineData("1h", 3600)]
+    public void The_drain_timeout_reads_nginx_times(string value, double seconds)
+    {
+        var loaded = Gantry.Configuration.ConfLoader.LoadText($"nginx_main_worker_shutdown_timeout = {value}");
+
+        Assert.Empty(loaded.Errors);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), loaded.Config!.WorkerShutdownTimeout);
+    }
+
+    [Theory]
+    [InlineData("10 seconds")]
+    [InlineData("-1s")]
+    [InlineData("1.5s")]
+    public void A_drain_timeout_nginx_would_not_read_is_refused(string value)
+    {
+        var loaded = Gantry.Configuration.ConfLoader.LoadText($"nginx_main_worker_shutdown_timeout = {value}");
+
+        var error = Assert.Single(loaded.Errors);
+        Assert.Contains($"nginx_main_worker_shutdown_timeout: expected a time such as 10s, 500ms, 1m or 30, got '{value}'", error.ToString());
+    }
+
     [Fact]
     public async Task Quit_without_a_running_node_is_an_error()
     {
