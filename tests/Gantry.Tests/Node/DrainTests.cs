@@ -139,6 +139,59 @@ public sealed class DrainTests
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => held);
     }
 
+    /// <summary>
+    /// A script's background job ('gantry start &amp;') inherits SIGINT and SIGQUIT ignored; the node must
+    /// still hear 'quit' (SIGQUIT) and 'stop' (SIGINT).
+    /// </summary>
+    [Theory]
+    [InlineData("quit", "Gantry stopped (gracefully)")]
+    [InlineData("stop", "Gantry stopped")]
+    public async Task A_node_started_with_the_signals_ignored_still_answers(string command, string printed)
+    {
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("trap '' INT QUIT; exec \"$0\" start");
+        start.ArgumentList.Add(GantryProcess.Executable);
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("GANTRY_", StringComparison.Ordinal)).ToList())
+            start.Environment.Remove(key);
+        foreach (var (key, value) in gantry.Environment)
+            start.Environment[key] = value;
+        using var node = Process.Start(start)!;
+        var output = node.StandardOutput.ReadToEndAsync();
+        var errors = node.StandardError.ReadToEndAsync();
+        try
+        {
+            var ready = await ProxyNode.UntilAsync(async () =>
+            {
+                try
+                {
+                    return (await ProxyNode.Http.GetAsync(gantry.StatusUrl + "/status/ready")).StatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return HttpStatusCode.ServiceUnavailable;
+                }
+            }, status => status == HttpStatusCode.OK || node.HasExited, TimeSpan.FromSeconds(60));
+            Assert.Equal(HttpStatusCode.OK, ready);
+            var ignored = File.ReadAllLines($"/proc/{node.Id}/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            // Bits 1 and 2 are SIGINT and SIGQUIT: no longer ignored once the node runs.
+            Assert.Equal(0, Convert.ToInt64(ignored["SigIgn:".Length..].Trim(), 16) & 0b110);
+
+            var result = await gantry.RunAsync(command);
+
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains(printed, result.Stdout);
+            await node.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+            Assert.True(node.ExitCode == 0, $"exit {node.ExitCode}\n{await output}\n{await errors}");
+        }
+        finally
+        {
+            if (!node.HasExited)
+                node.Kill();
+        }
+    }
+
     [Theory]
     [InlineData("500ms", 0.5)]
     [InlineData("30", 30)]
