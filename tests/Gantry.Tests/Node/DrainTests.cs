@@ -11,14 +11,14 @@ namespace Gantry.Tests.Node;
 
 /// <summary>
 /// Replacing a node without dropping a request: 'gantry quit', SIGQUIT and SIGTERM drain a real node
-/// (bin/gantry on SQLite) serving a real upstream that holds its answers back.
+/// (bin/gantry, on SQLite, and on PostgreSQL for 'quit') serving a real upstream that holds its answers back.
 /// </summary>
 public sealed class DrainTests
 {
     /// <summary>A node serving <paramref name="upstream"/> on /slow, draining for at most <paramref name="drainSeconds"/>.</summary>
-    private static async Task<(TestInstallation Gantry, GantryProcess Node)> StartAsync(EchoUpstream upstream, int drainSeconds)
+    private static async Task<(TestInstallation Gantry, GantryProcess Node)> StartAsync(EchoUpstream upstream, int drainSeconds, string store = "sqlite")
     {
-        var gantry = await TestInstallation.CreateAsync("sqlite");
+        var gantry = await TestInstallation.CreateAsync(store);
         gantry.Environment["GANTRY_NGINX_MAIN_WORKER_SHUTDOWN_TIMEOUT"] = $"{drainSeconds}s";
         var node = await ProxyNode.StartAsync(gantry);
         await ProxyNode.ServeAsync(gantry, "slow", $"http://127.0.0.1:{upstream.Port}", "/slow");
@@ -81,11 +81,13 @@ public sealed class DrainTests
         Assert.False(File.Exists(Path.Combine(gantry.Prefix, "pids", "gantry.pid")));
     }
 
-    [Fact]
-    public async Task Quit_finishes_the_request_in_flight_refuses_new_connections_and_exits_0()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Quit_finishes_the_request_in_flight_refuses_new_connections_and_exits_0(string store)
     {
         await using var upstream = new EchoUpstream();
-        var (gantry, node) = await StartAsync(upstream, drainSeconds: 10);
+        var (gantry, node) = await StartAsync(upstream, drainSeconds: 10, store);
         await using var _ = gantry;
         await using var __ = node;
         var (client, held) = await SendHeldAsync(gantry, 3000);
