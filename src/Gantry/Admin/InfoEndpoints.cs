@@ -10,8 +10,9 @@ namespace Gantry.Admin;
 /// the Admin API serves.
 /// </summary>
 /// <param name="dbless">The configuration store of a node without a database, whose hash /status reports.</param>
+/// <param name="drain">The node's drain, during which /status/ready answers 503.</param>
 internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters, Gantry.Proxy.SnapshotHolder? snapshots = null,
-    DbLess.DbLessStore? dbless = null)
+    DbLess.DbLessStore? dbless = null, NodeDrain? drain = null)
 {
     /// <summary>
     /// The Kong release whose Admin API Gantry speaks. decK and Kong Manager parse <c>version</c> as a Kong
@@ -92,13 +93,21 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
         api.Map("/status/ready", [HttpMethods.Get], (http, _) => ReadyAsync(http));
     }
 
-    /// <summary>Ready once the database answers and a configuration has been built; without a database, once a configuration is loaded.</summary>
+    /// <summary>
+    /// Ready once the database answers and a configuration has been built; without a database, once a
+    /// configuration is loaded. Never again once the node drains: balancers should stop sending it traffic.
+    /// </summary>
     private async Task ReadyAsync(HttpContext http)
     {
-        if (dbless is { Loaded: false })
+        if (drain is { IsDraining: true })
+            await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "draining" });
+        else if (dbless is { Loaded: false })
             await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "no configuration available (empty configuration present)" });
         else if (await health.IsReachableAsync(http.RequestAborted) == false)
             await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "failed to connect to database" });
+        // A node with a database builds its first snapshot before it listens, so this only guards that order.
+        else if (dbless is null && snapshots is { Current.Version: 0 })
+            await AdminJson.WriteAsync(http, 503, new JsonObject { ["message"] = "no configuration available (configuration not built yet)" });
         else
             await AdminJson.WriteAsync(http, 200, new JsonObject { ["message"] = "ready" });
     }

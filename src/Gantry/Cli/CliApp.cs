@@ -14,6 +14,9 @@ public static class CliApp
     /// <summary>Runs one command line with what <paramref name="host"/> adds: extra migrations, another release.</summary>
     public static async Task<int> RunAsync(string[] args, GantryHost host)
     {
+        // First, before anything makes .NET set up its signal handling, which keeps ignored signals ignored.
+        ProcessSignals.Unignore(ProcessSignals.SigInt);
+        ProcessSignals.Unignore(ProcessSignals.SigQuit);
         // Before anything reads the version: plugin descriptors and the proxy's headers capture it.
         if (host.Release is { } release)
             GantryInfo.Claim(release);
@@ -24,6 +27,7 @@ public static class CliApp
         root.Options.Add(CommonOptions.Debug);
         root.Subcommands.Add(StartCommand.Create(host));
         root.Subcommands.Add(StopCommand.Create(host));
+        root.Subcommands.Add(QuitCommand.Create(host));
         root.Subcommands.Add(HealthCommand.Create(host));
         root.Subcommands.Add(CheckCommand.Create(host));
         root.Subcommands.Add(VersionCommand.Create());

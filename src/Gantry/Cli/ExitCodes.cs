@@ -16,6 +16,8 @@ public static class ExitCodes
     public const int Drift = 7;
     /// <summary>A declarative document has errors (<c>config parse</c>, <c>config db_import</c>); nothing was changed.</summary>
     public const int InvalidDocument = 8;
+    /// <summary><c>quit</c>: the node was asked to drain but had not exited when the timeout passed; it is still draining.</summary>
+    public const int StillRunning = 9;
 
     /// <summary>The exit code of each way the migration engine refuses or fails.</summary>
     public static int Of(MigrationFailure failure) => failure switch

@@ -4,7 +4,10 @@ using Gantry.Node;
 
 namespace Gantry.Cli;
 
-/// <summary><c>gantry stop</c>: asks the node of a prefix to shut down (SIGTERM) and waits for it.</summary>
+/// <summary>
+/// <c>gantry stop</c>: the fast stop. Sends SIGINT, because SIGTERM drains (<see cref="QuitCommand"/>), and waits
+/// for the node to exit.
+/// </summary>
 internal static class StopCommand
 {
     public static Command Create(GantryHost host)
@@ -16,7 +19,7 @@ internal static class StopCommand
             var prefix = new NodePrefix(context.Config.Prefix);
             if (prefix.RunningPid() is not { } pid)
                 throw new CliException($"Gantry is not running at {prefix.Root}");
-            ProcessSignals.Send(pid, ProcessSignals.SigTerm);
+            ProcessSignals.Send(pid, ProcessSignals.SigInt);
             var clock = Stopwatch.StartNew();
             while (ProcessSignals.IsAlive(pid))
             {

@@ -91,6 +91,9 @@ public static partial class ConfProperties
                 "Addresses of the Admin API; keep them private. off disables the Admin API."),
             new("status_listen", Listeners, ConfKind.ListenList, "127.0.0.1:8007",
                 "Addresses of the read-only Status API (health, metrics); off disables it."),
+            new("nginx_main_worker_shutdown_timeout", Listeners, ConfKind.String, "10s",
+                "How long a node that drains ('gantry quit', SIGQUIT or SIGTERM) lets requests in flight finish before it cuts them and exits: a number with ms, s, m or h (seconds without a unit), as nginx writes times.")
+            { Check = CheckNginxTime },
 
             // TLS
             new("ssl_cert", Tls, ConfKind.List, "",
@@ -279,6 +282,9 @@ public static partial class ConfProperties
         ListenAddress.TryParse(value, out var address, out _) && address == new ListenAddress { Host = address.Host, Port = address.Port }
             ? null
             : $"expected host:port, got '{value}'";
+
+    private static string? CheckNginxTime(string value) =>
+        ConfValues.TryParseNginxTime(value, out _) ? null : $"expected a time such as 10s, 500ms, 1m or 30, got '{value}'";
 
     private static string? CheckUrls(string value)
     {

@@ -50,6 +50,8 @@ public sealed class GantryConfig
         DeclarativeConfigString = IsSet("declarative_config_string") ? Get("declarative_config_string") : null;
         ClusterControlPlane = Get("cluster_control_plane");
         AdminWritesDuringUpgrade = GetBool("admin_writes_during_upgrade");
+        ConfValues.TryParseNginxTime(Get("nginx_main_worker_shutdown_timeout"), out var shutdownTimeout);
+        WorkerShutdownTimeout = shutdownTimeout;
     }
 
     /// <summary>The conf file that was read, as a full path, or null when none was.</summary>
@@ -127,6 +129,9 @@ public sealed class GantryConfig
 
     /// <summary>When true, the Admin API accepts writes while this release has migrations pending.</summary>
     public bool AdminWritesDuringUpgrade { get; }
+
+    /// <summary>How long a draining node waits for requests in flight (<c>nginx_main_worker_shutdown_timeout</c>).</summary>
+    public TimeSpan WorkerShutdownTimeout { get; }
 
     /// <summary>
     /// The effective text of a property; an unset property with a fallback (<c>pg_ro_port</c> →

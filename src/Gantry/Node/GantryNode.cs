@@ -7,6 +7,7 @@ using Gantry.Configuration;
 using Gantry.DbLess;
 using Gantry.Plugins;
 using Gantry.Store;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Gantry.Node;
 
@@ -38,9 +39,17 @@ internal sealed class GantryNode
             // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         }
+        // The fast stop's grace (SIGINT, 'gantry stop'); a drain has its own, nginx_main_worker_shutdown_timeout.
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<IHostLifetime, NodeSignals.Lifetime>();
         builder.Services.AddHttpForwarder();
         var counters = new NodeCounters();
+        var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
+        NodeDrain? drain = null;
+        // Registered last, so that Kestrel binds through it rather than through the plain socket transport.
+        builder.Services.AddSingleton<ClosableListenerFactory>(services => new ClosableListenerFactory(new SocketTransportFactory(
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SocketTransportOptions>>(), services.GetRequiredService<ILoggerFactory>())));
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(services => services.GetRequiredService<ClosableListenerFactory>());
         // Set once the snapshot holder exists, which is before any listener accepts a connection.
         SnapshotHolder? proxySnapshots = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -53,7 +62,7 @@ internal sealed class GantryNode
                 counters.ConnectionOpened();
                 try
                 {
-                    await next(connection);
+                    await drain!.TrackAsync(connection, next);
                 }
                 finally
                 {
@@ -67,8 +76,9 @@ internal sealed class GantryNode
         });
 
         var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
+        drain = new NodeDrain(app.Services.GetRequiredService<ClosableListenerFactory>(), statusPorts, config.WorkerShutdownTimeout, logger);
         var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
-        var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
         var health = new DatabaseHealth(database);
         var info = new NodeInfo(nodeId, Environment.MachineName, config, context.EnabledPlugins);
         app.Use((http, next) =>
@@ -107,7 +117,7 @@ internal sealed class GantryNode
         }
         await using var disposeDbless = dbless;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
-        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless);
+        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain);
         var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
@@ -139,19 +149,42 @@ internal sealed class GantryNode
         {
             throw new NodeStartException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
         }
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var drainRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var signals = new NodeSignals(() => drainRequested.TrySetResult(), lifetime.StopApplication);
+        await using var stopOnCancel = cancellationToken.Register(lifetime.StopApplication);
         await File.WriteAllTextAsync(prefix.PidFile, Environment.ProcessId.ToString(), cancellationToken);
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
         logger.LogInformation("Gantry {Version} started (node {NodeId}, database {Database})", GantryInfo.Version, nodeId,
             database?.Location ?? "off");
         context.Started?.Invoke();
         try
         {
-            await app.WaitForShutdownAsync(cancellationToken);
+            await StopWhenAskedAsync(app, lifetime, drain, drainRequested.Task);
         }
         finally
         {
             TryDelete(prefix.PidFile);
             await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Waits for a drain (SIGQUIT, SIGTERM) or a fast stop (SIGINT, the caller's token), then stops the host.
+    /// A fast stop during a drain cuts it short; a drain that ran out of time cuts the connections left.
+    /// </summary>
+    private static async Task StopWhenAskedAsync(WebApplication app, IHostApplicationLifetime lifetime, NodeDrain drain, Task drainRequested)
+    {
+        var stopRequested = Task.Delay(Timeout.Infinite, lifetime.ApplicationStopping).ContinueWith(_ => { }, TaskScheduler.Default);
+        var cutConnections = false;
+        if (await Task.WhenAny(drainRequested, stopRequested) == drainRequested)
+            cutConnections = !await drain.RunAsync(lifetime.ApplicationStopping);
+        try
+        {
+            // A cancelled token makes Kestrel abort the connections still open instead of waiting for them.
+            await app.StopAsync(cutConnections ? new CancellationToken(canceled: true) : CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
