@@ -56,6 +56,7 @@ cleanup() {
   [ -f "$work/writer.control" ] && echo stop >"$work/writer.control"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
   [ -f "$work/nginx/nginx.pid" ] && nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s stop 2>/dev/null
+  [ -f "$work/upstream/nginx.pid" ] && nginx -p "$work/upstream" -c "$work/upstream/nginx.conf" -s stop 2>/dev/null
   as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1
   if [ "${UPGRADE_KEEP:-0}" = 1 ]; then say "work folder kept: $work"; else rm -rf "$work"; fi
 }
@@ -117,6 +118,23 @@ write_balancer() {
     echo "}"
   } >"$work/nginx/upstreams.conf"
 }
+# The upstream runs in an nginx of its own: a reload of the balancer closes the keepalive connections of
+# the reloaded nginx's workers, and the gateways' pooled connections to the upstream must not be among them.
+mkdir -p "$work/upstream/logs"
+cat >"$work/upstream/nginx.conf" <<EOF
+worker_processes 1;
+pid $work/upstream/nginx.pid;
+error_log $work/upstream/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$upstream_port;
+    location / { return 200 "upstream ok\n"; }
+  }
+}
+EOF
+nginx -p "$work/upstream" -c "$work/upstream/nginx.conf"
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes 1;
 pid $work/nginx/nginx.pid;
@@ -126,11 +144,11 @@ http {
   access_log off;
   include $work/nginx/upstreams.conf;
   server {
-    listen 127.0.0.1:$upstream_port;
-    location / { return 200 "upstream ok\n"; }
-  }
-  server {
     listen 127.0.0.1:$balancer_port;
+    # A reload makes the old workers close their idle client connections at once; a client that sends on
+    # one at that moment sees a read error, which is nginx's reload and not the upgrade. Without client
+    # keepalive, every request has its own connection, accepted by a worker that stays to answer it.
+    keepalive_timeout 0;
     location / {
       proxy_pass http://gantry;
       proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;
@@ -144,7 +162,7 @@ write_balancer old1 old2
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf"
 reload_balancer() {
   write_balancer "$@"
-  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s reload
+  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s reload 2>/dev/null
   # The reload is done once only workers of the new configuration are left: old workers finish their
   # requests in flight first.
   local master; master="$(cat "$work/nginx/nginx.pid")"
