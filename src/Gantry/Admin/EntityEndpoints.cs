@@ -179,7 +179,7 @@ public sealed class EntityEndpoints(EntityDao dao, EntityWriter writer, EntityRe
     /// <summary><c>/consumers?custom_id=X</c>: a one-page list holding the entity with that value, or empty.</summary>
     private async Task ExactLookupAsync(HttpContext http, EntitySchema schema, string fieldName, string value, (Field Field, string Id)? parent, CancellationToken ct)
     {
-        var found = await dao.FindAsync(schema, schema.Find(fieldName)!.Column, value, ct);
+        var found = await dao.FindByFieldAsync(schema, schema.Find(fieldName)!, value, ct);
         if (found is not null && parent is { } p && found[p.Field.Name]?["id"]?.GetValue<string>() != p.Id)
             found = null;
         var data = new JsonArray();

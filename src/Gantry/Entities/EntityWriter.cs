@@ -66,7 +66,7 @@ public sealed class EntityWriter(EntityDao dao, bool readOnly = false)
             if (dao.Registry.Find(field.Reference!) is not { EndpointKey: { } key } parent
                 || reference[key] is not JsonValue value || !value.TryGetValue(out string? name))
                 continue;
-            var found = await dao.FindAsync(parent, parent.Find(key)!.Column, name, cancellationToken)
+            var found = await dao.FindByFieldAsync(parent, parent.Find(key)!, name, cancellationToken)
                 ?? throw EntityException.ForeignKey(field.Name, name, parent.Name, key);
             input[field.Name] = new JsonObject { ["id"] = found["id"]!.DeepClone() };
         }

@@ -55,6 +55,16 @@ public sealed class EntityDao
             return found;
         }, cancellationToken);
 
+    /// <summary>By a field's value (a list filter such as <c>?custom_id=</c>), ignoring case where the field does.</summary>
+    public Task<JsonObject?> FindByFieldAsync(EntitySchema schema, Field field, string value, CancellationToken cancellationToken) =>
+        _runner.ReadAsync(async connection =>
+        {
+            var found = await _reader.FindByFieldAsync(connection, null, schema, field, value, cancellationToken);
+            if (found is not null)
+                await _reader.AttachOwnedNamesAsync(connection, null, schema, [found], cancellationToken);
+            return found;
+        }, cancellationToken);
+
     public Task<JsonObject?> FindAsync(EntitySchema schema, string column, object value, CancellationToken cancellationToken) =>
         _runner.ReadAsync(async connection =>
         {

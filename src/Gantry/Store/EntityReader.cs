@@ -24,7 +24,7 @@ internal sealed class EntityReader(EntityRegistry registry, EntityRowMapper mapp
                 return found;
         }
         if (schema.EndpointKey is { } key)
-            return await FindAsync(connection, transaction, schema, schema.Find(key)!.Column, idOrKey, cancellationToken, parent);
+            return await FindByFieldAsync(connection, transaction, schema, schema.Find(key)!, idOrKey, cancellationToken, parent);
         if (schema.OwnedNames is { } owned)
         {
             // A certificate is also addressed by any of its SNI names.
@@ -34,6 +34,20 @@ internal sealed class EntityReader(EntityRegistry registry, EntityRowMapper mapp
                 return await FindAsync(connection, transaction, schema, "id", mapper.Uuid(parentId), cancellationToken);
         }
         return null;
+    }
+
+    /// <summary>
+    /// By the value of one field; for a field that ignores case (<see cref="Field.FoldedBy"/>), an exact match
+    /// first, then any casing. Exact first, because rows written by a release that did not fold case may
+    /// still differ only in case until 'migrations finish' makes the folded value unique.
+    /// </summary>
+    public async Task<JsonObject?> FindByFieldAsync(DbConnection connection, DbTransaction? transaction, EntitySchema schema, Field field, string value,
+        CancellationToken cancellationToken, (string Column, string Id)? parent = null)
+    {
+        var found = await FindAsync(connection, transaction, schema, field.Column, value, cancellationToken, parent);
+        if (found is null && field.FoldedBy is { } folded)
+            found = await FindAsync(connection, transaction, schema, schema.Find(folded)!.Column, AsciiCase.Lower(value), cancellationToken, parent);
+        return found;
     }
 
     /// <param name="lockClause">The dialect's row lock, when the caller writes depending on the row.</param>

@@ -377,6 +377,37 @@ public abstract class EntityRulesTests(AdminNode node)
         AssertStatus(404, await node.GetAsync($"/consumers/{customId}"));
     }
 
+    [Fact]
+    public async Task Consumer_usernames_ignore_case_for_lookups_and_uniqueness()
+    {
+        var name = "Case-" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+        var consumer = await node.CreateAsync("/consumers", new { username = name });
+        var id = consumer["id"]!.GetValue<string>();
+        Assert.False(consumer.ContainsKey("username_lower"));
+        var lower = await node.GetAsync($"/consumers/{name.ToLowerInvariant()}");
+        AssertStatus(200, lower);
+        Assert.Equal(id, lower.Body!["id"]!.GetValue<string>());
+        Assert.Equal(name, lower.Body["username"]!.GetValue<string>());
+        var filtered = await node.GetAsync($"/consumers?username={name.ToLowerInvariant()}");
+        Assert.Equal(id, Assert.Single(filtered.Body!["data"]!.AsArray())!["id"]!.GetValue<string>());
+        // References by username ignore case too.
+        var scoped = await node.CreateAsync("/plugins", new { name = "rate-limiting", consumer = new { username = name.ToUpperInvariant() }, config = new { minute = 5 } });
+        Assert.Equal(id, scoped["consumer"]!["id"]!.GetValue<string>());
+
+        var clash = await node.PostAsync("/consumers", new { username = name.ToLowerInvariant() });
+        AssertStatus(409, clash);
+        Assert.Equal($"UNIQUE violation detected on '{{username=\"{name.ToLowerInvariant()}\"}}'", clash.Body!["message"]!.GetValue<string>());
+        var other = await node.CreateAsync("/consumers", new { username = name + "-2" });
+        AssertStatus(409, await node.PatchAsync($"/consumers/{other["id"]}", new { username = name.ToUpperInvariant() }));
+        // Renaming a consumer to another casing of its own name is no clash, and the old casing still finds it.
+        AssertStatus(200, await node.PatchAsync($"/consumers/{id}", new { username = name.ToUpperInvariant() }));
+        Assert.Equal(name.ToUpperInvariant(), (await node.GetAsync($"/consumers/{name}")).Body!["username"]!.GetValue<string>());
+        // Only ASCII letters fold, as the database's lower() under the C collation does.
+        var accented = "É" + name;
+        await node.CreateAsync("/consumers", new { username = accented });
+        AssertStatus(201, await node.PostAsync("/consumers", new { username = "é" + name }));
+    }
+
     // ---- upstreams and targets ----
 
     [Fact]

@@ -15,7 +15,8 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// Runs the repository's entry point, <c>bin/gantry</c>, as a process: the command line is what these
 /// tests exercise. The environment given replaces GANTRY_* variables of the test process. An environment
 /// that names a release to play (<see cref="TestHost.ReleaseVariable"/>) runs the test host instead, the
-/// same command line playing that release.
+/// same command line playing that release; one that names the previous release's build
+/// (<see cref="PreviousRelease.BuildVariable"/>) runs that build.
 /// </summary>
 public sealed class GantryProcess : IAsyncDisposable
 {
@@ -61,7 +62,16 @@ public sealed class GantryProcess : IAsyncDisposable
 
     public static GantryProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var start = environment.ContainsKey(TestHost.ReleaseVariable) ? TestHost.StartInfo() : new ProcessStartInfo(Executable);
+        ProcessStartInfo start;
+        if (environment.TryGetValue(PreviousRelease.BuildVariable, out var previous))
+        {
+            start = new ProcessStartInfo("dotnet");
+            start.ArgumentList.Add(previous);
+        }
+        else
+        {
+            start = environment.ContainsKey(TestHost.ReleaseVariable) ? TestHost.StartInfo() : new ProcessStartInfo(Executable);
+        }
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.RedirectStandardInput = true;
@@ -70,7 +80,7 @@ public sealed class GantryProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("GANTRY_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in environment.Where(e => e.Key != PreviousRelease.BuildVariable))
             start.Environment[key] = value;
         var process = new Process { StartInfo = start };
         var wrapper = new GantryProcess(process);
@@ -130,8 +140,14 @@ public sealed class GantryProcess : IAsyncDisposable
             buffer.AppendLine(line);
     }
 
+    private bool _disposed;
+
+    /// <summary>Kills the process if it still runs; a second call (a test that stops a node early) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

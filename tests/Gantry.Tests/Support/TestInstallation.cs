@@ -82,6 +82,16 @@ public sealed class TestInstallation : IAsyncDisposable
     /// </summary>
     public void UseRelease(string releaseJson) => Environment[TestHost.ReleaseVariable] = WriteRelease(releaseJson);
 
+    /// <summary>From now on, the commands run the previous release's own build (<see cref="PreviousRelease"/>); <see cref="UseCurrentRelease"/> undoes it.</summary>
+    public void UsePreviousRelease() => Environment[PreviousRelease.BuildVariable] = PreviousRelease.Assembly;
+
+    /// <summary>From now on, the commands run this checkout's bin/gantry.</summary>
+    public void UseCurrentRelease()
+    {
+        Environment.Remove(PreviousRelease.BuildVariable);
+        Environment.Remove(TestHost.ReleaseVariable);
+    }
+
     /// <summary>Writes a release file into the prefix, for an environment that plays it (<see cref="TestHost.ReleaseVariable"/>).</summary>
     public string WriteRelease(string releaseJson)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Gantry.Entities.Migrations;
 using Gantry.Entities.Schema;
 using static Gantry.Entities.Definitions.CommonFields;
 
@@ -11,14 +13,18 @@ public static class Consumers
         Id(),
         CreatedAt(),
         UpdatedAt(),
-        new Field("username", FieldKind.String) { Unique = true, MinLength = 1 },
+        new Field("username", FieldKind.String) { Unique = true, MinLength = 1, FoldedBy = Core002ConsumerUsernameLower.Column },
         new Field("custom_id", FieldKind.String) { Unique = true, MinLength = 1 },
         Tags(),
+        // Unique: two usernames differing only in case are one consumer, as in Kong; a clash names the username.
+        new Field(Core002ConsumerUsernameLower.Column, FieldKind.String) { Internal = true, Unique = true, KeyOf = ["username"] },
     ])
     {
         Table = "consumers",
         EndpointKey = "username",
-        ListFilters = ["custom_id"],
+        ListFilters = ["custom_id", "username"],
+        Normalize = consumer => consumer[Core002ConsumerUsernameLower.Column] =
+            consumer["username"] is JsonValue username && username.TryGetValue(out string? text) ? AsciiCase.Lower(text) : null,
         EntityChecks = [consumer => AtLeastOneOf(consumer, "custom_id", "username") is { } error ? [error] : []],
     };
 }

@@ -65,6 +65,12 @@ public sealed class Field
     /// <summary>Compared case-insensitively for uniqueness and lookups (consumer usernames).</summary>
     public bool UniqueIgnoreCase { get; init; }
 
+    /// <summary>
+    /// The internal field holding this field's value with ASCII letters lowered (a consumer's username_lower):
+    /// a lookup by this field that finds no exact match looks there, so any casing finds the entity.
+    /// </summary>
+    public string? FoldedBy { get; init; }
+
     /// <summary>Kept out of responses of GET / and logs (passwords, private keys).</summary>
     public bool Secret { get; init; }
 
