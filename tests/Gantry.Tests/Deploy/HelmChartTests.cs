@@ -85,7 +85,7 @@ public sealed partial class HelmChartTests(HelmRenderer renderer) : IClassFixtur
             Assert.Contains("--lock-timeout", Command(job));
             var pod = job.Json["spec"]!["template"]!["spec"]!;
             Assert.Equal("Never", pod["restartPolicy"]!.GetValue<string>());
-            Assert.Equal("gantry:0.1.0", Container(job)["image"]!.GetValue<string>());
+            Assert.Equal("gantry:" + Gantry.GantryInfo.BuildVersion, Container(job)["image"]!.GetValue<string>());
         }
     }
 
