@@ -145,15 +145,16 @@ build_seconds=$(elapsed "$t")
 image_size="$(bah images --format '{{.Size}}' localhost/gantry:check)"
 
 # The image's own configuration, as a runtime reads it.
-inspect() { bah inspect --type image --format "$1" localhost/gantry:check; }
-entrypoint="$(inspect '{{json .Docker.Config.Entrypoint}}')"
-cmd="$(inspect '{{json .Docker.Config.Cmd}}')"
-user="$(inspect '{{.Docker.Config.User}}')"
-workdir="$(inspect '{{.Docker.Config.WorkingDir}}')"
-healthcheck="$(inspect '{{json .Docker.Config.Healthcheck.Test}}')"
-volumes="$(inspect '{{json .Docker.Config.Volumes}}')"
-ports="$(inspect '{{json .Docker.Config.ExposedPorts}}')"
-mapfile -t image_env < <(inspect '{{range .Docker.Config.Env}}{{println .}}{{end}}' | sed '/^$/d')
+bah inspect --type image localhost/gantry:check >"$work/image.json"
+inspect() { python3 -c 'import json,sys; c = json.load(open(sys.argv[1]))["Docker"]["config"]; print(eval(sys.argv[2]))' "$work/image.json" "$1"; }
+entrypoint="$(inspect 'json.dumps(c.get("Entrypoint"), separators=(",", ":"))')"
+cmd="$(inspect 'json.dumps(c.get("Cmd"), separators=(",", ":"))')"
+user="$(inspect 'c.get("User", "")')"
+workdir="$(inspect 'c.get("WorkingDir", "")')"
+healthcheck="$(inspect 'json.dumps((c.get("Healthcheck") or {}).get("Test"), separators=(",", ":"))')"
+volumes="$(inspect 'json.dumps(sorted(c.get("Volumes") or {}))')"
+ports="$(inspect 'json.dumps(sorted(c.get("ExposedPorts") or {}))')"
+mapfile -t image_env < <(inspect '"\n".join(c.get("Env") or [])')
 step "image: entrypoint $entrypoint, cmd $cmd, user $user, workdir $workdir, healthcheck $healthcheck, volumes $volumes, ports $ports"
 [ "$entrypoint" = '["gantry"]' ] || fail "the image's entrypoint is $entrypoint, expected [\"gantry\"]"
 [ "$cmd" = '["start"]' ] || fail "the image's command is $cmd, expected [\"start\"]"
