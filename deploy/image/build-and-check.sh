@@ -246,6 +246,8 @@ mapfile -t health_argv < <(json_words "$healthcheck" | sed 1d)
 health="$(container_exec "${health_argv[@]}" 2>&1)" \
   || fail "the health check failed inside the container: $health"
 [[ "$health" == "Gantry is healthy at /usr/local/gantry (pid 1)" ]] || fail "unexpected health report: $health"
+version="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["gantry_version"])' "$work/body")"
+step "it serves: /status 200, /status/ready 200, proxy 404 (no route), Admin API 200 (Gantry $version, node $node_id); health check: $health"
 owner="$(stat -c '%u' "$volume/gantry.db" 2>/dev/null || true)"
 [ "$owner" = "$uid" ] || fail "the SQLite file in the volume belongs to uid '$owner', expected $uid"
 
@@ -260,6 +262,7 @@ expect_http "the Admin API after a restart" "http://127.0.0.1:$admin_port/" 200
 [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["node_id"])' "$work/body")" = "$node_id" ] \
   || fail "the node id changed across a restart on the same volume"
 health="$(container_exec "${health_argv[@]}" 2>&1)" || fail "the health check failed after the restart: $health"
+step "it serves again with the same node id; health check: $health"
 
 step "stopping it with SIGTERM"
 stop_container TERM 0
