@@ -84,14 +84,17 @@ mkdir -p "$cache"
 (
   # Two runs at once must not both write the tarball.
   flock 9
-  if [ ! -s "$base_tar" ]; then
+  if [ ! -f "$base_tar" ] || [ ! -s "$base_tar" ]; then
+    rm -rf "$base_tar"
+    # mmdebstrap picks its output format from the name: it must end in .tar.
+    partial="$cache/partial-$key.tar"
     step "making the base root filesystem ($suite minbase + ${packages//,/ }) into $base_tar"
     mmdebstrap --quiet --mode=root --variant=minbase --include="$packages" \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
       --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-      "$suite" "$base_tar.partial" "$mirror" >"$work/mmdebstrap.log" 2>&1 \
-      || { tail -20 "$work/mmdebstrap.log" >&2; rm -f "$base_tar.partial"; exit 1; }
-    mv "$base_tar.partial" "$base_tar"
+      "$suite" "$partial" "$mirror" >"$work/mmdebstrap.log" 2>&1 \
+      || { tail -20 "$work/mmdebstrap.log" >&2; rm -f "$partial"; exit 1; }
+    mv "$partial" "$base_tar"
   fi
 ) 9>"$cache/.lock" || fail "mmdebstrap could not make the base root filesystem (log above)"
 base_rootfs_seconds=$(elapsed "$t")

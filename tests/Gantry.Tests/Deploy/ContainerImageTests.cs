@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Gantry;
 using Gantry.Configuration;
 using Gantry.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Gantry.Tests.Deploy;
 
@@ -11,7 +12,7 @@ namespace Gantry.Tests.Deploy;
 /// The container image (deploy/image/Dockerfile): built with buildah from a locally made base, started
 /// without a daemon, and checked to serve, through deploy/image/build-and-check.sh, the script users run too.
 /// </summary>
-public sealed partial class ContainerImageTests
+public sealed partial class ContainerImageTests(ITestOutputHelper log)
 {
     private static string Dockerfile => RepositoryFiles.PathOf("deploy/image/Dockerfile");
 
@@ -22,6 +23,7 @@ public sealed partial class ContainerImageTests
         var started = Stopwatch.StartNew();
         var (exitCode, output) = await RunAsync(RepositoryFiles.PathOf("deploy/image/build-and-check.sh"), TimeSpan.FromMinutes(25));
         Assert.True(exitCode == 0, $"exit {exitCode} after {started.Elapsed}\n{output}");
+        log.WriteLine(output);
 
         // Each check the script makes is announced; a script that skipped one would not say it.
         Assert.Contains("entrypoint [\"gantry\"], cmd [\"start\"], user 1000:1000, workdir /usr/local/gantry, healthcheck [\"CMD\",\"gantry\",\"health\"], volumes [\"/usr/local/gantry\"]", output);
