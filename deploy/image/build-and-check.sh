@@ -3,13 +3,15 @@
 # starts it, and checks that it serves: the way CI (tests/Gantry.Tests/Deploy/ContainerImageTests.cs) and
 # anyone without Docker can prove the image works. Needs root, buildah, mmdebstrap and the .NET 10 SDK.
 #
-#   deploy/image/build-and-check.sh [--keep]
+#   deploy/image/build-and-check.sh [--from-source] [--keep]
 #
 # 1. A base image standing in for mcr.microsoft.com/dotnet/aspnet:10.0: a minimal Debian root filesystem
 #    (mmdebstrap; cached as a tarball under $GANTRY_IMAGE_CACHE, default /var/cache/gantry-image-base,
 #    keyed by its package list) plus the ASP.NET Core runtime copied from this machine's dotnet.
 # 2. 'dotnet publish' of src/Gantry (in a copy of the sources, so this checkout's build is left alone),
-#    then 'buildah bud' with BASE_IMAGE=<that base> and GANTRY_FROM=prebuilt.
+#    then 'buildah bud' with BASE_IMAGE=<that base> and GANTRY_FROM=prebuilt. With --from-source, the
+#    Dockerfile's own SDK stage compiles instead (GANTRY_FROM=build), in an SDK image made the same way
+#    from this machine's SDK; it restores packages from nuget.org and takes minutes longer.
 # 3. Starts the image the way a container runtime does, from its own configuration (Entrypoint, Cmd, User,
 #    Env, WorkingDir): its root filesystem in new PID and mount namespaces, so 'gantry start' is PID 1, with
 #    a fresh directory as the prefix volume and the host's network (listeners moved to free loopback ports
@@ -24,11 +26,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 started_at=$(date +%s.%N)
 
 keep=0
+from_source=0
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "Error: unknown option '$arg' (usage: deploy/image/build-and-check.sh [--keep])" >&2; exit 2 ;;
+    --from-source) from_source=1 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "Error: unknown option '$arg' (usage: deploy/image/build-and-check.sh [--from-source] [--keep])" >&2; exit 2 ;;
   esac
 done
 
@@ -118,27 +122,42 @@ bah commit --quiet "$base_ctr" localhost/gantry-base:local >/dev/null
 bah rm "$base_ctr" >/dev/null; containers=()
 base_import_seconds=$(elapsed "$t")
 
-# 2. Publish the program and build the image from the one Dockerfile, with the prebuilt program.
+# 2. Publish the program and build the image from the one Dockerfile, with the prebuilt program (or, with
+# --from-source, compiled by the Dockerfile's SDK stage).
 t=$(date +%s.%N)
-step "publishing src/Gantry (Release)"
-mkdir -p "$work/src/src" "$root/.build/image"
-cp "$root/Directory.Build.props" "$work/src/"
-cp -r "$root/src/Gantry" "$work/src/src/"
-rm -rf "$work/src/src/Gantry/bin" "$work/src/src/Gantry/obj"
-dotnet publish "$work/src/src/Gantry/Gantry.csproj" -c Release -o "$work/publish" --nologo -v quiet \
-  >"$work/publish.log" 2>&1 || { grep -E 'error' "$work/publish.log" | sort -u >&2; fail "dotnet publish failed"; }
+if [ "$from_source" -eq 1 ]; then
+  step "making an SDK image from this machine's .NET SDK"
+  sdk_ctr="$(bah from --pull=false localhost/gantry-base:local)"; containers+=("$sdk_ctr")
+  sdk_mnt="$(bah mount "$sdk_ctr")"
+  cp -a "$dotnet_root/." "$sdk_mnt/usr/share/dotnet/"
+  bah umount "$sdk_ctr" >/dev/null
+  bah config --env DOTNET_NOLOGO=1 --env DOTNET_CLI_TELEMETRY_OPTOUT=1 "$sdk_ctr"
+  bah commit --quiet "$sdk_ctr" localhost/gantry-sdk:local >/dev/null
+  bah rm "$sdk_ctr" >/dev/null; containers=()
+  program_args=(--build-arg SDK_IMAGE=localhost/gantry-sdk:local --build-arg GANTRY_FROM=build)
+else
+  step "publishing src/Gantry (Release)"
+  mkdir -p "$work/src/src"
+  cp "$root/Directory.Build.props" "$work/src/"
+  cp -r "$root/src/Gantry" "$work/src/src/"
+  rm -rf "$work/src/src/Gantry/bin" "$work/src/src/Gantry/obj"
+  dotnet publish "$work/src/src/Gantry/Gantry.csproj" -c Release -o "$work/publish" --nologo -v quiet \
+    >"$work/publish.log" 2>&1 || { grep -E 'error' "$work/publish.log" | sort -u >&2; fail "dotnet publish failed"; }
+  program_args=(--build-arg GANTRY_FROM=prebuilt)
+fi
 publish_seconds=$(elapsed "$t")
 
 t=$(date +%s.%N)
-step "building the image (buildah bud, BASE_IMAGE=localhost/gantry-base:local, GANTRY_FROM=prebuilt)"
+step "building the image (buildah bud, BASE_IMAGE=localhost/gantry-base:local ${program_args[*]})"
+mkdir -p "$root/.build/image"
 (
   # The build context is the checkout; two checks in one checkout must not swap each other's program.
   flock 9
   rm -rf "$root/.build/image/publish"
-  cp -a "$work/publish" "$root/.build/image/publish"
+  [ "$from_source" -eq 1 ] || cp -a "$work/publish" "$root/.build/image/publish"
   # --format docker: the OCI format has no HEALTHCHECK.
   bah bud --quiet --format docker --isolation chroot --pull=false \
-    --build-arg BASE_IMAGE=localhost/gantry-base:local --build-arg GANTRY_FROM=prebuilt \
+    --build-arg BASE_IMAGE=localhost/gantry-base:local "${program_args[@]}" \
     -f "$root/deploy/image/Dockerfile" -t localhost/gantry:check "$root" >"$work/bud.log" 2>&1
   status=$?
   rm -rf "$root/.build/image/publish"
