@@ -130,11 +130,16 @@ if [ "$from_source" -eq 1 ]; then
   sdk_ctr="$(bah from --pull=false localhost/gantry-base:local)"; containers+=("$sdk_ctr")
   sdk_mnt="$(bah mount "$sdk_ctr")"
   cp -a "$dotnet_root/." "$sdk_mnt/usr/share/dotnet/"
+  # Restoring reaches nuget.org as this machine does, through whatever TLS authorities it trusts (a
+  # company proxy's, say). Only the build stage gets them; the image does not.
+  cp /etc/ssl/certs/ca-certificates.crt "$sdk_mnt/etc/ssl/certs/ca-certificates.crt"
   bah umount "$sdk_ctr" >/dev/null
-  bah config --env DOTNET_NOLOGO=1 --env DOTNET_CLI_TELEMETRY_OPTOUT=1 "$sdk_ctr"
+  # The base has no ICU (Gantry runs without it); the SDK needs either ICU or invariant mode.
+  bah config --env DOTNET_NOLOGO=1 --env DOTNET_CLI_TELEMETRY_OPTOUT=1 --env DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 "$sdk_ctr"
   bah commit --quiet "$sdk_ctr" localhost/gantry-sdk:local >/dev/null
   bah rm "$sdk_ctr" >/dev/null; containers=()
   program_args=(--build-arg SDK_IMAGE=localhost/gantry-sdk:local --build-arg GANTRY_FROM=build)
+  program_label="sdk image"
 else
   step "publishing src/Gantry (Release)"
   mkdir -p "$work/src/src"
@@ -144,6 +149,7 @@ else
   dotnet publish "$work/src/src/Gantry/Gantry.csproj" -c Release -o "$work/publish" --nologo -v quiet \
     >"$work/publish.log" 2>&1 || { grep -E 'error' "$work/publish.log" | sort -u >&2; fail "dotnet publish failed"; }
   program_args=(--build-arg GANTRY_FROM=prebuilt)
+  program_label="publish"
 fi
 publish_seconds=$(elapsed "$t")
 
@@ -177,7 +183,7 @@ healthcheck="$(inspect 'json.dumps((c.get("Healthcheck") or {}).get("Test"), sep
 volumes="$(inspect 'json.dumps(sorted(c.get("Volumes") or {}))')"
 ports="$(inspect 'json.dumps(sorted(c.get("ExposedPorts") or {}))')"
 mapfile -t image_env < <(inspect '"\n".join(c.get("Env") or [])')
-step "image: entrypoint $entrypoint, cmd $cmd, user $user, workdir $workdir, healthcheck $healthcheck, volumes $volumes, ports $ports"
+step "its configuration: entrypoint $entrypoint, cmd $cmd, user $user, workdir $workdir, healthcheck $healthcheck, volumes $volumes, ports $ports"
 [ "$entrypoint" = '["gantry"]' ] || fail "the image's entrypoint is $entrypoint, expected [\"gantry\"]"
 [ "$cmd" = '["start"]' ] || fail "the image's command is $cmd, expected [\"start\"]"
 [ "$healthcheck" = '["CMD","gantry","health"]' ] || fail "the image's health check is $healthcheck, expected gantry health"
@@ -290,4 +296,4 @@ step "stopping it with SIGTERM"
 stop_container TERM 0
 [ ! -e "$volume/pids/gantry.pid" ] || fail "the node left its pid file after a SIGTERM stop"
 
-echo "image check: ok, image $image_size, base rootfs ${base_rootfs_seconds}s, base import ${base_import_seconds}s, publish ${publish_seconds}s, build ${build_seconds}s, first start ${start_seconds}s, restart ${restart_seconds}s, total $(elapsed "$started_at")s"
+echo "image check: ok, image $image_size, base rootfs ${base_rootfs_seconds}s, base import ${base_import_seconds}s, $program_label ${publish_seconds}s, build ${build_seconds}s, first start ${start_seconds}s, restart ${restart_seconds}s, total $(elapsed "$started_at")s"
