@@ -28,7 +28,9 @@ internal static class StartCommand
             var context = CliContext.Load(result, host);
             var prefix = new NodePrefix(context.Config.Prefix);
             prefix.Prepare();
-            if (prefix.RunningPid() is { } running)
+            // A pid file naming this very process is stale: a container restarted on its prefix volume after
+            // a crash runs the node as PID 1 again, which is the pid the dead node wrote.
+            if (prefix.RunningPid() is { } running && running != Environment.ProcessId)
                 throw new CliException($"Gantry is already running at {prefix.Root} (pid {running}); stop it with 'gantry stop -p {prefix.Root}'");
             if (result.GetValue(Daemon))
                 return await StartDetachedAsync(prefix, ct);
