@@ -28,9 +28,8 @@ internal static class StartCommand
             var context = CliContext.Load(result, host);
             var prefix = new NodePrefix(context.Config.Prefix);
             prefix.Prepare();
-            // A pid file naming this very process is stale: a container restarted on its prefix volume after
-            // a crash runs the node as PID 1 again, which is the pid the dead node wrote.
-            if (prefix.RunningPid() is { } running && running != Environment.ProcessId)
+            // RunningPid takes a pid file naming this very process as stale (a container restarted after a crash).
+            if (prefix.RunningPid() is { } running)
                 throw new CliException($"Gantry is already running at {prefix.Root} (pid {running}); stop it with 'gantry stop -p {prefix.Root}'");
             if (result.GetValue(Daemon))
                 return await StartDetachedAsync(prefix, ct);
