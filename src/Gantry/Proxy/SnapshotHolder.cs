@@ -57,7 +57,8 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
             catch (Exception e)
             {
                 _rebuildAll = true;
-                var unreachable = e is DatabaseUnavailableException or System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException or IOException;
+                // The store already turns every connection and I/O failure into this; anything else failed the build.
+                var unreachable = e is DatabaseUnavailableException;
                 if (LastError is null)
                 {
                     if (unreachable)

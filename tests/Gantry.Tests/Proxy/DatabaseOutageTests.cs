@@ -83,8 +83,5 @@ public sealed class DatabaseOutageTests
         return installation.Environment;
     }
 
-    private static async Task<JsonElement> StatusAsync(IReadOnlyDictionary<string, string> node) =>
-        await Http.GetFromJsonAsync<JsonElement>("http://" + node["GANTRY_STATUS_LISTEN"] + "/status");
-
     private static bool UpToDate(JsonElement status) => status.GetProperty("configuration").GetProperty("up_to_date").GetBoolean();
 }

@@ -51,7 +51,7 @@ public sealed class InvalidEntityTests
             await CreateAsync(gantry, "/services/echo/routes", new { name = "ok", paths = new[] { "/ok" } });
             Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(proxy + "/ok", TimeSpan.FromSeconds(30))).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(proxy + "/lookahead")).StatusCode);
-            var status = await UntilAsync(() => StatusAsync(gantry), s => InvalidIds(s).Contains(tamperedId), TimeSpan.FromSeconds(30));
+            var status = await UntilAsync(() => StatusAsync(gantry.Environment), s => InvalidIds(s).Contains(tamperedId), TimeSpan.FromSeconds(30));
             AssertNamesTampered(status, tamperedId);
 
             // A restart serves the rest and still names it.
@@ -61,13 +61,13 @@ public sealed class InvalidEntityTests
             Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(proxy + "/ok", TimeSpan.FromSeconds(30))).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(proxy + "/lookahead")).StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(proxy + "/tampered")).StatusCode);
-            AssertNamesTampered(await StatusAsync(gantry), tamperedId);
+            AssertNamesTampered(await StatusAsync(gantry.Environment), tamperedId);
 
             // Fixing it through the Admin API clears it.
             var fixedRoute = await Http.PatchAsJsonAsync(gantry.AdminUrl + "/routes/tampered", new { paths = new[] { "/tampered" } });
             Assert.Equal(HttpStatusCode.OK, fixedRoute.StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(proxy + "/tampered", TimeSpan.FromSeconds(30))).StatusCode);
-            Assert.Empty(InvalidIds(await UntilAsync(() => StatusAsync(gantry), s => InvalidIds(s).Count == 0, TimeSpan.FromSeconds(30))));
+            Assert.Empty(InvalidIds(await UntilAsync(() => StatusAsync(gantry.Environment), s => InvalidIds(s).Count == 0, TimeSpan.FromSeconds(30))));
         }
         finally
         {
@@ -89,7 +89,4 @@ public sealed class InvalidEntityTests
 
     private static List<string> InvalidIds(JsonElement status) =>
         status.GetProperty("configuration").GetProperty("invalid_entities").EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToList();
-
-    private static async Task<JsonElement> StatusAsync(TestInstallation gantry) =>
-        await Http.GetFromJsonAsync<JsonElement>(gantry.StatusUrl + "/status");
 }

@@ -54,6 +54,10 @@ public static class ProxyNode
         }
     }
 
+    /// <summary>The node's <c>GET /status</c> from its Status API.</summary>
+    public static async Task<System.Text.Json.JsonElement> StatusAsync(IReadOnlyDictionary<string, string> node) =>
+        await Http.GetFromJsonAsync<System.Text.Json.JsonElement>("http://" + node["GANTRY_STATUS_LISTEN"] + "/status");
+
     /// <summary>The first proxy_listen address of a node's environment, as an http:// URL.</summary>
     public static string ProxyUrl(IReadOnlyDictionary<string, string> environment) => "http://" + environment["GANTRY_PROXY_LISTEN"].Split(',')[0].Trim();
 
