@@ -1,7 +1,7 @@
 namespace Gantry.Tests.Support;
 
 /// <summary>
-/// The release before this one, built from its own git tag by bin/build-release (bin/test runs it before
+/// The release before this one, built from its own sources (releases/v0.1.0.tar.gz) by bin/build-release (bin/test runs it before
 /// the suite and passes the result in <see cref="BuildVariable"/>). The upgrade phase tests run it as the
 /// old nodes: its real code, not the current code claiming an older release number, which only the
 /// real code can show (how it reads and writes rows of a schema that the new release expanded).
@@ -25,8 +25,8 @@ public static class PreviousRelease
             var path = System.Environment.GetEnvironmentVariable(BuildVariable);
             if (string.IsNullOrEmpty(path) || !File.Exists(path))
                 throw new InvalidOperationException(
-                    $"the previous release ({Tag}) is not built: bin/test builds it with 'bin/build-release {Tag}', which needs the tag in this clone "
-                    + "('git fetch --tags'); GANTRY_PREVIOUS_RELEASE=<commit> bin/test names another commit");
+                    $"the previous release ({Tag}) is not built: bin/test builds it with 'bin/build-release {Tag}' from releases/{Tag}.tar.gz; "
+                    + "GANTRY_PREVIOUS_RELEASE=<commit> bin/test names another commit");
             return path;
         }
     }
