@@ -83,6 +83,14 @@ public static partial class ConfProperties
                 "host:port of the control plane a data plane connects to.") { Check = CheckHostPort },
             new("cluster_listen", Hybrid, ConfKind.ListenList, "0.0.0.0:8005",
                 "Addresses where a control plane accepts data plane connections (mutual TLS). Ignored unless role is control_plane."),
+            new("cluster_server_name", Hybrid, ConfKind.String, "",
+                "Name a data plane expects in the control plane's certificate (and sends as SNI) in pki modes; empty means the host of cluster_control_plane. In shared mode the name is always kong_clustering."),
+            new("cluster_data_plane_purge_delay", Hybrid, ConfKind.Integer, "1209600",
+                "Seconds a control plane keeps listing a data plane that stopped reporting, in /clustering/data-planes.") { Min = 60 },
+            new("cluster_max_payload", Hybrid, ConfKind.Integer, "16777216",
+                "Largest message, in bytes as sent (compressed), that passes between control and data planes; a larger full configuration is sent in several messages.") { Min = 4194304 },
+            new("cluster_dp_labels", Hybrid, ConfKind.List, "",
+                "Labels a data plane reports to its control plane, as key:value pairs (shown in /clustering/data-planes)."),
 
             // Listeners
             new("proxy_listen", Listeners, ConfKind.ListenList, "0.0.0.0:8000, 0.0.0.0:8443 http2 ssl",

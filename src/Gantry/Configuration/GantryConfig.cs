@@ -49,6 +49,10 @@ public sealed class GantryConfig
         DeclarativeConfig = GetPath("declarative_config");
         DeclarativeConfigString = IsSet("declarative_config_string") ? Get("declarative_config_string") : null;
         ClusterControlPlane = Get("cluster_control_plane");
+        ClusterServerName = Get("cluster_server_name");
+        ClusterDataPlanePurgeDelay = Seconds("cluster_data_plane_purge_delay");
+        ClusterMaxPayload = GetInt("cluster_max_payload");
+        ClusterDataPlaneLabels = GetList("cluster_dp_labels");
         AdminWritesDuringUpgrade = GetBool("admin_writes_during_upgrade");
         ConfValues.TryParseNginxTime(Get("nginx_main_worker_shutdown_timeout"), out var shutdownTimeout);
         WorkerShutdownTimeout = shutdownTimeout;
@@ -126,6 +130,18 @@ public sealed class GantryConfig
 
     /// <summary>host:port of the control plane (used by data planes).</summary>
     public string ClusterControlPlane { get; }
+
+    /// <summary>The name a data plane checks in the control plane's certificate in pki modes; empty: the host of <see cref="ClusterControlPlane"/>.</summary>
+    public string ClusterServerName { get; }
+
+    /// <summary>How long a control plane lists a data plane that stopped reporting.</summary>
+    public TimeSpan ClusterDataPlanePurgeDelay { get; }
+
+    /// <summary>The largest message, as sent, between control and data planes.</summary>
+    public int ClusterMaxPayload { get; }
+
+    /// <summary>key:value labels a data plane reports.</summary>
+    public IReadOnlyList<string> ClusterDataPlaneLabels { get; }
 
     /// <summary>When true, the Admin API accepts writes while this release has migrations pending.</summary>
     public bool AdminWritesDuringUpgrade { get; }
