@@ -91,7 +91,7 @@ internal sealed class GantryNode
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var registry = CoreEntities.Registry(context.EnabledPlugins);
+        var registry = CoreEntities.Registry(context.EnabledPlugins, new Entities.Schema.ValidationContext(config.Role));
         // Without a database (database = off) the entities are in memory, in whichever database holds the
         // configuration being served; set before any listener accepts a connection.
         DbLessStore? dbless = null;
