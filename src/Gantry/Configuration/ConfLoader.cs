@@ -286,13 +286,8 @@ public static class ConfLoader
                 {
                     conf.Error("proxy_listen", "must not be off on a data plane: proxying is all a data plane does");
                 }
-                // Kong loads the file and lets the first configuration from the control plane replace it; Gantry
-                // keeps one source of truth, and a data plane that starts while its control plane is down serves
-                // the copy it cached of the last configuration it received.
-                foreach (var name in new[] { "declarative_config", "declarative_config_string" }.Where(n => conf.OwnValue(n).Length > 0))
-                {
-                    conf.Warning(name, "is ignored on a data plane: its configuration comes from the control plane (and, while that is unreachable, from the copy cached in the prefix)");
-                }
+                // declarative_config stays allowed, as in Kong: a data plane that starts without a cached
+                // configuration serves it until the control plane's first one replaces it (docs/hybrid.md).
             }
             ClusterCertificate(role);
             ClusterCa(role);

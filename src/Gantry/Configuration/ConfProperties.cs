@@ -181,7 +181,7 @@ public static partial class ConfProperties
                 "When set, connection requests beyond pg_pool_size queue, and fail once this many are waiting; unset never queues.") { Min = 0 },
             ..ReadReplica(),
             new("declarative_config", Datastore, ConfKind.Path, "",
-                "Declarative file (YAML or JSON, Kong's kong.yml) loaded at start when database is off; unset, a node without a database serves the last configuration it accepted (kept as dbless.yml in prefix), or none. Ignored, with a warning, on a data plane."),
+                "Declarative file (YAML or JSON, Kong's kong.yml) loaded at start when database is off; unset, a node without a database serves the last configuration it accepted (kept as dbless.yml in prefix), or none. On a data plane, served only at a start without a configuration cached from the control plane, until the control plane's first one replaces it."),
             new("declarative_config_string", Datastore, ConfKind.String, "",
                 "The same document given inline instead of as a file; it wins over declarative_config.") { Secret = true },
             new("admin_writes_during_upgrade", Datastore, ConfKind.Boolean, "off",

@@ -218,7 +218,7 @@ internal sealed class GantryNode
     private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints, DbLessStore? dbless)
     {
         var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config), readOnly: dbless is not null);
-        new ConfigEndpoints(dbless).Map(api);
+        new ConfigEndpoints(dbless, context.Config.Role == NodeRole.DataPlane ? context.Config.ClusterControlPlane : null).Map(api);
         infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
