@@ -91,7 +91,7 @@ internal sealed class GantryNode
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var registry = CoreEntities.Registry(context.EnabledPlugins);
+        var registry = CoreEntities.Registry(context.EnabledPlugins, new Entities.Schema.ValidationContext(config.Role));
         // Without a database (database = off) the entities are in memory, in whichever database holds the
         // configuration being served; set before any listener accepts a connection.
         DbLessStore? dbless = null;
@@ -218,7 +218,7 @@ internal sealed class GantryNode
     private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints, DbLessStore? dbless)
     {
         var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config), readOnly: dbless is not null);
-        new ConfigEndpoints(dbless).Map(api);
+        new ConfigEndpoints(dbless, context.Config.Role == NodeRole.DataPlane ? context.Config.ClusterControlPlane : null).Map(api);
         infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
