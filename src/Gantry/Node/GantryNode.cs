@@ -129,7 +129,8 @@ internal sealed class GantryNode
         if (context.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
         {
             var metrics = new MetricsEndpoint(info, health, counters, pluginState.Prometheus, targetHealth,
-                () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }));
+                () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }),
+                dataPlanes);
             metrics.Map(adminApi);
             metrics.Map(statusApi);
         }
