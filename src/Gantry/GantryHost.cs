@@ -23,6 +23,12 @@ public sealed record GantryHost
     /// </summary>
     public string? Release { get; init; }
 
+    /// <summary>
+    /// Fields this release added beyond the built-in table (<see cref="Clustering.Compatibility.FieldIntroductions.BuiltIn"/>):
+    /// a control plane leaves them out of what it sends data planes of earlier releases.
+    /// </summary>
+    public IReadOnlyList<Clustering.Compatibility.FieldIntroduction> IntroducedFields { get; init; } = [];
+
     /// <summary>The extra subsystems that are plugins, as the plugin catalog describes plugins.</summary>
     internal IEnumerable<Plugins.PluginDescriptor> ExtraPlugins =>
         ExtraSubsystems.Where(s => s.IsPlugin).Select(s => new Plugins.PluginDescriptor(s.Name, Bundled: false, s));

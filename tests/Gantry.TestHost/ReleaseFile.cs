@@ -5,7 +5,8 @@ namespace Gantry.TestHost;
 
 /// <summary>
 /// A release the test suite plays, read from JSON: <c>{"release": "0.2.0", "subsystems": [{"name", "plugin",
-/// "migrations": [{"name", "up", "finish"}]}]}</c>. Release A knows migrations 1 and 2, release B adds 3, and
+/// "migrations": [{"name", "up", "finish"}]}], "introduced_fields": [{"entity": "services", "path": "x"} or
+/// {"plugin": "key-auth", "path": "config.x"}, optionally with "release"]}</c>. Release A knows migrations 1 and 2, release B adds 3, and
 /// one binary plays both against one database; a <c>delay_ms</c> operation holds a step open so that a
 /// process can be killed or raced in the middle of it. Subsystems marked as plugins become installable
 /// plugins that the plugins property must name.
@@ -30,18 +31,43 @@ public static class ReleaseFile
             release = claimed.GetString();
         }
         var subsystems = new List<Subsystem>();
-        foreach (var subsystem in document.RootElement.GetProperty("subsystems").EnumerateArray())
+        if (document.RootElement.TryGetProperty("subsystems", out var listed))
         {
-            var migrations = new List<Migration>();
-            foreach (var migration in subsystem.GetProperty("migrations").EnumerateArray())
+            foreach (var subsystem in listed.EnumerateArray())
             {
-                var finish = migration.TryGetProperty("finish", out var f) ? ReadStep(f) : null;
-                migrations.Add(new Migration(migration.GetProperty("name").GetString()!, ReadStep(migration.GetProperty("up")), finish));
+                var migrations = new List<Migration>();
+                foreach (var migration in subsystem.GetProperty("migrations").EnumerateArray())
+                {
+                    var finish = migration.TryGetProperty("finish", out var f) ? ReadStep(f) : null;
+                    migrations.Add(new Migration(migration.GetProperty("name").GetString()!, ReadStep(migration.GetProperty("up")), finish));
+                }
+                var isPlugin = subsystem.TryGetProperty("plugin", out var p) && p.GetBoolean();
+                subsystems.Add(new Subsystem(subsystem.GetProperty("name").GetString()!, isPlugin, migrations));
             }
-            var isPlugin = subsystem.TryGetProperty("plugin", out var p) && p.GetBoolean();
-            subsystems.Add(new Subsystem(subsystem.GetProperty("name").GetString()!, isPlugin, migrations));
         }
-        return new GantryHost { ExtraSubsystems = subsystems, Release = release };
+        return new GantryHost { ExtraSubsystems = subsystems, Release = release, IntroducedFields = ReadIntroducedFields(document.RootElement, release, path) };
+    }
+
+    // Fields this release added, so that a control plane playing it strips them for data planes of earlier
+    // releases: {"entity": "services", "path": "x"} or {"plugin": "key-auth", "path": "config.x"}; "release"
+    // defaults to the file's own.
+    private static List<Clustering.Compatibility.FieldIntroduction> ReadIntroducedFields(JsonElement root, string? release, string path)
+    {
+        var fields = new List<Clustering.Compatibility.FieldIntroduction>();
+        if (!root.TryGetProperty("introduced_fields", out var listed))
+            return fields;
+        foreach (var field in listed.EnumerateArray())
+        {
+            var introducedIn = String(field, "release") ?? release
+                ?? throw new InvalidDataException($"'{path}': introduced_fields needs a \"release\", in the field or at the top of the file");
+            if (!ReleaseVersion.TryParse(introducedIn, out _))
+                throw new InvalidDataException($"'{path}': introduced_fields release '{introducedIn}' is not of the form major.minor.patch");
+            var fieldPath = Required(field, "path");
+            fields.Add(String(field, "plugin") is { } plugin
+                ? Clustering.Compatibility.FieldIntroduction.OfPlugin(introducedIn, plugin, fieldPath)
+                : Clustering.Compatibility.FieldIntroduction.OfEntity(introducedIn, Required(field, "entity"), fieldPath));
+        }
+        return fields;
     }
 
     // A step is a list of operations: {"sql": "..."} for both databases or {"postgres": "...", "sqlite": "..."},

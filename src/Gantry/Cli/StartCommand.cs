@@ -45,6 +45,7 @@ internal static class StartCommand
                 await GantryNode.RunAsync(new GantryNodeOptions(context.Config, prefix, database, context.EnabledPlugins, context.Subsystems)
                 {
                     Started = () => context.Output.Line($"Gantry {GantryInfo.Version} started"),
+                    FieldStripper = Clustering.Compatibility.FieldStripper.For(host),
                 }, ct);
             }
             finally

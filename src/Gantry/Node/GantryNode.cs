@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gantry.Admin;
 using Gantry.Balancing;
+using Gantry.Clustering.Registry;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
 using Gantry.Configuration;
@@ -118,7 +119,9 @@ internal sealed class GantryNode
         await using var disposeDbless = dbless;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
         var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain);
-        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless);
+        // The data planes' rows, on a control plane only; the link reports to the same registry.
+        var dataPlanes = config.Role == NodeRole.ControlPlane && database is not null ? new DataPlaneRegistry(database, config.ClusterDataPlanePurgeDelay) : null;
+        var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless, dataPlanes);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
         var statusApi = new AdminApi(dao, registry, adminLogger, serveEntities: false);
@@ -126,7 +129,8 @@ internal sealed class GantryNode
         if (context.EnabledPlugins.Any(p => p.Name == Plugins.Prometheus.PrometheusPlugin.Descriptor.Name))
         {
             var metrics = new MetricsEndpoint(info, health, counters, pluginState.Prometheus, targetHealth,
-                () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }));
+                () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }),
+                dataPlanes);
             metrics.Map(adminApi);
             metrics.Map(statusApi);
         }
@@ -215,7 +219,8 @@ internal sealed class GantryNode
         }
     }
 
-    private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints, DbLessStore? dbless)
+    private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints, DbLessStore? dbless,
+        DataPlaneRegistry? dataPlanes)
     {
         var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config), readOnly: dbless is not null);
         new ConfigEndpoints(dbless, context.Config.Role == NodeRole.DataPlane ? context.Config.ClusterControlPlane : null).Map(api);
@@ -223,6 +228,7 @@ internal sealed class GantryNode
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);
         PluginEndpoints.Map(api, context.EnabledPlugins);
+        new ClusteringEndpoints(dataPlanes).Map(api);
         return api;
     }
 

@@ -22,6 +22,9 @@ internal sealed record GantryNodeOptions(
     /// <summary>Where the node and its web host log; null for the console, at the configuration's log_level.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>What a control plane strips from entities for data planes of earlier releases (the host's rows included).</summary>
+    public Clustering.Compatibility.FieldStripper FieldStripper { get; init; } = Clustering.Compatibility.FieldStripper.Default;
+
     /// <summary>Called once every listener is bound and the pid file is written.</summary>
     public Action? Started { get; init; }
 }

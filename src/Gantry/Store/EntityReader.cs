@@ -92,7 +92,7 @@ internal sealed class EntityReader(EntityRegistry registry, EntityRowMapper mapp
 
     public async Task<EntityPage> PageAsync(DbConnection connection, EntitySchema schema, PageRequest request, CancellationToken cancellationToken)
     {
-        var after = DecodeOffset(request.Offset);
+        var after = PageOffset.Decode(request.Offset);
         await using var command = connection.CreateCommand();
         var where = new List<string>();
         if (after is not null)
@@ -115,7 +115,7 @@ internal sealed class EntityReader(EntityRegistry registry, EntityRowMapper mapp
         if (rows.Count > request.Size)
         {
             rows.RemoveAt(rows.Count - 1);
-            next = Convert.ToBase64String(Encoding.UTF8.GetBytes(rows[^1]["id"]!.GetValue<string>())).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            next = PageOffset.Encode(rows[^1]["id"]!.GetValue<string>());
         }
         await AttachOwnedNamesAsync(connection, null, schema, rows, cancellationToken);
         return new EntityPage(rows, next);
@@ -130,21 +130,4 @@ internal sealed class EntityReader(EntityRegistry registry, EntityRowMapper mapp
     public Task<List<string>> DistinctAsync(DbConnection connection, EntitySchema schema, string column, CancellationToken cancellationToken) =>
         connection.ListAsync(null, $"SELECT DISTINCT {Quote(column)} FROM {Quote(schema.Table)} WHERE {Quote(column)} IS NOT NULL ORDER BY {Quote(column)}",
             reader => reader.GetValue(0).ToString()!, cancellationToken);
-
-    /// <summary>The id an offset carries (base64url of the last id of the previous page).</summary>
-    private static string? DecodeOffset(string? offset)
-    {
-        if (offset is not { Length: > 0 })
-            return null;
-        string after;
-        try
-        {
-            after = Encoding.UTF8.GetString(Convert.FromBase64String(offset.Replace('-', '+').Replace('_', '/').PadRight((offset.Length + 3) / 4 * 4, '=')));
-        }
-        catch (FormatException)
-        {
-            throw EntityException.InvalidOffset(offset);
-        }
-        return Guid.TryParse(after, out _) ? after : throw EntityException.InvalidOffset(offset);
-    }
 }

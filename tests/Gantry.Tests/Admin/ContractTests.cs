@@ -133,6 +133,9 @@ internal sealed class ContractWorld(AdminNode node)
         // /config serves only nodes without a database (tests/DbLess); here it must give Kong's refusal.
         if (status == 400 && text.Contains("only available when Kong is configured to not use a database", StringComparison.Ordinal))
             return new ContractOutcome(null, Unserved: "served only without a database");
+        // /clustering/* serve only control planes (their bodies are checked in Clustering/RegistryEndpointTests).
+        if (status == 400 && text.Contains("only available when Gantry runs as a control plane", StringComparison.Ordinal))
+            return new ContractOutcome(null, Unserved: "served only on a control plane");
         if (status is < 200 or > 299)
             return new ContractOutcome(null, Failure: $"{method} {url} answered {status} {text}");
         return new ContractOutcome(text.Length == 0 ? null : JsonNode.Parse(text));
