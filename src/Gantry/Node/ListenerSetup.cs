@@ -65,7 +65,7 @@ internal static class ListenerSetup
     }
 
     /// <summary>A certificate or key given as Kong accepts it: PEM text, a file path, or base64-encoded PEM.</summary>
-    private static string PemText(string value, string property)
+    internal static string PemText(string value, string property)
     {
         if (value.Contains("-----BEGIN", StringComparison.Ordinal))
             return value;
