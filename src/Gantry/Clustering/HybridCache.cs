@@ -47,34 +47,46 @@ public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval 
     {
         lock (_gate)
         {
-            var idle = _pending is null;
             _pending = snapshot;
-            if (idle)
-                _writer = Task.Run(WriteWhenDueAsync);
+            if (_writing)
+                return;
+            _writing = true;
+            _writer = Task.Run(WriteWhileDueAsync);
         }
     }
 
-    private async Task WriteWhenDueAsync()
+    // One writer at a time: it writes what is pending once due, and stops when nothing is left.
+    private bool _writing;
+
+    private async Task WriteWhileDueAsync()
     {
-        var wait = _lastWrite + _interval - DateTime.UtcNow;
-        if (wait > TimeSpan.Zero)
-            await Task.Delay(wait);
-        Func<(long, string, List<WireEntity>)> snapshot;
-        lock (_gate)
+        while (true)
         {
-            snapshot = _pending!;
-            _pending = null;
+            var wait = _lastWrite + _interval - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait);
+            Func<(long, string, List<WireEntity>)>? snapshot;
+            lock (_gate)
+            {
+                snapshot = _pending;
+                _pending = null;
+                if (snapshot is null)
+                {
+                    _writing = false;
+                    return;
+                }
+            }
+            try
+            {
+                var (version, hash, entities) = snapshot();
+                Write(version, hash, entities);
+            }
+            catch (Exception e)
+            {
+                logger.LogError("cannot write the hybrid configuration cache {Path} ({Message}); a restart without the control plane would serve an older one", path, e.Message);
+            }
+            _lastWrite = DateTime.UtcNow;
         }
-        try
-        {
-            var (version, hash, entities) = snapshot();
-            Write(version, hash, entities);
-        }
-        catch (Exception e)
-        {
-            logger.LogError("cannot write the hybrid configuration cache {Path} ({Message}); a restart without the control plane would serve an older one", path, e.Message);
-        }
-        _lastWrite = DateTime.UtcNow;
     }
 
     private void Write(long version, string hash, List<WireEntity> entities)
