@@ -25,7 +25,7 @@ public static class ClusterCertificates
             names.AddIpAddress(IPAddress.Loopback);
             request.CertificateExtensions.Add(names.Build());
             request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-            using var signed = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1), RandomNumberGenerator.GetBytes(12));
+            using var signed = request.Create(ca, ca.NotBefore.AddDays(1), ca.NotAfter.AddDays(-1), RandomNumberGenerator.GetBytes(12));
             return new TestCertificates.Pair(signed.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
         }
     }
