@@ -10,9 +10,11 @@ namespace Gantry.Admin;
 /// <summary>
 /// <c>/config</c>: on a node without a database, <c>POST</c> replaces the whole configuration with a
 /// declarative document and <c>GET</c> returns the one being served; on a node with a database both
-/// answer Kong's 400.
+/// answer Kong's 400. A data plane serves <c>GET</c> but refuses <c>POST</c> with a 400 as well: what it
+/// serves is what its control plane sent, and a document posted here would be replaced by the next change.
 /// </summary>
-internal sealed class ConfigEndpoints(DbLessStore? store)
+/// <param name="controlPlane">On a data plane, the control plane it takes its configuration from (<c>cluster_control_plane</c>); null otherwise.</param>
+internal sealed class ConfigEndpoints(DbLessStore? store, string? controlPlane = null)
 {
     /// <summary>
     /// Larger than the 10 MiB of the other Admin endpoints: a document of 100,000 entities is tens of
@@ -27,8 +29,13 @@ internal sealed class ConfigEndpoints(DbLessStore? store)
     {
         api.Map("/config", [HttpMethods.Get, HttpMethods.Post], (http, _) =>
             store is null ? throw new AdminError(400, "this endpoint is only available when Kong is configured to not use a database")
-            : HttpMethods.IsPost(http.Request.Method) ? PostAsync(http, store) : GetAsync(http, store));
+            : !HttpMethods.IsPost(http.Request.Method) ? GetAsync(http, store)
+            : controlPlane is not null ? throw new AdminError(400, DataPlaneRefusal(controlPlane))
+            : PostAsync(http, store));
     }
+
+    public static string DataPlaneRefusal(string controlPlane) =>
+        $"this node is a data plane: its configuration comes from the control plane at {controlPlane}; write to the control plane's Admin API instead";
 
     private static async Task GetAsync(HttpContext http, DbLessStore store)
     {

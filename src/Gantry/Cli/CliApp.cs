@@ -33,6 +33,7 @@ public static class CliApp
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(MigrationsCommand.Create(host));
         root.Subcommands.Add(ConfigCommand.Create(host));
+        root.Subcommands.Add(HybridCommand.Create());
 
         var result = root.Parse(args);
         var verbosity = CommonOptions.VerbosityOf(result);

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Gantry.Configuration;
+using Gantry.Entities.Definitions;
+using Gantry.Entities.Schema;
 using Gantry.Migrations;
 using Gantry.Plugins;
 using Gantry.Store;
@@ -49,6 +51,9 @@ internal sealed class CliContext
         output.Verbose(loaded.Config.FilePath is { } path ? $"reading configuration from {path}" : "no configuration file; using defaults and the environment");
         return new CliContext(loaded.Config, output, plugins, enabled, host.ExtraSubsystems);
     }
+
+    /// <summary>The entities this node writes, validated as this node's role requires.</summary>
+    public EntityRegistry Registry() => CoreEntities.Registry(EnabledPlugins, new ValidationContext(Config.Role));
 
     /// <summary>The configured datastore; <paramref name="timeoutSeconds"/> overrides pg_timeout.</summary>
     public IDatabase OpenDatabase(double? timeoutSeconds = null, string purpose = "gantry")

@@ -80,7 +80,7 @@ internal static class ConfigCommand
             var context = CliContext.Load(result, host);
             await using var database = context.OpenDatabase(result.GetValue(CommonOptions.DbTimeout), "gantry config db_export");
             await CheckDatabaseAsync(context, database, result, writing: false, ct);
-            var dao = new EntityDao(database, CoreEntities.Registry(context.EnabledPlugins), Guid.NewGuid());
+            var dao = new EntityDao(database, context.Registry(), Guid.NewGuid());
             var document = await DeclarativeExporter.ExportAsync(dao, ct);
             var yaml = DeclarativeText.ToYaml(document);
             var count = DeclarativeExporter.Counts(document).Sum(c => c.Count);
@@ -117,7 +117,7 @@ internal static class ConfigCommand
             var output = context.Output;
             await using var database = context.OpenDatabase(result.GetValue(CommonOptions.DbTimeout), "gantry config db_import");
             await CheckDatabaseAsync(context, database, result, writing: true, ct);
-            var dao = new EntityDao(database, CoreEntities.Registry(context.EnabledPlugins), Guid.NewGuid());
+            var dao = new EntityDao(database, context.Registry(), Guid.NewGuid());
             output.Line($"parse successful: {config.Entities.Count} entities; importing in one transaction");
             var progress = config.Entities.Count >= DeclarativeImporter.ProgressInterval ? new ImportProgressPrinter(output) : null;
             ImportSummary summary;
@@ -149,7 +149,7 @@ internal static class ConfigCommand
         {
             throw new CliException($"cannot read {path}: {e.Message}");
         }
-        var load = new DeclarativeLoader(CoreEntities.Registry(context.EnabledPlugins)).Load(text);
+        var load = new DeclarativeLoader(context.Registry()).Load(text);
         if (load.Config is { } config)
             return config;
         var lines = load.Errors.SelectMany(e => e.Lines()).ToList();

@@ -244,6 +244,10 @@ public static class ConfLoader
             }
         }
 
+        /// <summary>
+        /// What each hybrid role needs, as Kong checks it, plus what Kong only finds at run time (a key that
+        /// is not the certificate's, a CA file that does not parse): a node that starts has a usable link.
+        /// </summary>
         private void HybridRole()
         {
             if (!Valid("role", "database", "cluster_mtls"))
@@ -251,30 +255,125 @@ public static class ConfLoader
                 return;
             }
             var role = conf.Value("role");
-            var database = conf.Value("database");
             if (role == "traditional")
             {
                 return;
             }
-            if (role == "control_plane" && database == "off")
+            var database = conf.Value("database");
+            var controlPlane = role == "control_plane";
+            if (controlPlane)
             {
-                conf.Error("database", "a control plane stores the configuration it pushes, so it needs postgres or sqlite, got 'off'");
+                if (database == "off")
+                {
+                    conf.Error("database", "a control plane stores the configuration it pushes, so it needs postgres or sqlite, got 'off'");
+                }
+                if (Valid("cluster_listen") && ListenAddress.ParseList(conf.Value("cluster_listen")).Count == 0)
+                {
+                    conf.Error("cluster_listen", "must not be off on a control plane: data planes connect to it there");
+                }
+                if (Valid("admin_listen") && ListenAddress.ParseList(conf.Value("admin_listen")).Count == 0)
+                {
+                    conf.Error("admin_listen", "must not be off on a control plane: its Admin API is where the configuration is written");
+                }
             }
-            if (role == "data_plane" && database != "off")
+            else
             {
-                conf.Error("database", $"a data plane receives its configuration from the control plane and must run with database = off, got '{database}'");
+                if (database != "off")
+                {
+                    conf.Error("database", $"a data plane receives its configuration from the control plane and must run with database = off, got '{database}'");
+                }
+                if (Valid("proxy_listen") && ListenAddress.ParseList(conf.Value("proxy_listen")).Count == 0)
+                {
+                    conf.Error("proxy_listen", "must not be off on a data plane: proxying is all a data plane does");
+                }
+                // declarative_config stays allowed, as in Kong: a data plane that starts without a cached
+                // configuration serves it until the control plane's first one replaces it (docs/hybrid.md).
             }
+            ClusterCertificate(role);
+            ClusterCa(role);
+        }
+
+        /// <summary>Both halves are given, readable, parse, and belong together.</summary>
+        private void ClusterCertificate(string role)
+        {
             // When only one of the pair is set, CertificatePair has already said which one is missing.
-            if (Valid("cluster_cert", "cluster_cert_key") && conf.Value("cluster_cert").Length == 0 && conf.Value("cluster_cert_key").Length == 0)
+            if (!Valid("cluster_cert", "cluster_cert_key"))
             {
-                conf.Error("cluster_cert", $"must be set when role is {role}");
-                conf.Error("cluster_cert_key", $"must be set when role is {role}");
+                return;
             }
-            if (role == "data_plane" && conf.Value("cluster_mtls") != "shared" && conf.Value("cluster_ca_cert").Length == 0)
+            if (conf.Value("cluster_cert").Length == 0 && conf.Value("cluster_cert_key").Length == 0)
             {
-                conf.Error("cluster_ca_cert", $"must be set on a data plane when cluster_mtls is {conf.Value("cluster_mtls")}");
+                conf.Error("cluster_cert", $"must be set when role is {role} (make a pair with 'gantry hybrid gen_cert')");
+                conf.Error("cluster_cert_key", $"must be set when role is {role} (make a pair with 'gantry hybrid gen_cert')");
+                return;
+            }
+            if (conf.Value("cluster_cert").Length == 0 || conf.Value("cluster_cert_key").Length == 0)
+            {
+                return;
+            }
+            using var certificate = ReadCertificate("cluster_cert");
+            using var key = ReadKey("cluster_cert_key");
+            if (certificate is not null && key is not null && !Entities.Definitions.PemMaterial.Matches(certificate, key))
+            {
+                conf.Error("cluster_cert_key", "is not the private key of cluster_cert; give the key made with that certificate");
             }
         }
+
+        private void ClusterCa(string role)
+        {
+            if (!Valid("cluster_ca_cert"))
+            {
+                return;
+            }
+            var mode = conf.Value("cluster_mtls");
+            if (mode != "shared" && conf.Value("cluster_ca_cert").Length == 0)
+            {
+                var side = role == "control_plane" ? "the data planes'" : "the control plane's";
+                conf.Error("cluster_ca_cert", $"must be set when cluster_mtls is {mode}: it is the CA that {side} certificates are checked against");
+                return;
+            }
+            if (conf.Value("cluster_ca_cert").Length > 0)
+            {
+                using var ca = ReadCertificate("cluster_ca_cert");
+            }
+        }
+
+        private System.Security.Cryptography.X509Certificates.X509Certificate2? ReadCertificate(string property)
+        {
+            if (!PemSource.TryRead(conf.Value(property), out var pem, out var error))
+            {
+                conf.Error(property, error);
+                return null;
+            }
+            var certificate = Entities.Definitions.PemMaterial.Certificate(pem, out var invalid);
+            if (certificate is null)
+            {
+                conf.Error(property, invalid + FileOrigin(property));
+            }
+            return certificate;
+        }
+
+        private System.Security.Cryptography.AsymmetricAlgorithm? ReadKey(string property)
+        {
+            if (!PemSource.TryRead(conf.Value(property), out var pem, out var error, secret: true))
+            {
+                conf.Error(property, error);
+                return null;
+            }
+            if (!pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+            {
+                conf.Error(property, "holds no PEM private key (-----BEGIN PRIVATE KEY----- or its RSA or EC form)" + FileOrigin(property));
+                return null;
+            }
+            var key = Entities.Definitions.PemMaterial.Key(pem, out var invalid);
+            if (key is null)
+            {
+                conf.Error(property, invalid + FileOrigin(property));
+            }
+            return key;
+        }
+
+        private string FileOrigin(string property) => File.Exists(conf.Value(property)) ? $" in '{conf.Value(property)}'" : "";
 
         private void ProxyProtocolSource()
         {

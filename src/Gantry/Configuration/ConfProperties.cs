@@ -74,15 +74,15 @@ public static partial class ConfProperties
                 "How control and data planes authenticate each other: shared (one certificate for all), pki (certificates from a common CA), or pki_check_cn (pki plus a common-name check).")
             { Allowed = ["shared", "pki", "pki_check_cn"] },
             new("cluster_cert", Hybrid, ConfKind.String, "",
-                "Certificate presented between control and data planes: a file path, PEM text or base64 PEM. Required in hybrid mode."),
+                "Certificate presented between control and data planes: a file path, PEM text or base64 PEM. Required in hybrid mode; 'gantry hybrid gen_cert' makes a pair for cluster_mtls = shared."),
             new("cluster_cert_key", Hybrid, ConfKind.String, "",
-                "Private key of cluster_cert, in the same forms. Required in hybrid mode.") { Secret = true },
+                "Private key of cluster_cert, in the same forms; it must be that certificate's key. Required in hybrid mode.") { Secret = true },
             new("cluster_ca_cert", Hybrid, ConfKind.String, "",
-                "CA certificate that both planes trust in pki modes; a data plane needs it when cluster_mtls is pki or pki_check_cn."),
+                "CA certificate that both planes trust in pki modes, in the same forms; required on control and data planes when cluster_mtls is pki or pki_check_cn."),
             new("cluster_control_plane", Hybrid, ConfKind.String, "127.0.0.1:8005",
-                "host:port of the control plane a data plane connects to.") { Check = CheckHostPort },
+                "host:port of the control plane a data plane connects to. A data plane starts even when it is unreachable.") { Check = CheckHostPort },
             new("cluster_listen", Hybrid, ConfKind.ListenList, "0.0.0.0:8005",
-                "Addresses where a control plane accepts data plane connections (mutual TLS). Ignored unless role is control_plane."),
+                "Addresses where a control plane accepts data plane connections (mutual TLS); must not be off on a control plane. Ignored unless role is control_plane."),
             new("cluster_server_name", Hybrid, ConfKind.String, "",
                 "Name a data plane expects in the control plane's certificate (and sends as SNI) in pki modes; empty means the host of cluster_control_plane. In shared mode the name is always kong_clustering."),
             new("cluster_data_plane_purge_delay", Hybrid, ConfKind.Integer, "1209600",
@@ -90,7 +90,8 @@ public static partial class ConfProperties
             new("cluster_max_payload", Hybrid, ConfKind.Integer, "16777216",
                 "Largest message, in bytes as sent (compressed), that passes between control and data planes; a larger full configuration is sent in several messages.") { Min = 4194304 },
             new("cluster_dp_labels", Hybrid, ConfKind.List, "",
-                "Labels a data plane reports to its control plane, as key:value pairs (shown in /clustering/data-planes)."),
+                "Labels a data plane reports to its control plane, as comma-separated key:value pairs (shown in /clustering/data-planes); keys and values are 1 to 63 letters, digits, '.', '-' or '_', starting and ending with a letter or digit.")
+            { Check = CheckLabels },
 
             // Listeners
             new("proxy_listen", Listeners, ConfKind.ListenList, "0.0.0.0:8000, 0.0.0.0:8443 http2 ssl",
@@ -180,7 +181,7 @@ public static partial class ConfProperties
                 "When set, connection requests beyond pg_pool_size queue, and fail once this many are waiting; unset never queues.") { Min = 0 },
             ..ReadReplica(),
             new("declarative_config", Datastore, ConfKind.Path, "",
-                "Declarative file (YAML or JSON, Kong's kong.yml) loaded at start when database is off; unset, a node without a database serves the last configuration it accepted (kept as dbless.yml in prefix), or none."),
+                "Declarative file (YAML or JSON, Kong's kong.yml) loaded at start when database is off; unset, a node without a database serves the last configuration it accepted (kept as dbless.yml in prefix), or none. On a data plane, served only at a start without a configuration cached from the control plane, until the control plane's first one replaces it."),
             new("declarative_config_string", Datastore, ConfKind.String, "",
                 "The same document given inline instead of as a file; it wins over declarative_config.") { Secret = true },
             new("admin_writes_during_upgrade", Datastore, ConfKind.Boolean, "off",
@@ -291,6 +292,25 @@ public static partial class ConfProperties
             ? null
             : $"expected host:port, got '{value}'";
 
+    private static string? CheckLabels(string value)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in ConfValues.SplitList(value))
+        {
+            var colon = entry.IndexOf(':');
+            if (colon < 0)
+                return $"expected key:value pairs, got '{entry}'";
+            var (key, label) = (entry[..colon], entry[(colon + 1)..]);
+            if (!LabelPart().IsMatch(key))
+                return $"invalid label key '{key}' in '{entry}' (1 to 63 letters, digits, '.', '-' or '_', starting and ending with a letter or digit)";
+            if (!LabelPart().IsMatch(label))
+                return $"invalid label value '{label}' in '{entry}' (1 to 63 letters, digits, '.', '-' or '_', starting and ending with a letter or digit)";
+            if (!keys.Add(key))
+                return $"label key '{key}' is given more than once";
+        }
+        return null;
+    }
+
     private static string? CheckNginxTime(string value) =>
         ConfValues.TryParseNginxTime(value, out _) ? null : $"expected a time such as 10s, 500ms, 1m or 30, got '{value}'";
 
@@ -301,6 +321,9 @@ public static partial class ConfProperties
             .ToArray();
         return bad.Length == 0 ? null : $"expected http:// or https:// URLs, got {string.Join(", ", bad.Select(b => $"'{b}'"))}";
     }
+
+    [GeneratedRegex(@"^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")]
+    private static partial Regex LabelPart();
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
     private static partial Regex PluginName();

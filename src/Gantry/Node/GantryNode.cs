@@ -108,7 +108,7 @@ internal sealed class GantryNode
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var registry = CoreEntities.Registry(context.EnabledPlugins);
+        var registry = CoreEntities.Registry(context.EnabledPlugins, new Entities.Schema.ValidationContext(config.Role));
         // Without a database (database = off) the entities are in memory, in whichever database holds the
         // configuration being served; set before any listener accepts a connection.
         DbLessStore? dbless = null;
@@ -130,7 +130,7 @@ internal sealed class GantryNode
         else
         {
             dbless = await DbLessStore.CreateAsync(registry, context.Subsystems, snapshots, nodeId, prefix.Root, loggers.CreateLogger("gantry.declarative"), cancellationToken);
-            // A data plane serves what its control plane sends (or its cache of it), never a document of its own.
+            // A data plane serves what its control plane sends, or its cache of it; a document of its own only when it has no cache.
             if (role != NodeRole.DataPlane)
                 await LoadStartingDocumentAsync(dbless, config, cancellationToken);
         }
@@ -153,6 +153,9 @@ internal sealed class GantryNode
             link = new DataPlaneLink(config.ClusterControlPlane, clusterTls!, new DataPlaneApplier(dbless!, registry),
                 new HybridCache(Path.Combine(prefix.Root, HybridCache.FileName), clusterLogger), identity, config.ClusterMaxPayload, timings, linkCounters, clusterLogger);
             await link.LoadCacheAsync(cancellationToken);
+            // Kong's fallback: declarative_config serves until the control plane is reached, when nothing is cached.
+            if (!dbless!.Loaded && (config.DeclarativeConfig ?? config.DeclarativeConfigString) is not null)
+                await LoadStartingDocumentAsync(dbless, config, cancellationToken);
         }
         await using var disposeFeed = feed;
         await using var disposeLink = link;
@@ -290,7 +293,7 @@ internal sealed class GantryNode
     private static AdminApi CreateAdminApi(GantryNodeOptions context, EntityDao dao, ILogger logger, InfoEndpoints infoEndpoints, DbLessStore? dbless)
     {
         var api = new AdminApi(dao, dao.Registry, logger, AdminCors.From(context.Config), readOnly: dbless is not null);
-        new ConfigEndpoints(dbless).Map(api);
+        new ConfigEndpoints(dbless, context.Config.Role == NodeRole.DataPlane ? context.Config.ClusterControlPlane : null).Map(api);
         infoEndpoints.MapAll(api);
         SchemaEndpoints.MapAll(api);
         TagEndpoints.MapAll(api);

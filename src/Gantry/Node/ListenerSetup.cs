@@ -65,18 +65,10 @@ internal static class ListenerSetup
     }
 
     /// <summary>A certificate or key given as Kong accepts it: PEM text, a file path, or base64-encoded PEM.</summary>
-    internal static string PemText(string value, string property)
-    {
-        if (value.Contains("-----BEGIN", StringComparison.Ordinal))
-            return value;
-        if (File.Exists(value))
-            return File.ReadAllText(value);
-        var bytes = new byte[value.Length];
-        if (Convert.TryFromBase64String(value, bytes, out var length)
-            && System.Text.Encoding.UTF8.GetString(bytes, 0, length) is var decoded && decoded.Contains("-----BEGIN", StringComparison.Ordinal))
-            return decoded;
-        throw new NodeStartException($"{property} is neither PEM text, an existing file nor base64-encoded PEM: give the path of a PEM file");
-    }
+    internal static string PemText(string value, string property) =>
+        PemSource.TryRead(value, out var pem, out var error, secret: property.EndsWith("_key", StringComparison.Ordinal))
+            ? pem
+            : throw new NodeStartException($"{property}: {error}; give the path of a PEM file");
 
     /// <summary>
     /// The certificate of TLS listeners: the configured PEM pair, else a self-signed one generated once

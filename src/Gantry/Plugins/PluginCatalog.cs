@@ -34,6 +34,12 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>Rules across config fields: (a config field, or null for the whole config, and a message) pairs.</summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> ConfigChecks { get; init; } = [];
 
+    /// <summary>
+    /// Rules that depend on the node writing the instance (<see cref="ValidationContext"/>), in the same
+    /// (config field or null, message) form as <see cref="ConfigChecks"/>.
+    /// </summary>
+    public IReadOnlyList<Func<JsonObject, ValidationContext, IEnumerable<(string? Field, string Message)>>> NodeChecks { get; init; } = [];
+
     /// <summary>Higher runs first in each phase.</summary>
     public int Priority { get; init; }
 

@@ -51,6 +51,15 @@ public static class PluginFields
     /// <summary>The realm of the WWW-Authenticate header an authentication plugin answers with.</summary>
     public static Field Realm(string? defaultValue = null) => Text("realm", defaultValue);
 
+    /// <summary>
+    /// On a control plane, <paramref name="field"/> may not be <paramref name="value"/>: a setting that only
+    /// works with the database at hand, which the data planes that run the plugin do not have.
+    /// </summary>
+    public static Func<JsonObject, ValidationContext, IEnumerable<(string?, string)>> RefusedOnControlPlane(string field, string value, string reason) =>
+        (config, context) => context.Role == Configuration.NodeRole.ControlPlane && config[field] is JsonValue set && set.ToJsonString().Trim('"') == value
+            ? [(field, $"'{value}' cannot be used on a control plane: {reason}")]
+            : [];
+
     /// <summary>At least one of the fields is set and not empty.</summary>
     public static Func<JsonObject, IEnumerable<(string?, string)>> AtLeastOneOf(params string[] names) => config =>
         names.Any(n => IsNonEmpty(config[n])) ? [] : [(null, $"at least one of these fields must be non-empty: {Quoted(names)}")];

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http;
 using Gantry.Balancing;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -21,7 +22,10 @@ public enum ForwardOutcome
 /// when the try failed while connecting (refused, unreachable, name not resolved, TLS handshake, connect
 /// timeout), as Kong retries on nginx's <c>error timeout</c>. Each try on an upstream takes the
 /// balancer's next pick, so a dead target is passed over. Nothing is retried once the upstream may have
-/// seen the request: a failure after connecting, a read timeout, or a response already started.
+/// seen the request: a failure after connecting, a read timeout, or a response already started. The one
+/// exception is an idempotent request without a body whose connection the upstream dropped before
+/// answering (a pooled keep-alive connection closed under it): it is sent once more on another connection,
+/// without counting as a try.
 /// </summary>
 /// <remarks>
 /// Requests with a body are retried on the same terms without buffering it: the forwarder hands the body
@@ -33,6 +37,7 @@ public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
     public async ValueTask<(ForwardOutcome Outcome, ForwarderError Error)> SendAsync(HttpContext http, ServiceTarget service, UpstreamBalancer? upstream,
         string? hashKey, UpstreamTransformer transformer, HttpMessageInvoker client)
     {
+        var resentOnDrop = false;
         for (var attempt = 0; ; attempt++)
         {
             var destination = service.Destination;
@@ -57,14 +62,58 @@ public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
             // Every try teaches the upstream's passive health checks about its target.
             if (lease.Target is { } tried)
                 upstream!.ReportOutcome(tried, error, http.Response.StatusCode);
-            if (error == ForwarderError.None || attempt >= service.Retries || http.Response.HasStarted || !FailedToConnect(http, error, out var reason))
+            if (error == ForwarderError.None || http.Response.HasStarted)
                 return (ForwardOutcome.Forwarded, error);
-            logger.LogWarning("try {Try} of {Tries} to {Destination} failed ({Reason}); retrying", attempt + 1, service.Retries + 1, destination, reason);
+            string? reason;
+            if (!resentOnDrop && DroppedBeforeAnswer(http, error, out reason))
+            {
+                // Not counted as a try, as nginx does not count a failure on a cached keep-alive connection.
+                resentOnDrop = true;
+                attempt--;
+                logger.LogInformation("{Destination} dropped the connection before answering ({Reason}); sending the request again on another connection", destination, reason);
+            }
+            else if (attempt >= service.Retries || !FailedToConnect(http, error, out reason))
+            {
+                return (ForwardOutcome.Forwarded, error);
+            }
+            else
+            {
+                logger.LogWarning("try {Try} of {Tries} to {Destination} failed ({Reason}); retrying", attempt + 1, service.Retries + 1, destination, reason);
+            }
             // The failed try left a 502 or 504 status and its error on the context; the next try starts clean.
             http.Response.Clear();
             http.Features.Set<IForwarderErrorFeature>(null);
         }
     }
+
+    /// <summary>
+    /// Whether the upstream closed or reset the connection before any byte of an answer, for a request
+    /// that is safe to send again: an idempotent method without a body (nothing was consumed that could not
+    /// be sent again). This is what a pooled keep-alive connection looks like when the upstream dropped it
+    /// just as it was reused (an nginx reload, an idle timeout racing the request).
+    /// </summary>
+    private static bool DroppedBeforeAnswer(HttpContext http, ForwarderError error, out string reason)
+    {
+        reason = "";
+        if (error != ForwarderError.Request || http.RequestAborted.IsCancellationRequested
+            || http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false || !IsIdempotent(http.Request.Method))
+            return false;
+        for (var e = http.Features.Get<IForwarderErrorFeature>()?.Exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded }
+                || e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown })
+            {
+                reason = e.Message;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>RFC 9110's idempotent methods; nginx likewise never sends a POST, LOCK or PATCH twice.</summary>
+    private static bool IsIdempotent(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method)
+        || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
 
     /// <summary>Whether the try failed before a connection to the upstream was made, so the upstream saw nothing.</summary>
     private static bool FailedToConnect(HttpContext http, ForwarderError error, out string reason)

@@ -283,10 +283,7 @@ public sealed class ConfLoaderTests
     [InlineData("ssl_cert = /c.pem", "ssl_cert: is set but ssl_cert_key is not")]
     [InlineData("admin_ssl_cert_key = /k.pem", "admin_ssl_cert_key: is set but admin_ssl_cert is not")]
     [InlineData("status_ssl_cert = /a.pem, /b.pem\nstatus_ssl_cert_key = /a.key", "status_ssl_cert_key: lists 1 key(s) but status_ssl_cert lists 2 certificate(s)")]
-    [InlineData("role = control_plane\ndatabase = off\ncluster_cert = c\ncluster_cert_key = k", "database: a control plane stores")]
-    [InlineData("role = data_plane\ncluster_cert = c\ncluster_cert_key = k", "database: a data plane receives its configuration")]
     [InlineData("role = control_plane\ncluster_cert = c", "cluster_cert: is set but cluster_cert_key is not")]
-    [InlineData("role = data_plane\ndatabase = off\ncluster_mtls = pki\ncluster_cert = c\ncluster_cert_key = k", "cluster_ca_cert: must be set on a data plane when cluster_mtls is pki")]
     [InlineData("real_ip_header = proxy_protocol", "real_ip_header: is proxy_protocol but no proxy_listen entry")]
     [InlineData("admin_listen = 0.0.0.0:8000", "admin_listen: '0.0.0.0:8000' uses the same port as '0.0.0.0:8000' in proxy_listen")]
     [InlineData("status_listen = 127.0.0.1:8001", "status_listen: '127.0.0.1:8001' uses the same port as '127.0.0.1:8001' in admin_listen")]
@@ -307,28 +304,6 @@ public sealed class ConfLoaderTests
     public void Listener_port_overlap_follows_address_families(string text, bool valid)
     {
         Assert.Equal(valid, ConfLoader.LoadText(text).IsValid);
-    }
-
-    [Fact]
-    public void Hybrid_role_without_any_cluster_certificate_reports_both()
-    {
-        var errors = ErrorsOf("role = control_plane");
-
-        Assert.Equal(2, errors.Count);
-        Assert.StartsWith("cluster_cert: must be set when role is control_plane", errors[0]);
-        Assert.StartsWith("cluster_cert_key: must be set when role is control_plane", errors[1]);
-    }
-
-    [Fact]
-    public void Valid_hybrid_setups_load()
-    {
-        var dataPlane = LoadValid("role = data_plane\ndatabase = off\ncluster_cert = /c.pem\ncluster_cert_key = /k.pem\ncluster_control_plane = cp.internal:8005");
-        var controlPlane = LoadValid("role = control_plane\ndatabase = postgres\ncluster_cert = /c.pem\ncluster_cert_key = /k.pem");
-
-        Assert.Equal(NodeRole.DataPlane, dataPlane.Role);
-        Assert.Equal("cp.internal:8005", dataPlane.ClusterControlPlane);
-        Assert.Equal(NodeRole.ControlPlane, controlPlane.Role);
-        Assert.Equal(["0.0.0.0:8005"], controlPlane.ClusterListen.Select(l => l.ToString()));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Gantry.Configuration;
+using Gantry.Tests.Configuration;
 using Gantry.Tests.Support;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -14,9 +15,11 @@ namespace Gantry.Tests.Deploy;
 /// with sprig, as Helm renders) and read back with YamlDotNet: the migration hooks for each combination
 /// of migrations.preUpgrade and migrations.postUpgrade, the Deployment's command, ports, probes and
 /// termination, where the configuration and the password go, and that every document is a Kubernetes
-/// object. The rendered configuration is also loaded by Gantry's own configuration loader.
+/// object. The rendered configuration is also loaded by Gantry's own configuration loader, with the
+/// files a pod mounts (the cluster certificate of hybrid roles) standing in from a test folder.
 /// </summary>
-public sealed partial class HelmChartTests(HelmRenderer renderer) : IClassFixture<HelmRenderer>
+public sealed partial class HelmChartTests(HelmRenderer renderer, ClusterCertificateFiles clusterFiles)
+    : IClassFixture<HelmRenderer>, IClassFixture<ClusterCertificateFiles>
 {
     private const string Host = "db.internal";
     private const string Password = "Pa55-only-in-secrets-7q";
@@ -280,6 +283,146 @@ public sealed partial class HelmChartTests(HelmRenderer renderer) : IClassFixtur
         Assert.Equal("registry.example/gantry:9.9.9", Container(tagged)["image"]!.GetValue<string>());
     }
 
+    // --- hybrid mode: a control plane release and data plane releases ---
+
+    private const string ClusterSecret = "gantry-cluster";
+    private const string ControlPlaneAddress = "cp-gantry-cluster.gateway.svc:8005";
+
+    private static readonly string[] ControlPlane = [.. Required, "role=control_plane", "cluster.secretName=" + ClusterSecret];
+
+    // A data plane release names no database at all, not even a password.
+    private static readonly string[] DataPlane = ["role=data_plane", "cluster.secretName=" + ClusterSecret, "cluster.controlPlane=" + ControlPlaneAddress];
+
+    [Fact]
+    public void Control_plane_release_has_the_database_the_admin_api_the_cluster_listener_and_the_migrations()
+    {
+        var docs = renderer.Render(ControlPlane);
+        var deployment = docs.Single(d => d.Kind == "Deployment");
+
+        var config = LoadConfig(docs, deployment);
+        Assert.Equal(NodeRole.ControlPlane, config.Role);
+        Assert.Equal(DatabaseKind.Postgres, config.Database);
+        Assert.Equal([8005], config.ClusterListen.Select(l => l.Port));
+        Assert.Equal([8001], config.AdminListen.Select(l => l.Port));
+        // A control plane proxies nothing: no proxy listener, port or Service.
+        Assert.Empty(config.ProxyListen);
+        var ports = Container(deployment)["ports"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ToList();
+        Assert.Equal(["admin", "cluster", "status"], ports.Order());
+
+        var services = docs.Where(d => d.Kind == "Service").ToList();
+        Assert.Equal(["gantry-admin", "gantry-cluster", "gantry-status"], services.Select(s => s.Name).Order());
+        var cluster = services.Single(s => s.Name == "gantry-cluster");
+        Assert.Equal("ClusterIP", cluster.Json["spec"]!["type"]!.GetValue<string>());
+        var clusterPort = Assert.Single(cluster.Json["spec"]!["ports"]!.AsArray())!;
+        Assert.Equal("8005", clusterPort["port"]!.GetValue<string>());
+        Assert.Equal("cluster", clusterPort["targetPort"]!.GetValue<string>());
+
+        // The migration Jobs run as on a traditional release, and load the same configuration, certificate included.
+        var jobs = docs.Where(d => d.Kind == "Job").ToList();
+        Assert.Equal(["bootstrap", "finish", "up"], jobs.Select(j => Command(j)[2]).Order());
+        foreach (var job in jobs)
+            Assert.Equal(NodeRole.ControlPlane, LoadConfig(docs, job).Role);
+    }
+
+    [Fact]
+    public void Data_plane_release_proxies_without_a_database_migrations_or_admin_service()
+    {
+        var docs = renderer.Render([.. DataPlane, "postgres.pg_password=" + Password]);
+        var deployment = docs.Single(d => d.Kind == "Deployment");
+
+        var config = LoadConfig(docs, deployment);
+        Assert.Equal(NodeRole.DataPlane, config.Role);
+        Assert.Equal(DatabaseKind.Off, config.Database);
+        Assert.Equal(ControlPlaneAddress, config.ClusterControlPlane);
+        Assert.Equal([8000, 8443], config.ProxyListen.Select(l => l.Port));
+        var configMap = docs.Single(d => d.Kind == "ConfigMap");
+        Assert.DoesNotContain(configMap.Json["data"]!.AsObject(), p => p.Key.StartsWith("GANTRY_PG_", StringComparison.Ordinal));
+
+        Assert.DoesNotContain(docs, d => d.Kind is "Job" or "Secret");
+        Assert.DoesNotContain(docs, d => Hook(d) != "");
+        Assert.Null(Container(deployment)["env"]);
+        Assert.Equal(["gantry-proxy", "gantry-status"], docs.Where(d => d.Kind == "Service").Select(s => s.Name).Order());
+        Assert.DoesNotContain(Container(deployment)["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "cluster");
+
+        // The read-only Admin API keeps its port for port-forwarding; a Service only when asked for.
+        var withAdmin = renderer.Render([.. DataPlane, "cluster.dataPlaneAdminService=true"]);
+        Assert.Contains(withAdmin, d => d.Kind == "Service" && d.Name == "gantry-admin");
+    }
+
+    [Theory]
+    [InlineData("control_plane")]
+    [InlineData("data_plane")]
+    public void Cluster_certificate_comes_from_the_secret_as_read_only_files(string role)
+    {
+        var docs = renderer.Render(role == "data_plane" ? DataPlane : ControlPlane);
+        foreach (var workload in docs.Where(d => d.Kind is "Deployment" or "Job"))
+        {
+            var volume = workload.Json["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == "cluster")!["secret"]!;
+            Assert.Equal(ClusterSecret, volume["secretName"]!.GetValue<string>());
+            Assert.Equal("288", volume["defaultMode"]!.GetValue<string>()); // 0440
+            var items = volume["items"]!.AsArray().ToDictionary(i => i!["key"]!.GetValue<string>(), i => i!["path"]!.GetValue<string>());
+            Assert.Equal(new Dictionary<string, string> { ["tls.crt"] = "cluster.crt", ["tls.key"] = "cluster.key" }, items);
+            var mount = Container(workload)["volumeMounts"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "cluster")!;
+            Assert.Equal("true", mount["readOnly"]!.GetValue<string>());
+            var config = LoadConfig(docs, workload);
+            Assert.Equal(Path.Combine(clusterFiles.Directory, "cluster.crt"), config.Get("cluster_cert"));
+            Assert.Equal(Path.Combine(clusterFiles.Directory, "cluster.key"), config.Get("cluster_cert_key"));
+        }
+        // The certificate is not configuration: it is in no ConfigMap, as a path is all they hold.
+        Assert.All(docs.Where(d => d.Kind == "ConfigMap"), d => Assert.DoesNotContain("BEGIN", d.Text));
+    }
+
+    [Fact]
+    public void Pki_mode_mounts_the_ca_from_the_same_secret()
+    {
+        var docs = renderer.Render([.. DataPlane, "cluster.mtls=pki_check_cn", "cluster.caKey=ca.crt"]);
+        var deployment = docs.Single(d => d.Kind == "Deployment");
+        var config = LoadConfig(docs, deployment);
+        Assert.Equal("pki_check_cn", config.Get("cluster_mtls"));
+        Assert.Equal(Path.Combine(clusterFiles.Directory, "ca.crt"), config.Get("cluster_ca_cert"));
+    }
+
+    [Fact]
+    public void Traditional_release_has_no_cluster_certificate_or_listener()
+    {
+        var docs = renderer.Render(Required);
+        var deployment = docs.Single(d => d.Kind == "Deployment");
+        Assert.Equal(NodeRole.Traditional, LoadConfig(docs, deployment).Role);
+        Assert.DoesNotContain(deployment.Json["spec"]!["template"]!["spec"]!["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == "cluster");
+        Assert.DoesNotContain(docs, d => d.Name == "gantry-cluster");
+    }
+
+    [Theory]
+    [InlineData("cluster.secretName is required when role is control_plane", "role=control_plane", "postgres.pg_host=db.internal")]
+    [InlineData("cluster.secretName is required when role is data_plane", "role=data_plane", "cluster.controlPlane=cp:8005")]
+    [InlineData("cluster.controlPlane is required when role is data_plane", "role=data_plane", "cluster.secretName=s")]
+    [InlineData("cluster.caKey is required when cluster.mtls is pki", "role=data_plane", "cluster.secretName=s", "cluster.controlPlane=cp:8005", "cluster.mtls=pki")]
+    [InlineData("postgres.pg_host is required", "role=control_plane", "cluster.secretName=s")]
+    [InlineData("role: expected traditional, control_plane or data_plane, got \"edge\"", "role=edge")]
+    [InlineData("config.role: the chart sets this property itself", "postgres.pg_host=db.internal", "config.role=data_plane")]
+    [InlineData("config.cluster_control_plane: the chart sets this property itself", "postgres.pg_host=db.internal", "config.cluster_control_plane=cp:8005")]
+    public void Wrong_hybrid_values_fail_the_render_naming_them(string expected, params string[] sets)
+    {
+        var result = renderer.Run(sets);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Stderr);
+    }
+
+    [Fact]
+    public void Hybrid_releases_are_named_kubernetes_objects_that_do_not_collide_in_one_namespace()
+    {
+        var controlPlane = renderer.Render([.. ControlPlane, "fullnameOverride=cp"]);
+        var dataPlane = renderer.Render([.. DataPlane, "fullnameOverride=edge"]);
+        foreach (var doc in controlPlane.Concat(dataPlane))
+        {
+            Assert.Matches("^(v1|apps/v1|batch/v1)$", doc.Json["apiVersion"]?.GetValue<string>() ?? "");
+            Assert.Matches("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", doc.Name);
+        }
+        var names = controlPlane.Concat(dataPlane).Select(d => (d.Kind, d.Name)).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+    }
+
     // --- helpers ---
 
     private static void AssertJob(List<RenderedDocument> jobs, string hook, string subcommand)
@@ -310,7 +453,7 @@ public sealed partial class HelmChartTests(HelmRenderer renderer) : IClassFixtur
     /// The configuration a workload's container would load: the ConfigMap it reads as GANTRY_* variables,
     /// and the password from the Secret it names, through Gantry's own loader (errors fail the test).
     /// </summary>
-    private static GantryConfig LoadConfig(IReadOnlyList<RenderedDocument> docs, RenderedDocument workload)
+    private GantryConfig LoadConfig(IReadOnlyList<RenderedDocument> docs, RenderedDocument workload)
     {
         var container = Container(workload);
         var configMapName = Assert.Single(container["envFrom"]!.AsArray())!["configMapRef"]!["name"]!.GetValue<string>();
@@ -323,9 +466,30 @@ public sealed partial class HelmChartTests(HelmRenderer renderer) : IClassFixtur
             var encoded = secret.Json["data"]![reference["key"]!.GetValue<string>()]!.GetValue<string>();
             environment[variable["name"]!.GetValue<string>()] = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
         }
+        MountClusterFiles(workload, environment);
         var result = ConfLoader.LoadText("", environment);
         Assert.True(result.IsValid, string.Join("\n", result.Errors.Select(e => e.ToString())));
         return result.Config!;
+    }
+
+    /// <summary>
+    /// A path under the mount of the cluster Secret must be one of the files the volume projects; it is
+    /// pointed at the same file of the test folder, where the loader can read it.
+    /// </summary>
+    private void MountClusterFiles(RenderedDocument workload, Dictionary<string, string> environment)
+    {
+        var mount = Container(workload)["volumeMounts"]!.AsArray().SingleOrDefault(m => m!["name"]!.GetValue<string>() == "cluster");
+        if (mount is null)
+            return;
+        var mountPath = mount["mountPath"]!.GetValue<string>() + "/";
+        var volume = workload.Json["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == "cluster")!;
+        var projected = volume["secret"]!["items"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()).ToHashSet();
+        foreach (var (name, value) in environment.Where(e => e.Value.StartsWith(mountPath, StringComparison.Ordinal)).ToList())
+        {
+            var file = value[mountPath.Length..];
+            Assert.True(projected.Contains(file), $"{name} names {value}, which the cluster volume does not project ({string.Join(", ", projected)})");
+            environment[name] = Path.Combine(clusterFiles.Directory, file);
+        }
     }
 
     [GeneratedRegex("<GantryVersion>([^<]+)</GantryVersion>")]

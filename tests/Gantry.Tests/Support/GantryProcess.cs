@@ -60,7 +60,17 @@ public sealed class GantryProcess : IAsyncDisposable
         return await process.WaitAsync(TimeSpan.FromMinutes(2));
     }
 
-    public static GantryProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    /// <summary>Runs in <paramref name="workingDirectory"/>, for commands that write into the current folder.</summary>
+    public static async Task<CliResult> RunInAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        await using var process = Start(environment, arguments, workingDirectory);
+        return await process.WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    public static GantryProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(environment, arguments, workingDirectory: null);
+
+    private static GantryProcess Start(IReadOnlyDictionary<string, string> environment, string[] arguments, string? workingDirectory)
     {
         ProcessStartInfo start;
         if (environment.TryGetValue(PreviousRelease.BuildVariable, out var previous))
@@ -76,6 +86,8 @@ public sealed class GantryProcess : IAsyncDisposable
         start.RedirectStandardError = true;
         start.RedirectStandardInput = true;
         start.UseShellExecute = false;
+        if (workingDirectory is not null)
+            start.WorkingDirectory = workingDirectory;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("GANTRY_", StringComparison.Ordinal)).ToList())

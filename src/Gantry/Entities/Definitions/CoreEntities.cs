@@ -25,10 +25,11 @@ public static class CoreEntities
     /// Core's entities, the plugins entity (whose names and configs depend on the enabled plugins, so it is
     /// built here rather than listed in <see cref="Core"/>), and the enabled plugins' own entities.
     /// </summary>
-    public static EntityRegistry Registry(IReadOnlyList<PluginDescriptor> enabledPlugins) =>
+    /// <param name="context">The node that writes through this registry (its role); a standalone node when null.</param>
+    public static EntityRegistry Registry(IReadOnlyList<PluginDescriptor> enabledPlugins, ValidationContext? context = null) =>
         new([
             .. Core,
-            Plugins.Schema(enabledPlugins),
+            Plugins.Schema(enabledPlugins, context),
             .. enabledPlugins.SelectMany(p => p.Entities),
         ]);
 }

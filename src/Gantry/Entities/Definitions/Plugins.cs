@@ -35,8 +35,10 @@ public static partial class Plugins
         new Field("cache_key", FieldKind.String) { Internal = true, Unique = true, KeyOf = ["consumer", "name", "route", "service"] },
     ];
 
-    public static EntitySchema Schema(IReadOnlyList<PluginDescriptor> enabled)
+    /// <param name="context">The node the instances are written on; rules such as rate-limiting's on a control plane depend on it.</param>
+    public static EntitySchema Schema(IReadOnlyList<PluginDescriptor> enabled, ValidationContext? context = null)
     {
+        context ??= ValidationContext.Traditional;
         var byName = enabled.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var common = CommonPluginFields(value =>
         {
@@ -50,7 +52,7 @@ public static partial class Plugins
             EndpointKey = "instance_name",
             SubschemaKey = "name",
             Subschemas = name => subschemas.GetValueOrDefault(name),
-            EntityChecks = [plugin => ConfigChecks(byName, plugin)],
+            EntityChecks = [plugin => ConfigChecks(byName, plugin, context)],
             Normalize = FillCacheKey,
         };
     }
@@ -83,15 +85,14 @@ public static partial class Plugins
         return new Field("ordering", FieldKind.Record) { Fields = [Phases("before"), Phases("after")] };
     }
 
-    private static IEnumerable<(string?, string)> ConfigChecks(Dictionary<string, PluginDescriptor> byName, JsonObject plugin)
+    private static IEnumerable<(string?, string)> ConfigChecks(Dictionary<string, PluginDescriptor> byName, JsonObject plugin, ValidationContext context)
     {
         if (plugin["name"]?.GetValue<string>() is not { } name || !byName.TryGetValue(name, out var descriptor) || plugin["config"] is not JsonObject config)
             yield break;
-        foreach (var check in descriptor.ConfigChecks)
-        {
-            foreach (var (field, message) in check(config))
-                yield return (field is null ? "config.@entity" : "config." + field, message);
-        }
+        var problems = descriptor.ConfigChecks.SelectMany(check => check(config))
+            .Concat(descriptor.NodeChecks.SelectMany(check => check(config, context)));
+        foreach (var (field, message) in problems)
+            yield return (field is null ? "config.@entity" : "config." + field, message);
     }
 
     private static void FillCacheKey(JsonObject plugin)

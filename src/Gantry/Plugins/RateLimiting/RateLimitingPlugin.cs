@@ -46,6 +46,14 @@ public static class RateLimitingPlugin
         Number("sync_rate", -1),
     ];
 
+    /// <summary>
+    /// Kong's hybrid rule: the cluster policy counts in the database, and the data planes that count have
+    /// none. Declared before Descriptor, which reads it. Shared by any plugin that has the same three policies (response-ratelimiting).
+    /// </summary>
+    public static readonly Func<JsonObject, ValidationContext, IEnumerable<(string?, string)>> PolicyOnControlPlane =
+        RefusedOnControlPlane("policy", "cluster",
+            "the cluster policy keeps its counters in the database, which data planes cannot reach; use redis (counters shared by every data plane) or local (counters per node)");
+
     public static PluginDescriptor Descriptor { get; } = new("rate-limiting", Bundled: true, RateLimitingMigrations.Subsystem)
     {
         Priority = 910,
@@ -59,6 +67,7 @@ public static class RateLimitingPlugin
             RequiredWhen("limit_by", "path", "path"),
             RequiredWhen("policy", "redis", "redis.host"),
         ],
+        NodeChecks = [PolicyOnControlPlane],
     };
 
     /// <summary>A longer window may not have a smaller limit than a shorter one: it could never be reached.</summary>

@@ -1,0 +1,13 @@
+using Gantry.Configuration;
+
+namespace Gantry.Entities.Schema;
+
+/// <summary>
+/// What validation knows about the node that writes the entity, for rules that depend on it (a plugin
+/// setting a control plane cannot hand to its data planes). Given once, where the node's schemas are built.
+/// </summary>
+public sealed record ValidationContext(NodeRole Role)
+{
+    /// <summary>A standalone node: no rule of this kind applies.</summary>
+    public static ValidationContext Traditional { get; } = new(NodeRole.Traditional);
+}
