@@ -250,6 +250,7 @@ public sealed class HybridResilienceTests
         while (await HashOfAsync(dataPlane) != hash && clock.Elapsed < Propagation)
             await Task.Delay(50);
         Assert.Equal(hash, await HashOfAsync(dataPlane));
-        Assert.True((await dataPlane.StatusAsync()).GetProperty("control_plane").GetProperty("full_received").GetInt64() >= 3);
+        var link = (await dataPlane.StatusAsync()).GetProperty("control_plane");
+        Assert.True(link.GetProperty("full_received").GetInt64() >= 3, link.ToString() + "\n" + dataPlane.Logs);
     }
 }
