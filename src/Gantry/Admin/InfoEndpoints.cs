@@ -11,8 +11,10 @@ namespace Gantry.Admin;
 /// </summary>
 /// <param name="dbless">The configuration store of a node without a database, whose hash /status reports.</param>
 /// <param name="drain">The node's drain, during which /status/ready answers 503.</param>
+/// <param name="hybrid">In hybrid mode, the key /status reports the link under (<c>control_plane</c> on a data plane,
+/// <c>clustering</c> on a control plane) and its reader.</param>
 internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCounters counters, Gantry.Proxy.SnapshotHolder? snapshots = null,
-    DbLess.DbLessStore? dbless = null, NodeDrain? drain = null)
+    DbLess.DbLessStore? dbless = null, NodeDrain? drain = null, (string Key, Func<JsonObject> Read)? hybrid = null)
 {
     /// <summary>
     /// The Kong release whose Admin API Gantry speaks. decK and Kong Manager parse <c>version</c> as a Kong
@@ -149,6 +151,8 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
             body["configuration_hash"] = dbless.Hash;
         else
             body["database"] = new JsonObject { ["reachable"] = reachable ?? true };
+        if (hybrid is { } link)
+            body[link.Key] = link.Read();
         await AdminJson.WriteAsync(http, 200, body);
     }
 

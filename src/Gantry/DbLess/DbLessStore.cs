@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Gantry.Declarative;
 using Gantry.Entities.Schema;
 using Gantry.Migrations;
@@ -54,10 +55,16 @@ public sealed class DbLessStore : IAsyncDisposable
     private sealed class Served(SqliteDatabase database, string hash, bool loaded)
     {
         private int _holders = 1;
+        private string _hash = hash;
 
         public SqliteDatabase Database { get; } = database;
 
-        public string Hash { get; } = hash;
+        /// <summary>Changes when a control plane's delta is written into this very database.</summary>
+        public string Hash
+        {
+            get => Volatile.Read(ref _hash);
+            set => Volatile.Write(ref _hash, value);
+        }
 
         public bool Loaded { get; } = loaded;
 
@@ -131,7 +138,7 @@ public sealed class DbLessStore : IAsyncDisposable
             throw new ConfigurationBusyException();
         try
         {
-            return await LoadAsync(text, cancellationToken);
+            return await LoadAsync(() => new DeclarativeLoader(_registry).Load(text), HashOf(text), token => PersistAsync(text, token), cancellationToken);
         }
         finally
         {
@@ -139,10 +146,54 @@ public sealed class DbLessStore : IAsyncDisposable
         }
     }
 
-    private async Task<DbLessLoad> LoadAsync(string text, CancellationToken cancellationToken)
+    /// <summary>
+    /// A whole configuration from a control plane, as a parsed document (taken apart while loading): loaded as
+    /// a posted one is, but served under the control plane's <paramref name="hash"/> and kept by the link
+    /// (<c>hybrid-config.json</c>) rather than in dbless.yml. Waits for a load in progress instead of refusing.
+    /// </summary>
+    public async Task<DbLessLoad> ApplyDocumentAsync(JsonObject document, string hash, CancellationToken cancellationToken)
+    {
+        await _loading.WaitAsync(cancellationToken);
+        try
+        {
+            return await LoadAsync(() => new DeclarativeLoader(_registry).Load(document), hash, null, cancellationToken);
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    /// <summary>
+    /// A control plane's delta: <paramref name="write"/> writes the changes into the database being served,
+    /// through the write path in one transaction, then only the parts of the snapshot that
+    /// <paramref name="changedEntities"/> feed are rebuilt and swapped in, and the node serves under
+    /// <paramref name="hash"/>. Copying the database and rebuilding everything, as a whole document does,
+    /// would make a one-route change cost as much as the whole configuration. A write that fails rolls back
+    /// and changes nothing; a build that fails after it leaves the database ahead of the snapshot, which the
+    /// caller repairs with a whole configuration.
+    /// </summary>
+    public async Task ApplyChangesAsync(Func<EntityDao, CancellationToken, Task> write, IReadOnlySet<string> changedEntities, string hash, CancellationToken cancellationToken)
+    {
+        await _loading.WaitAsync(cancellationToken);
+        try
+        {
+            var served = Volatile.Read(ref _current);
+            var dao = new EntityDao(served.Database, _registry, _nodeId);
+            await write(dao, cancellationToken);
+            _snapshots.Install(await _snapshots.BuildChangedFromAsync(dao, changedEntities, cancellationToken));
+            served.Hash = hash;
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    private async Task<DbLessLoad> LoadAsync(Func<DeclarativeLoad> read, string hash, Func<CancellationToken, Task>? persist, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var load = new DeclarativeLoader(_registry).Load(text);
+        var load = read();
         if (load.Config is null || load.Errors.Count > 0)
             return new DbLessLoad(null, load.Errors, load.Errors.Count == 0 ? "the document holds no configuration" : null);
         var parsed = clock.ElapsedMilliseconds;
@@ -165,9 +216,10 @@ public sealed class DbLessStore : IAsyncDisposable
             var imported = clock.ElapsedMilliseconds;
             var snapshot = await _snapshots.BuildFromAsync(new EntityDao(database, _registry, _nodeId), cancellationToken);
             // Kept before it is served: a document that cannot be kept is refused rather than lost at the next restart.
-            await PersistAsync(text, cancellationToken);
+            if (persist is not null)
+                await persist(cancellationToken);
             var previous = Volatile.Read(ref _current);
-            Volatile.Write(ref _current, new Served(database, HashOf(text), true));
+            Volatile.Write(ref _current, new Served(database, hash, true));
             _snapshots.Install(snapshot);
             database = null;
             await previous.ReleaseAsync();

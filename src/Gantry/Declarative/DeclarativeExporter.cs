@@ -27,7 +27,7 @@ public static class DeclarativeExporter
             if (tables[i].Count == 0)
                 continue;
             // Sorted here as well: uuid order in PostgreSQL and text order in SQLite agree only for lower-case ids.
-            document[schemas[i].Name] = new JsonArray(tables[i].Select(e => Exported(schemas[i], e))
+            document[schemas[i].Name] = new JsonArray(tables[i].Select(e => WireForm(schemas[i], e))
                 .OrderBy(e => e["id"]!.GetValue<string>(), StringComparer.Ordinal).Select(e => (JsonNode?)e).ToArray());
         }
         return document;
@@ -37,7 +37,11 @@ public static class DeclarativeExporter
     public static IEnumerable<(string Collection, int Count)> Counts(JsonObject document) =>
         document.Where(p => p.Value is JsonArray).Select(p => (p.Key, p.Value!.AsArray().Count));
 
-    private static JsonObject Exported(EntitySchema schema, JsonObject entity)
+    /// <summary>
+    /// One stored entity as the export writes it (stored fields only, keys sorted, nulls left out, references
+    /// as plain ids): also the form a control plane sends entities to its data planes in and hashes them by.
+    /// </summary>
+    public static JsonObject WireForm(EntitySchema schema, JsonObject entity)
     {
         var exported = new JsonObject();
         foreach (var field in schema.StoredFields.Where(f => !f.Internal).OrderBy(f => f.Name, StringComparer.Ordinal))

@@ -40,6 +40,12 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
         }
         if (root is not JsonObject document)
             return new DeclarativeLoad(null, [DeclarativeError.Document(null, "expected an object with _format_version and entity collections at the top level")]);
+        return Load(document);
+    }
+
+    /// <summary>A document already parsed (a control plane's configuration); its collections are taken apart while loading.</summary>
+    public DeclarativeLoad Load(JsonObject document)
+    {
 
         var documentErrors = new List<DeclarativeError>();
         var version = FormatVersion(document, documentErrors);
@@ -365,15 +371,8 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
         try
         {
             var entity = EntityWriter.Validate(entry.Schema, input, WriteMode.Insert, null, lenient: false, transform);
-            foreach (var name in (string[])["created_at", "updated_at"])
-            {
-                if (entry.Schema.Find(name) is not { } field || entry.Input[name] is not { } given)
-                    continue;
-                if (given is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() >= 0)
-                    entity[name] = field.Kind == FieldKind.Integer ? JsonValue.Create((long)v.GetValue<double>()) : JsonValue.Create(v.GetValue<double>());
-                else
-                    entry.Fail(name, "expected a number");
-            }
+            if (KeepTimestamps(entry.Schema, entry.Input, entity) is { } wrong)
+                entry.Fail(wrong, "expected a number");
             entry.Validated = entity;
         }
         catch (EntityException e)
@@ -383,6 +382,25 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
             else
                 entry.Fail(null, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Puts the timestamps <paramref name="given"/> carries (an export's, a control plane's) into the validated
+    /// <paramref name="entity"/>, which has the server's; returns the name of one that is not a number, or null.
+    /// </summary>
+    public static string? KeepTimestamps(EntitySchema schema, JsonObject given, JsonObject entity)
+    {
+        string? wrong = null;
+        foreach (var name in (string[])["created_at", "updated_at"])
+        {
+            if (schema.Find(name) is not { } field || given[name] is not { } value)
+                continue;
+            if (value is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() >= 0)
+                entity[name] = field.Kind == FieldKind.Integer ? JsonValue.Create((long)v.GetValue<double>()) : JsonValue.Create(v.GetValue<double>());
+            else
+                wrong ??= name;
+        }
+        return wrong;
     }
 
     /// <summary>Kong's nested <c>fields</c> tree as flat errors: <c>config.minute</c>, and <c>@entity</c> rules as entity errors.</summary>

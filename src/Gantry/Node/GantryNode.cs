@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gantry.Admin;
 using Gantry.Balancing;
+using Gantry.Clustering;
 using Gantry.Clustering.Registry;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
@@ -24,6 +25,14 @@ internal sealed class GantryNode
         var config = context.Config;
         var (prefix, database) = (context.Prefix, context.Database);
         var nodeId = prefix.NodeId();
+        var role = config.Role;
+        if (role == NodeRole.DataPlane && database is not null)
+            throw new NodeStartException("role = data_plane needs database = off: a data plane gets its configuration from its control plane");
+        if (role == NodeRole.ControlPlane && database is null)
+            throw new NodeStartException("role = control_plane needs a database (database = postgres, or sqlite for one node)");
+        // Loaded before anything listens: a hybrid node without its certificates must not start.
+        var clusterTls = role == NodeRole.Traditional ? null : ClusterTls.Load(config);
+        ILogger? clusterLogger = null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (context.LoggerFactory is { } loggerFactory)
@@ -70,14 +79,22 @@ internal sealed class GantryNode
                     counters.ConnectionClosed();
                 }
             }));
-            ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config, "ssl_cert", prefix, "proxy"),
-                serverName => proxySnapshots?.Current.Certificates.Select(serverName));
+            // A control plane proxies nothing: its data planes do.
+            if (role != NodeRole.ControlPlane)
+            {
+                ListenerSetup.Bind(kestrel, config.ProxyListen, () => ListenerSetup.LoadOrCreate(config, "ssl_cert", prefix, "proxy"),
+                    serverName => proxySnapshots?.Current.Certificates.Select(serverName));
+            }
+            if (role == NodeRole.ControlPlane)
+                ClusterListener.Bind(kestrel, config.ClusterListen, clusterTls!, () => clusterLogger!);
             ListenerSetup.Bind(kestrel, config.AdminListen, () => ListenerSetup.LoadOrCreate(config, "admin_ssl_cert", prefix, "admin"));
             ListenerSetup.Bind(kestrel, config.StatusListen, () => ListenerSetup.LoadOrCreate(config, "status_ssl_cert", prefix, "status"));
         });
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
+        clusterLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.clustering");
+        var clusterPorts = role == NodeRole.ControlPlane ? config.ClusterListen.Select(a => a.Port).ToHashSet() : [];
         drain = new NodeDrain(app.Services.GetRequiredService<ClosableListenerFactory>(), statusPorts, config.WorkerShutdownTimeout, logger);
         var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
         var health = new DatabaseHealth(database);
@@ -114,11 +131,37 @@ internal sealed class GantryNode
         else
         {
             dbless = await DbLessStore.CreateAsync(registry, context.Subsystems, snapshots, nodeId, prefix.Root, loggers.CreateLogger("gantry.declarative"), cancellationToken);
-            await LoadStartingDocumentAsync(dbless, config, cancellationToken);
+            // A data plane serves what its control plane sends, or its cache of it; a document of its own only when it has no cache.
+            if (role != NodeRole.DataPlane)
+                await LoadStartingDocumentAsync(dbless, config, cancellationToken);
         }
         await using var disposeDbless = dbless;
+        var timings = ClusterTimings.FromEnvironment();
+        var linkCounters = new LinkCounters();
+        ConfigFeed? feed = null;
+        ControlPlaneEndpoint? clusterEndpoint = null;
+        DataPlaneLink? link = null;
+        if (role == NodeRole.ControlPlane)
+        {
+            feed = new ConfigFeed(dao, config.DbUpdateFrequency, clusterLogger);
+            await feed.StartAsync(cancellationToken);
+            dao.Committed += feed.Wake;
+            clusterEndpoint = new ControlPlaneEndpoint(feed, config.ClusterMaxPayload, timings, linkCounters, clusterLogger);
+        }
+        else if (role == NodeRole.DataPlane)
+        {
+            var identity = new DataPlaneIdentity(nodeId, Environment.MachineName, GantryInfo.Version, context.EnabledPlugins.Select(p => p.Name).ToList(), config.ClusterDataPlaneLabels);
+            link = new DataPlaneLink(config.ClusterControlPlane, clusterTls!, new DataPlaneApplier(dbless!, registry),
+                new HybridCache(Path.Combine(prefix.Root, HybridCache.FileName), clusterLogger), identity, config.ClusterMaxPayload, timings, linkCounters, clusterLogger);
+            await link.LoadCacheAsync(cancellationToken);
+            // Kong's fallback: declarative_config serves until the control plane is reached, when nothing is cached.
+            if (!dbless!.Loaded && (config.DeclarativeConfig ?? config.DeclarativeConfigString) is not null)
+                await LoadStartingDocumentAsync(dbless, config, cancellationToken);
+        }
+        await using var disposeFeed = feed;
+        await using var disposeLink = link;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
-        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain);
+        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain, HybridStatus(feed, clusterEndpoint, link, linkCounters));
         // The data planes' rows, on a control plane only; the link reports to the same registry.
         var dataPlanes = config.Role == NodeRole.ControlPlane && database is not null ? new DataPlaneRegistry(database, config.ClusterDataPlanePurgeDelay) : null;
         var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless, dataPlanes);
@@ -135,6 +178,14 @@ internal sealed class GantryNode
             metrics.Map(statusApi);
         }
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(statusApi.HandleAsync));
+        if (clusterEndpoint is not null)
+        {
+            app.MapWhen(http => clusterPorts.Contains(http.Connection.LocalPort), cluster =>
+            {
+                cluster.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
+                cluster.Run(clusterEndpoint.HandleAsync);
+            });
+        }
         var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
             ProxyHeaders.From(config), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
@@ -151,8 +202,9 @@ internal sealed class GantryNode
         }
         catch (IOException e)
         {
-            throw new NodeStartException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen or status_listen");
+            throw new NodeStartException($"cannot bind a listener: {e.Message}; is another process using the port? Change proxy_listen, admin_listen, status_listen or cluster_listen");
         }
+        link?.Start();
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var drainRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var signals = new NodeSignals(() => drainRequested.TrySetResult(), lifetime.StopApplication);
@@ -170,6 +222,29 @@ internal sealed class GantryNode
             TryDelete(prefix.PidFile);
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>What /status says of hybrid mode: the data planes a control plane serves, or a data plane's control plane.</summary>
+    private static (string Key, Func<System.Text.Json.Nodes.JsonObject> Read)? HybridStatus(ConfigFeed? feed, ControlPlaneEndpoint? endpoint, DataPlaneLink? link,
+        LinkCounters counters)
+    {
+        if (link is not null)
+            return ("control_plane", link.Status);
+        if (feed is null || endpoint is null)
+            return null;
+        return ("clustering", () =>
+        {
+            var status = new System.Text.Json.Nodes.JsonObject
+            {
+                ["data_planes_connected"] = endpoint.Connected,
+                ["config_hash"] = feed.Hash,
+                ["version"] = feed.Version,
+                ["entities"] = feed.Count,
+            };
+            foreach (var (name, value) in counters.ToJson())
+                status[name] = value?.DeepClone();
+            return status;
+        });
     }
 
     /// <summary>

@@ -65,7 +65,7 @@ internal static class ListenerSetup
     }
 
     /// <summary>A certificate or key given as Kong accepts it: PEM text, a file path, or base64-encoded PEM.</summary>
-    private static string PemText(string value, string property) =>
+    internal static string PemText(string value, string property) =>
         PemSource.TryRead(value, out var pem, out var error, secret: property.EndsWith("_key", StringComparison.Ordinal))
             ? pem
             : throw new NodeStartException($"{property}: {error}; give the path of a PEM file");

@@ -57,6 +57,9 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         var upstreams = Touches(BalancerEntities) ? await BuildUpstreamsAsync(cancellationToken) : previous!.Upstreams;
         if (Touches(BalancerEntities))
             invalid = invalid with { Balancers = TakeProblems() };
+        // What the chains read and no change touched is taken from the last build: a route change on a node
+        // with 100,000 consumers does not read them again.
+        _reusable = previous is null || changed is null || changed.Contains(Everything) ? null : changed;
         var chains = routerChanged || Touches(_pluginEntities) ? await BuildPluginChainsAsync(routes, cancellationToken) : previous!.Plugins;
         if (routerChanged || Touches(_pluginEntities))
             invalid = invalid with { Plugins = TakeProblems() };
@@ -68,6 +71,14 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
 
     // The store the build in progress reads; builds never overlap.
     private EntityDao? _source;
+
+    // The entity types changed since the last build when what the last build read of the others may be
+    // reused (null: read everything), and what the last build read for the plugin chains.
+    private IReadOnlySet<string>? _reusable;
+    private FrozenDictionary<Guid, ConsumerInfo>? _lastConsumers;
+    private readonly Dictionary<string, IReadOnlyList<JsonObject>> _lastEntities = new(StringComparer.Ordinal);
+
+    private bool Reusable(string entity) => _reusable is not null && !_reusable.Contains(entity);
 
     // The entities skipped by the part being built; each is logged the first time it is seen.
     private List<InvalidEntity> _problems = [];
@@ -158,7 +169,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     {
         var runnable = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
         if (runnable.Count == 0)
-            return PluginChains.Empty;
+            return NoChains();
         var rows = new List<PluginRecord>();
         await foreach (var plugin in RecordsAsync<PluginRecord>("plugins", cancellationToken))
         {
@@ -166,19 +177,30 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
                 rows.Add(plugin);
         }
         if (rows.Count == 0)
-            return PluginChains.Empty;
-        var consumers = new Dictionary<Guid, ConsumerInfo>();
-        await foreach (var consumer in RecordsAsync<ConsumerRecord>("consumers", cancellationToken))
-            consumers[consumer.Id] = new ConsumerInfo(consumer.Id, consumer.Username, consumer.CustomId);
+            return NoChains();
+        if (_lastConsumers is null || !Reusable("consumers"))
+        {
+            var consumers = new Dictionary<Guid, ConsumerInfo>();
+            await foreach (var consumer in RecordsAsync<ConsumerRecord>("consumers", cancellationToken))
+                consumers[consumer.Id] = new ConsumerInfo(consumer.Id, consumer.Username, consumer.CustomId);
+            _lastConsumers = consumers.ToFrozenDictionary();
+        }
         var entities = new Dictionary<string, IReadOnlyList<JsonObject>>(StringComparer.Ordinal);
         foreach (var schema in rows.Select(r => runnable[r.Name]).Distinct().SelectMany(p => p.Entities))
         {
-            var list = new List<JsonObject>();
-            await foreach (var entity in AllAsync(schema, cancellationToken))
-                list.Add(entity);
+            if (!_lastEntities.TryGetValue(schema.Name, out var list) || !Reusable(schema.Name))
+            {
+                var read = new List<JsonObject>();
+                await foreach (var entity in AllAsync(schema, cancellationToken))
+                    read.Add(entity);
+                _lastEntities[schema.Name] = list = read;
+            }
             entities[schema.Name] = list;
         }
-        var setup = new PluginSetup(consumers.ToFrozenDictionary(), entities, pluginState, logger);
+        // Types not read this time may change unseen until they are read again: they are not kept.
+        foreach (var unread in _lastEntities.Keys.Where(k => !entities.ContainsKey(k)).ToList())
+            _lastEntities.Remove(unread);
+        var setup = new PluginSetup(_lastConsumers, entities, pluginState, logger);
         var instances = new List<ScopedInstance>(rows.Count);
         foreach (var row in rows)
         {
@@ -202,6 +224,14 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
             instances.Add(new ScopedInstance(descriptor, instance, config.Route, config.Service, config.Consumer));
         }
         return PluginChains.Build(routes, instances);
+    }
+
+    /// <summary>No chains, and nothing kept: what they would read may change unseen until they are built again.</summary>
+    private PluginChains NoChains()
+    {
+        _lastConsumers = null;
+        _lastEntities.Clear();
+        return PluginChains.Empty;
     }
 
     private async Task<FrozenDictionary<string, UpstreamBalancer>> BuildUpstreamsAsync(CancellationToken cancellationToken)

@@ -113,6 +113,20 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         return snapshot;
     }
 
+    /// <summary>
+    /// Rebuilds only the parts of the current snapshot that <paramref name="changed"/> entity types feed, reading
+    /// <paramref name="source"/> (a data plane's database after a delta was written into it), for
+    /// <see cref="Install"/>. Callers never build two at once.
+    /// </summary>
+    public async Task<ConfigSnapshot> BuildChangedFromAsync(EntityDao source, IReadOnlySet<string> changed, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var snapshot = await builder.BuildAsync(Current.Version + 1, Current, changed, cancellationToken, source);
+        logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins; changed: {Changed})",
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, string.Join(", ", changed));
+        return snapshot;
+    }
+
     /// <summary>Serves <paramref name="snapshot"/> from now on; requests already running keep the one they started with.</summary>
     public void Install(ConfigSnapshot snapshot) => Volatile.Write(ref _current, snapshot);
 

@@ -101,8 +101,18 @@ public sealed class EntityDao
     /// After a deadlock or a similar conflict with a concurrent transaction <paramref name="writes"/> runs
     /// again from the start, so it must do nothing outside the transaction until it returns.
     /// </summary>
-    public Task<T> WriteTransactionAsync<T>(Func<WriteTransaction, Task<T>> writes, CancellationToken cancellationToken) =>
-        _runner.WriteAsync((connection, transaction) => writes(new WriteTransaction(connection, transaction, Registry, _mapper, _reader, Tags, Events)), cancellationToken);
+    public async Task<T> WriteTransactionAsync<T>(Func<WriteTransaction, Task<T>> writes, CancellationToken cancellationToken)
+    {
+        var result = await _runner.WriteAsync((connection, transaction) => writes(new WriteTransaction(connection, transaction, Registry, _mapper, _reader, Tags, Events)), cancellationToken);
+        Committed?.Invoke();
+        return result;
+    }
+
+    /// <summary>
+    /// Raised after a write transaction through this DAO committed: a control plane sends its data planes the
+    /// change at once instead of at its next read of cluster_events. Handlers must be quick and must not throw.
+    /// </summary>
+    public event Action? Committed;
 
     /// <summary>Inserts a validated entity; a clash on id is a primary key violation.</summary>
     public Task<JsonObject> InsertAsync(EntitySchema schema, JsonObject entity, CancellationToken cancellationToken) =>
