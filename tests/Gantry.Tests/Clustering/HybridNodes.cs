@@ -53,7 +53,8 @@ public sealed class HybridNode : IAsyncDisposable
 
     public string ProxyUrl => ProxyNode.ProxyUrl(Environment);
 
-    public static async Task<HybridNode> ControlPlaneAsync(string store, TestCertificates.Pair certificate, string mtls = "shared", string? ca = null)
+    /// <param name="bootstrap">Bootstraps a PostgreSQL database with bin/gantry; false leaves it to the caller (a test playing another release).</param>
+    public static async Task<HybridNode> ControlPlaneAsync(string store, TestCertificates.Pair certificate, string mtls = "shared", string? ca = null, bool bootstrap = true)
     {
         var installation = await TestInstallation.CreateAsync(store);
         var node = new HybridNode(installation);
@@ -61,10 +62,10 @@ public sealed class HybridNode : IAsyncDisposable
         node.Environment["GANTRY_CLUSTER_LISTEN"] = $"127.0.0.1:{TestInstallation.FreePort()}";
         node.Environment["GANTRY_DB_UPDATE_FREQUENCY"] = "0.2";
         node.Configure(certificate, mtls, ca);
-        if (installation.IsPostgres)
+        if (installation.IsPostgres && bootstrap)
         {
-            var bootstrap = await installation.RunAsync("migrations", "bootstrap");
-            Assert.True(bootstrap.ExitCode == 0, bootstrap.ToString());
+            var bootstrapped = await installation.RunAsync("migrations", "bootstrap");
+            Assert.True(bootstrapped.ExitCode == 0, bootstrapped.ToString());
         }
         return node;
     }
