@@ -181,6 +181,7 @@ public sealed class DbLessStore : IAsyncDisposable
             var served = Volatile.Read(ref _current);
             var dao = new EntityDao(served.Database, _registry, _nodeId);
             await write(dao, cancellationToken);
+            await dao.Events.DeleteAllAsync(cancellationToken);
             _snapshots.Install(await _snapshots.BuildChangedFromAsync(dao, changedEntities, cancellationToken));
             served.Hash = hash;
         }

@@ -58,6 +58,13 @@ public sealed class ClusterEvents(TransactionRunner runner, Guid nodeId)
                 Convert.ToDouble(reader.GetValue(2), CultureInfo.InvariantCulture), reader.GetString(3)),
             cancellationToken, ("channel", channel), ("since", since)), cancellationToken);
 
+    /// <summary>
+    /// Deletes every event. For the in-memory database of a node without one (a data plane): its writes append
+    /// events like any other, but nothing there follows them, and they would pile up with every change applied.
+    /// </summary>
+    public Task<int> DeleteAllAsync(CancellationToken cancellationToken) =>
+        runner.WriteAsync((connection, transaction) => connection.ExecuteAsync(transaction, "DELETE FROM cluster_events", cancellationToken), cancellationToken);
+
     /// <summary>Deletes the events whose lifetime is over, by the clock that stamped them.</summary>
     public Task<int> DeleteExpiredAsync(CancellationToken cancellationToken) =>
         runner.WriteAsync((connection, transaction) =>

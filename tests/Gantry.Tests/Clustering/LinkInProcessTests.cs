@@ -189,6 +189,13 @@ public abstract class LinkInProcessTests(string store) : IAsyncLifetime
         Assert.Equal(_feed.Hash, _plane.Applier.Hash);
         Assert.Empty(_plane.Snapshots.Current.Upstreams);
         Assert.Equal(2, _plane.Snapshots.Current.Router.RouteCount);
+        // The events its writes append have no reader on a data plane: none is left to pile up.
+        await using (var connection = await _plane.Store.CurrentDatabase.OpenAsync())
+        await using (var count = connection.CreateCommand())
+        {
+            count.CommandText = "SELECT count(*) FROM cluster_events";
+            Assert.Equal(0L, Convert.ToInt64(await count.ExecuteScalarAsync()));
+        }
 
         // A data plane that comes back from the state after the whole configuration is sent the two deltas it missed.
         var late = Channel.CreateUnbounded<FeedItem>();
