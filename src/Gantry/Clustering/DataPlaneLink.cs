@@ -171,8 +171,6 @@ public sealed class DataPlaneLink(
         await socket.SendAsync(Hello(), ClusterMessages.Hello, cancellationToken);
         // Answered after whatever brings this node up to date was queued: the pong says the control plane is done.
         await socket.SendAsync(Ping(), ClusterMessages.Ping, cancellationToken);
-        // Where this node stands is the control plane's to say again on every link (a status, or a pong for normal).
-        _syncStatus = "unknown";
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pinger = PingAsync(socket, stop.Token);
         try
@@ -235,6 +233,8 @@ public sealed class DataPlaneLink(
     {
         var parts = new List<JsonDocument>();
         var awaitingFull = false;
+        // Where this node stands is the control plane's to say again on every link: a status, or else normal once caught up (the pong).
+        var held = false;
         try
         {
             while (true)
@@ -282,10 +282,11 @@ public sealed class DataPlaneLink(
                             awaitingFull = !await ApplyDeltaAsync(socket, body, cancellationToken);
                         break;
                     case ClusterMessages.Pong:
-                        if (_syncStatus == "unknown")
+                        if (!held)
                             _syncStatus = "normal";
                         break;
                     case ClusterMessages.Status:
+                        held = true;
                         _syncStatus = ClusterMessages.StringOf(body, "sync_status") ?? "unknown";
                         logger.LogWarning("the control plane withholds its configuration from this data plane ({Status}): {Message}; serving the last one",
                             _syncStatus, ClusterMessages.StringOf(body, "message"));
