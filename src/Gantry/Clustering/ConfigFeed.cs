@@ -444,6 +444,16 @@ public sealed class ConfigFeed : IAsyncDisposable
         /// <summary>The plugins the configuration used when the data plane subscribed.</summary>
         public IReadOnlySet<string> Plugins { get; }
 
+        /// <summary>The plugins the configuration uses now (cheap: the same set object until a name comes or goes).</summary>
+        public IReadOnlySet<string> CurrentPlugins
+        {
+            get
+            {
+                lock (_feed._gate)
+                    return _feed._plugins.Current;
+            }
+        }
+
         /// <summary>The whole configuration now, in the form this data plane is sent; the deltas queued so far are older.</summary>
         public FullItem Full()
         {

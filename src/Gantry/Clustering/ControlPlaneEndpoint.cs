@@ -188,19 +188,24 @@ public sealed class ControlPlaneEndpoint(
                     continue;
                 }
                 var config = (ConfigItem)item;
-                if (!await session.AdmitsAsync(config.Plugins, socket, cancellationToken))
+                if (withheld || !session.Judge(config.Plugins).IsCompatible)
                 {
-                    withheld = true;
-                    continue;
-                }
-                if (withheld && config is DeltaItem)
-                {
+                    // What matters is what the configuration uses now, not this item's set: a data plane caught up
+                    // through a plugin added then removed gets the whole at once, without being told it is held.
+                    if (!await session.AdmitsAsync(subscription.CurrentPlugins, socket, cancellationToken))
+                    {
+                        withheld = true;
+                        continue;
+                    }
                     var whole = subscription.Full();
                     if (!await session.AdmitsAsync(whole.Plugins, socket, cancellationToken))
+                    {
+                        withheld = true;
                         continue;
+                    }
                     config = whole;
+                    withheld = false;
                 }
-                withheld = false;
                 switch (config)
                 {
                     case DeltaItem delta when delta.Delta.Version <= wholeSent:
@@ -313,17 +318,7 @@ public sealed class ControlPlaneEndpoint(
         /// </summary>
         public async Task<bool> AdmitsAsync(IReadOnlySet<string> plugins, ClusterSocket socket, CancellationToken cancellationToken)
         {
-            if (!ReferenceEquals(plugins, _judged))
-            {
-                var first = _judged is null;
-                _judged = plugins;
-                _verdict = PluginCompatibility.Check(plugins, _endpoint._rules.Plugins, _plugins);
-                if (first)
-                {
-                    foreach (var warning in _verdict.Warnings)
-                        _endpoint.Logger.LogWarning("data plane {NodeId} ({Hostname}): {Warning}", Hello.NodeId, Hello.Hostname, warning);
-                }
-            }
+            Judge(plugins);
             var previous = Status;
             if (_verdict.IsCompatible)
             {
@@ -346,6 +341,22 @@ public sealed class ControlPlaneEndpoint(
                 await socket.SendAsync(StatusMessage(_verdict.Status, _verdict.Message!), ClusterMessages.Status, cancellationToken);
             }
             return false;
+        }
+
+        /// <summary>The plugin check for a configuration that uses <paramref name="plugins"/>, kept for as long as the same set comes back.</summary>
+        public CompatibilityVerdict Judge(IReadOnlySet<string> plugins)
+        {
+            if (ReferenceEquals(plugins, _judged))
+                return _verdict;
+            var first = _judged is null;
+            _judged = plugins;
+            _verdict = PluginCompatibility.Check(plugins, _endpoint._rules.Plugins, _plugins);
+            if (first)
+            {
+                foreach (var warning in _verdict.Warnings)
+                    _endpoint.Logger.LogWarning("data plane {NodeId} ({Hostname}): {Warning}", Hello.NodeId, Hello.Hostname, warning);
+            }
+            return _verdict;
         }
 
         private void Report()
