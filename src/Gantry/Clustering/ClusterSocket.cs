@@ -98,6 +98,9 @@ public sealed class ClusterSocket(WebSocket socket, int maxPayload, LinkCounters
                 var result = await socket.ReceiveAsync(_buffer.AsMemory(length), timeout.Token);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    // 1008 is a refusal the peer explained (a release it cannot serve): not worth retrying at once, nor logging each time.
+                    if (socket.CloseStatus == WebSocketCloseStatus.PolicyViolation)
+                        throw new LinkRefusedException(socket.CloseStatusDescription ?? "refused by the peer");
                     if (socket.CloseStatus is { } status and not WebSocketCloseStatus.NormalClosure)
                         throw new LinkClosedException($"the peer closed the link ({(int)status} {socket.CloseStatusDescription})");
                     return null;

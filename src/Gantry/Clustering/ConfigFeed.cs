@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Gantry.Clustering.Compatibility;
 using Gantry.Declarative;
 using Gantry.Entities.Schema;
 using Gantry.Store;
@@ -10,10 +11,20 @@ namespace Gantry.Clustering;
 /// <summary>What a data plane's link is given to send, in order.</summary>
 public abstract record FeedItem;
 
-/// <summary>The whole configuration as it was when the item was queued (encoded into parts when sent).</summary>
-public sealed record FullItem(long Version, string Hash, IReadOnlyList<WireEntity> Entities) : FeedItem;
+/// <summary>A configuration item: what the configuration uses once the data plane has it, and what was stripped from it.</summary>
+public abstract record ConfigItem : FeedItem
+{
+    /// <summary>The plugins the configuration uses once this item is applied (the link checks the data plane has them).</summary>
+    public IReadOnlySet<string> Plugins { get; init; } = System.Collections.Frozen.FrozenSet<string>.Empty;
 
-public sealed record DeltaItem(ConfigDelta Delta) : FeedItem;
+    /// <summary>The fields left out of this item for the data plane's older release (the link logs each once).</summary>
+    public IReadOnlyList<FieldIntroduction> Stripped { get; init; } = [];
+}
+
+/// <summary>The whole configuration as it was when the item was queued (encoded into parts when sent).</summary>
+public sealed record FullItem(long Version, string Hash, IReadOnlyList<WireEntity> Entities) : ConfigItem;
+
+public sealed record DeltaItem(ConfigDelta Delta) : ConfigItem;
 
 /// <summary>
 /// The configuration a control plane node serves its data planes, kept in memory in wire form. It reads
@@ -23,6 +34,8 @@ public sealed record DeltaItem(ConfigDelta Delta) : FeedItem;
 /// from what it holds, numbers the difference as the next version and hands it, as one delta, to every
 /// connected data plane; an event naming no entity ('*') makes it re-read everything. The last deltas are
 /// kept so that a data plane that reconnects shortly after catches up with them instead of the whole.
+/// Data planes of a release older than a field the configuration has get it stripped, from one
+/// <see cref="StrippedConfiguration"/> per such release that follows every change.
 /// </summary>
 public sealed class ConfigFeed : IAsyncDisposable
 {
@@ -40,18 +53,28 @@ public sealed class ConfigFeed : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly WireConfiguration _config;
     private readonly ClusterEventCursor _cursor;
+    private readonly FieldStripper _stripper;
     private readonly object _gate = new();
-    private readonly LinkedList<ConfigDelta> _recent = new();
+    private readonly PluginUsage _plugins = new();
+    private readonly Dictionary<ReleaseVersion, StrippedConfiguration> _stripped = [];
+    private readonly LinkedList<RecentDelta> _recent = new();
     private long _recentBytes;
-    private readonly List<ChannelWriter<FeedItem>> _subscribers = [];
+    private readonly List<Subscriber> _subscribers = [];
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private long _version;
 
-    public ConfigFeed(EntityDao dao, TimeSpan frequency, ILogger logger)
+    /// <summary>A delta as kept for catching up, with the form each stripped release was sent (none for a release whose view came later).</summary>
+    private sealed record RecentDelta(ConfigDelta Delta, IReadOnlySet<string> Plugins, Dictionary<ReleaseVersion, DeltaItem> Stripped);
+
+    internal sealed record Subscriber(ChannelWriter<FeedItem> Output, StrippedConfiguration? View);
+
+    /// <param name="stripper">The fields older data planes must not be sent (<see cref="Node.GantryNodeOptions.FieldStripper"/>).</param>
+    public ConfigFeed(EntityDao dao, TimeSpan frequency, ILogger logger, FieldStripper? stripper = null)
     {
         _dao = dao;
+        _stripper = stripper ?? FieldStripper.Default;
         _frequency = frequency;
         _logger = logger;
         _config = new WireConfiguration(dao.Registry);
@@ -98,7 +121,10 @@ public sealed class ConfigFeed : IAsyncDisposable
         lock (_gate)
         {
             foreach (var entity in all)
+            {
                 _config.Put(entity);
+                _plugins.Put(entity);
+            }
             _version = 1;
         }
         _logger.LogInformation("control plane configuration read: {Count} entities, hash {Hash}", all.Count, Hash);
@@ -275,23 +301,50 @@ public sealed class ConfigFeed : IAsyncDisposable
                 .Concat(found.Where(c => c.Op == WireChange.Upsert).OrderBy(c => _config.OrderOf(c.Type)).ThenBy(c => c.Id, StringComparer.Ordinal))
                 .ToList();
             var baseHash = _config.Hash;
+            var views = _stripped.Values.Select(v => (View: v, Base: v.HashOf(_config.Sum), Changes: new List<WireChange>(ordered.Count), Removed: new HashSet<FieldIntroduction>())).ToList();
             foreach (var change in ordered)
             {
                 if (change.Entity is { } entity)
+                {
                     _config.Put(entity);
+                    _plugins.Put(entity);
+                    foreach (var (view, _, changes, removed) in views)
+                    {
+                        var sent = view.Put(entity, removed);
+                        changes.Add(ReferenceEquals(sent, entity) ? change : change with { Entity = sent });
+                    }
+                }
                 else
+                {
                     _config.Remove(change.Type, change.Id);
+                    _plugins.Remove(change.Type, change.Id);
+                    foreach (var (view, _, changes, _) in views)
+                    {
+                        view.Remove(change.Type, change.Id);
+                        changes.Add(change);
+                    }
+                }
             }
             var delta = new ConfigDelta(Interlocked.Increment(ref _version), baseHash, _config.Hash, ordered);
-            _recent.AddLast(delta);
+            var plugins = _plugins.Current;
+            var stripped = new Dictionary<ReleaseVersion, DeltaItem>();
+            foreach (var (view, viewBase, changes, removed) in views)
+            {
+                var hash = view.HashOf(_config.Sum);
+                // A release that loses nothing from this configuration is sent the very same frame.
+                var sent = viewBase == baseHash && hash == delta.Hash && removed.Count == 0 ? delta : new ConfigDelta(delta.Version, viewBase, hash, changes);
+                stripped[view.Release] = new DeltaItem(sent) { Plugins = plugins, Stripped = [.. removed] };
+            }
+            _recent.AddLast(new RecentDelta(delta, plugins, stripped));
             _recentBytes += delta.Encoded.Length;
             while (_recent.Count > RecentDeltas || (_recentBytes > RecentBytes && _recent.Count > 1))
             {
-                _recentBytes -= _recent.First!.Value.Encoded.Length;
+                _recentBytes -= _recent.First!.Value.Delta.Encoded.Length;
                 _recent.RemoveFirst();
             }
+            var item = new DeltaItem(delta) { Plugins = plugins };
             foreach (var subscriber in _subscribers)
-                subscriber.TryWrite(new DeltaItem(delta));
+                subscriber.Output.TryWrite(subscriber.View is { } view ? stripped[view.Release] : item);
             _logger.LogInformation("configuration version {Version} for the data planes: {Changes} changes ({Bytes} bytes), hash {Hash}, sent to {DataPlanes} data planes",
                 delta.Version, ordered.Count, delta.Encoded.Length, delta.Hash, _subscribers.Count);
         }
@@ -300,50 +353,125 @@ public sealed class ConfigFeed : IAsyncDisposable
     /// <summary>
     /// Registers a data plane's output and queues what brings it from <paramref name="dataPlaneHash"/> to the
     /// current configuration: nothing when it has it, the deltas from there when they are still kept, else the
-    /// whole. Every later delta follows them. Dispose the result when the data plane leaves.
+    /// whole. Every later delta follows them. A data plane of a <paramref name="release"/> older than a field of
+    /// the table is sent every entity without the fields its release does not know, under the hash of what it
+    /// gets. Dispose the result when the data plane leaves.
     /// </summary>
-    public IDisposable Subscribe(string dataPlaneHash, ChannelWriter<FeedItem> output)
+    public FeedSubscription Subscribe(string dataPlaneHash, ChannelWriter<FeedItem> output, ReleaseVersion? release = null)
     {
         lock (_gate)
         {
-            foreach (var item in CatchUp(dataPlaneHash))
+            var view = release is { } r && _stripper.Strips(r) ? StrippedFor(r) : null;
+            foreach (var item in CatchUp(dataPlaneHash, view))
                 output.TryWrite(item);
-            _subscribers.Add(output);
+            var subscriber = new Subscriber(output, view);
+            _subscribers.Add(subscriber);
+            return new FeedSubscription(this, subscriber, _plugins.Current);
         }
-        return new Subscription(this, output);
     }
 
-    /// <summary>Queues the whole configuration for a data plane that asked for it (resync); later deltas follow it.</summary>
+    /// <summary>Queues the whole configuration (as served, unstripped) for a data plane that asked for it.</summary>
     public void QueueFull(ChannelWriter<FeedItem> output)
     {
         lock (_gate)
-            output.TryWrite(new FullItem(_version, _config.Hash, _config.Ordered()));
+            output.TryWrite(FullFor(null));
     }
 
-    private IEnumerable<FeedItem> CatchUp(string dataPlaneHash)
+    private StrippedConfiguration StrippedFor(ReleaseVersion release)
     {
+        if (_stripped.TryGetValue(release, out var view))
+            return view;
+        // Once per release for the life of this node: every later change is followed one entity at a time.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        view = new StrippedConfiguration(release, _stripper);
+        foreach (var entity in _config.All)
+            view.Put(entity);
+        _stripped[release] = view;
+        _logger.LogInformation("data planes of release {Release} are sent the configuration without the fields their release does not know: {Count} entities stripped ({Milliseconds} ms)",
+            release, view.Count, clock.ElapsedMilliseconds);
+        return view;
+    }
+
+    private FullItem FullFor(StrippedConfiguration? view)
+    {
+        var entities = _config.Ordered();
+        if (view is null)
+            return new FullItem(_version, _config.Hash, entities) { Plugins = _plugins.Current };
+        for (var i = 0; i < entities.Count; i++)
+            entities[i] = view.SentForm(entities[i]);
+        return new FullItem(_version, view.HashOf(_config.Sum), entities) { Plugins = _plugins.Current, Stripped = view.Fields };
+    }
+
+    private IEnumerable<FeedItem> CatchUp(string dataPlaneHash, StrippedConfiguration? view)
+    {
+        var current = view?.HashOf(_config.Sum) ?? _config.Hash;
         // A data plane with nothing is sent the whole even when that is empty too: it is then loaded and ready.
-        if (dataPlaneHash == _config.Hash && dataPlaneHash != ConfigHash.Empty)
+        if (dataPlaneHash == current && dataPlaneHash != ConfigHash.Empty)
             return [];
         // The latest delta from its hash: the same hash is the same configuration, however it was reached.
         for (var node = _recent.Last; node is not null; node = node.Previous)
         {
-            if (node.Value.BaseHash != dataPlaneHash)
+            var item = ItemOf(node.Value, view);
+            // Deltas older than the release's view were never stripped for it: only the whole can bring it up to date.
+            if (item is null)
+                break;
+            if (item.Delta.BaseHash != dataPlaneHash)
                 continue;
             var deltas = new List<FeedItem>();
             for (var next = node; next is not null; next = next.Next)
-                deltas.Add(new DeltaItem(next.Value));
+                deltas.Add(ItemOf(next.Value, view)!);
             return deltas;
         }
-        return [new FullItem(_version, _config.Hash, _config.Ordered())];
+        return [FullFor(view)];
     }
 
-    private sealed class Subscription(ConfigFeed feed, ChannelWriter<FeedItem> output) : IDisposable
+    private static DeltaItem? ItemOf(RecentDelta recent, StrippedConfiguration? view) =>
+        view is null ? new DeltaItem(recent.Delta) { Plugins = recent.Plugins } : recent.Stripped.GetValueOrDefault(view.Release);
+
+    /// <summary>A data plane's place among the feed's subscribers.</summary>
+    public sealed class FeedSubscription : IDisposable
     {
+        private readonly ConfigFeed _feed;
+        private readonly Subscriber _subscriber;
+
+        internal FeedSubscription(ConfigFeed feed, Subscriber subscriber, IReadOnlySet<string> plugins)
+        {
+            _feed = feed;
+            _subscriber = subscriber;
+            Plugins = plugins;
+        }
+
+        /// <summary>The plugins the configuration used when the data plane subscribed.</summary>
+        public IReadOnlySet<string> Plugins { get; }
+
+        /// <summary>The plugins the configuration uses now (cheap: the same set object until a name comes or goes).</summary>
+        public IReadOnlySet<string> CurrentPlugins
+        {
+            get
+            {
+                lock (_feed._gate)
+                    return _feed._plugins.Current;
+            }
+        }
+
+        /// <summary>The whole configuration now, in the form this data plane is sent; the deltas queued so far are older.</summary>
+        public FullItem Full()
+        {
+            lock (_feed._gate)
+                return _feed.FullFor(_subscriber.View);
+        }
+
+        /// <summary>Queues the whole configuration, in the form this data plane is sent, after what is queued (a resync).</summary>
+        public void QueueFull()
+        {
+            lock (_feed._gate)
+                _subscriber.Output.TryWrite(_feed.FullFor(_subscriber.View));
+        }
+
         public void Dispose()
         {
-            lock (feed._gate)
-                feed._subscribers.Remove(output);
+            lock (_feed._gate)
+                _feed._subscribers.Remove(_subscriber);
         }
     }
 

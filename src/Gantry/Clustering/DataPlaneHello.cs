@@ -32,16 +32,3 @@ public sealed record DataPlaneHello(
             ClusterMessages.StringOf(message, "version") ?? "", plugins, labels, ClusterMessages.StringOf(message, "config_hash") ?? global::Gantry.Clustering.ConfigHash.Empty, ip, certificate);
     }
 }
-
-/// <summary>What the control plane makes of a hello.</summary>
-public abstract record HelloVerdict
-{
-    /// <summary>Served: the configuration, then every change.</summary>
-    public sealed record Accept : HelloVerdict;
-
-    /// <summary>Closed with 1008 and the reason (<c>kong_version_incompatible</c>).</summary>
-    public sealed record Refuse(string SyncStatus, string Reason) : HelloVerdict;
-
-    /// <summary>Kept connected but sent no configuration, only a status message (<c>plugin_set_incompatible</c>).</summary>
-    public sealed record Withhold(string SyncStatus, string Message) : HelloVerdict;
-}

@@ -10,7 +10,10 @@ using System.Text.Json.Nodes;
 namespace Gantry.Clustering;
 
 /// <summary>What a data plane tells its control plane about itself in its hello.</summary>
-public sealed record DataPlaneIdentity(Guid NodeId, string Hostname, string Version, IReadOnlyList<string> Plugins, IReadOnlyList<string> Labels);
+public sealed record DataPlaneIdentity(Guid NodeId, string Hostname, string Version, IReadOnlyList<Compatibility.DataPlanePlugin> Plugins, IReadOnlyList<string> Labels);
+
+/// <summary>The control plane refused this data plane (its release); it tries again at the usual pace, in case the control plane is upgraded.</summary>
+public sealed class LinkRefusedException(string message) : Exception(message);
 
 /// <summary>
 /// The data plane's end of the link: connects to cluster_control_plane over TLS with its cluster
@@ -35,6 +38,7 @@ public sealed class DataPlaneLink(
     private Task? _loop;
     private long _lastContact;
     private volatile bool _connected;
+    private string? _lastFailure;
     private volatile string _syncStatus = "unknown";
 
     public bool Connected => _connected;
@@ -105,10 +109,21 @@ public sealed class DataPlaneLink(
             {
                 return;
             }
+            catch (LinkRefusedException e)
+            {
+                // Refused again for the same reason until the control plane is upgraded: said once, not at every retry.
+                if (e.Message != _lastFailure)
+                    logger.LogError("the control plane at {Address} refuses this data plane (release {Release}): {Reason}; serving the last configuration ({Hash}) "
+                        + "and trying again every {Min} to {Max} s", controlPlane, identity.Version, e.Message, applier.Hash, timings.ReconnectMin.TotalSeconds, timings.ReconnectMax.TotalSeconds);
+                else
+                    logger.LogDebug("the control plane at {Address} still refuses this data plane: {Reason}", controlPlane, e.Message);
+                _lastFailure = e.Message;
+            }
             catch (Exception e)
             {
                 logger.LogWarning("link to the control plane at {Address} {State}: {Reason}; serving the last configuration ({Hash}) and reconnecting",
                     controlPlane, _connected ? "lost" : "failed", Reason(e), applier.Hash);
+                _lastFailure = null;
             }
             _connected = false;
             try
@@ -156,9 +171,6 @@ public sealed class DataPlaneLink(
         await socket.SendAsync(Hello(), ClusterMessages.Hello, cancellationToken);
         // Answered after whatever brings this node up to date was queued: the pong says the control plane is done.
         await socket.SendAsync(Ping(), ClusterMessages.Ping, cancellationToken);
-        _connected = true;
-        Touch();
-        logger.LogInformation("connected to the control plane at {Address}, serving {Hash}", controlPlane, applier.Hash);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pinger = PingAsync(socket, stop.Token);
         try
@@ -221,6 +233,8 @@ public sealed class DataPlaneLink(
     {
         var parts = new List<JsonDocument>();
         var awaitingFull = false;
+        // Where this node stands is the control plane's to say again on every link: a status, or else normal once caught up (the pong).
+        var held = false;
         try
         {
             while (true)
@@ -229,7 +243,20 @@ public sealed class DataPlaneLink(
                     ?? throw new LinkClosedException("the control plane closed the link");
                 Touch();
                 var body = message.RootElement;
-                switch (ClusterMessages.TypeOf(message))
+                var type = ClusterMessages.TypeOf(message);
+                if (type == ClusterMessages.Status && ClusterMessages.StringOf(body, "sync_status") == "kong_version_incompatible")
+                {
+                    _syncStatus = "kong_version_incompatible";
+                    throw new LinkRefusedException("kong_version_incompatible: " + ClusterMessages.StringOf(body, "message"));
+                }
+                // Connected once the control plane has accepted this node: its first answer after the hello.
+                if (!_connected)
+                {
+                    _connected = true;
+                    _lastFailure = null;
+                    logger.LogInformation("connected to the control plane at {Address}, serving {Hash}", controlPlane, applier.Hash);
+                }
+                switch (type)
                 {
                     case ClusterMessages.Full:
                         // Kept past this iteration: the parts are applied together once all have come.
@@ -255,10 +282,11 @@ public sealed class DataPlaneLink(
                             awaitingFull = !await ApplyDeltaAsync(socket, body, cancellationToken);
                         break;
                     case ClusterMessages.Pong:
-                        if (_syncStatus == "unknown")
+                        if (!held)
                             _syncStatus = "normal";
                         break;
                     case ClusterMessages.Status:
+                        held = true;
                         _syncStatus = ClusterMessages.StringOf(body, "sync_status") ?? "unknown";
                         logger.LogWarning("the control plane withholds its configuration from this data plane ({Status}): {Message}; serving the last one",
                             _syncStatus, ClusterMessages.StringOf(body, "message"));
@@ -368,8 +396,8 @@ public sealed class DataPlaneLink(
         foreach (var plugin in identity.Plugins)
         {
             w.WriteStartObject();
-            w.WriteString("name", plugin);
-            w.WriteString("version", identity.Version);
+            w.WriteString("name", plugin.Name);
+            w.WriteString("version", plugin.Version);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Gantry.Admin;
 using Gantry.Balancing;
 using Gantry.Clustering;
+using Gantry.Clustering.Compatibility;
 using Gantry.Clustering.Registry;
 using Gantry.Proxy;
 using Gantry.Entities.Definitions;
@@ -141,16 +142,20 @@ internal sealed class GantryNode
         ConfigFeed? feed = null;
         ControlPlaneEndpoint? clusterEndpoint = null;
         DataPlaneLink? link = null;
+        // The data planes' rows, on a control plane only; its links report to the registry, the Admin API and metrics read it.
+        var dataPlanes = role == NodeRole.ControlPlane && database is not null ? new DataPlaneRegistry(database, config.ClusterDataPlanePurgeDelay) : null;
         if (role == NodeRole.ControlPlane)
         {
-            feed = new ConfigFeed(dao, config.DbUpdateFrequency, clusterLogger);
+            feed = new ConfigFeed(dao, config.DbUpdateFrequency, clusterLogger, context.FieldStripper);
             await feed.StartAsync(cancellationToken);
             dao.Committed += feed.Wake;
-            clusterEndpoint = new ControlPlaneEndpoint(feed, config.ClusterMaxPayload, timings, linkCounters, clusterLogger);
+            clusterEndpoint = new ControlPlaneEndpoint(feed, config.ClusterMaxPayload, timings, linkCounters, clusterLogger,
+                ControlPlaneRules.Of(context.EnabledPlugins), dataPlanes is null ? null : new DataPlaneReporter(dataPlanes, clusterLogger));
         }
         else if (role == NodeRole.DataPlane)
         {
-            var identity = new DataPlaneIdentity(nodeId, Environment.MachineName, GantryInfo.Version, context.EnabledPlugins.Select(p => p.Name).ToList(), config.ClusterDataPlaneLabels);
+            var identity = new DataPlaneIdentity(nodeId, Environment.MachineName, GantryInfo.Version,
+                context.EnabledPlugins.Select(p => new DataPlanePlugin(p.Name, p.Version)).ToList(), config.ClusterDataPlaneLabels);
             link = new DataPlaneLink(config.ClusterControlPlane, clusterTls!, new DataPlaneApplier(dbless!, registry),
                 new HybridCache(Path.Combine(prefix.Root, HybridCache.FileName), clusterLogger), identity, config.ClusterMaxPayload, timings, linkCounters, clusterLogger);
             await link.LoadCacheAsync(cancellationToken);
@@ -162,8 +167,6 @@ internal sealed class GantryNode
         await using var disposeLink = link;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
         var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain, HybridStatus(feed, clusterEndpoint, link, linkCounters));
-        // The data planes' rows, on a control plane only; the link reports to the same registry.
-        var dataPlanes = config.Role == NodeRole.ControlPlane && database is not null ? new DataPlaneRegistry(database, config.ClusterDataPlanePurgeDelay) : null;
         var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless, dataPlanes);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.
@@ -173,7 +176,7 @@ internal sealed class GantryNode
         {
             var metrics = new MetricsEndpoint(info, health, counters, pluginState.Prometheus, targetHealth,
                 () => snapshots.Current.Plugins.Instances.Any(i => i.Instance.Handler is Plugins.Prometheus.PrometheusHandler { UpstreamHealthMetrics: true }),
-                dataPlanes);
+                dataPlanes, link is null ? null : () => link.Connected);
             metrics.Map(adminApi);
             metrics.Map(statusApi);
         }

@@ -94,6 +94,31 @@ public abstract class HybridLinkTests(string store)
         Assert.True(link1.GetProperty("deltas_received").GetInt64() >= 3);
         hash = await ClusterHashAsync(controlPlane);
         await UntilAsync(async () => (await second.StatusAsync()).GetProperty("configuration_hash").GetString() == hash, "the second data plane's hash");
+
+        // The control plane lists both, as they report themselves, and exports them; each data plane says it is connected.
+        var release = (await Http.GetFromJsonAsync<JsonElement>(controlPlane.Installation.AdminUrl + "/")).GetProperty("gantry_version").GetString();
+        foreach (var dataPlane in new[] { first, second })
+        {
+            var id = (await Http.GetFromJsonAsync<JsonElement>(dataPlane.Installation.AdminUrl + "/")).GetProperty("node_id").GetString();
+            JsonElement? row = null;
+            await UntilAsync(async () =>
+            {
+                var page = await Http.GetFromJsonAsync<JsonElement>(controlPlane.Installation.AdminUrl + "/clustering/data-planes");
+                row = page.GetProperty("data").EnumerateArray().Where(r => r.GetProperty("id").GetString() == id).Cast<JsonElement?>().FirstOrDefault();
+                return row?.GetProperty("config_hash").GetString() == hash;
+            }, $"data plane {id} listed with the control plane's hash");
+            Assert.Equal(release, row!.Value.GetProperty("version").GetString());
+            Assert.Equal("normal", row.Value.GetProperty("sync_status").GetString());
+            Assert.Equal("127.0.0.1", row.Value.GetProperty("ip").GetString());
+            Assert.Equal(Environment.MachineName, row.Value.GetProperty("hostname").GetString());
+            Assert.InRange(row.Value.GetProperty("last_seen").GetInt64(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
+            Assert.True(row.Value.GetProperty("cert_details").GetProperty("expiry_timestamp").GetInt64() > DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            var metrics = await Http.GetStringAsync(controlPlane.Installation.AdminUrl + "/metrics");
+            Assert.Contains($"kong_data_plane_last_seen{{node_id=\"{id}\"", metrics);
+            Assert.Contains($"kong_data_plane_config_hash{{node_id=\"{id}\"", metrics);
+            Assert.Contains($"kong_data_plane_version_compatible{{node_id=\"{id}\",hostname=\"{Environment.MachineName}\",ip=\"127.0.0.1\",kong_version=\"{release}\"}} 1", metrics);
+            Assert.Contains("\nkong_control_plane_connected 1\n", await Http.GetStringAsync(dataPlane.Installation.StatusUrl + "/metrics"));
+        }
     }
 }
 
@@ -217,6 +242,60 @@ public sealed class HybridResilienceTests
     }
 
     [Fact]
+    public async Task A_data_plane_lacking_a_plugin_the_configuration_uses_keeps_its_last_configuration_until_it_no_longer_needs_it()
+    {
+        await using var upstream = new EchoUpstream();
+        var certificate = ClusterCertificates.Shared();
+        await using var controlPlane = await HybridNode.ControlPlaneAsync("sqlite", certificate);
+        await controlPlane.StartAsync();
+        await using var dataPlane = await HybridNode.DataPlaneAsync(controlPlane, certificate);
+        // Without key-auth (without any plugin), which the control plane has.
+        dataPlane.Environment["GANTRY_PLUGINS"] = "off";
+        await dataPlane.StartAsync();
+        await ServeAsync(controlPlane.Installation, "echo", $"http://127.0.0.1:{upstream.Port}/up", "/one");
+        await AssertServesAsync(dataPlane, "/one");
+        var before = await HashOfAsync(dataPlane);
+        var id = (await Http.GetFromJsonAsync<JsonElement>(dataPlane.Installation.AdminUrl + "/")).GetProperty("node_id").GetString();
+
+        var plugin = await Http.PostAsJsonAsync(controlPlane.Installation.AdminUrl + "/plugins", new { name = "key-auth" });
+        Assert.Equal(HttpStatusCode.Created, plugin.StatusCode);
+        var pluginId = (await plugin.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await UntilLoggedAsync(dataPlane, "withholds its configuration from this data plane (plugin_set_incompatible): the configuration uses plugin key-auth, missing from the data plane");
+        await UntilLoggedAsync(controlPlane, $"configuration withheld from data plane {id}");
+        Assert.Equal("plugin_set_incompatible", (await ControlPlaneOfAsync(dataPlane)).GetProperty("sync_status").GetString());
+        await UntilAsync(async () => (await RowOfAsync(controlPlane, id!))?.GetProperty("sync_status").GetString() == "plugin_set_incompatible", "the withheld row");
+        var counted = await ControlPlaneOfAsync(dataPlane);
+        var deltas = counted.GetProperty("deltas_received").GetInt64();
+        // None, or one when it connected before anything was configured (else it was caught up with deltas from the empty one).
+        var wholes = counted.GetProperty("full_received").GetInt64();
+
+        // Held: later changes do not reach it either, and it serves its last configuration, unprotected by the plugin it lacks.
+        await ServeAsync(controlPlane.Installation, "during", $"http://127.0.0.1:{upstream.Port}/up", "/during");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(dataPlane.ProxyUrl + "/during")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(dataPlane.ProxyUrl + "/one")).StatusCode);
+        Assert.Equal(before, await HashOfAsync(dataPlane));
+        var held = await ControlPlaneOfAsync(dataPlane);
+        Assert.Equal(deltas, held.GetProperty("deltas_received").GetInt64());
+        Assert.Equal(wholes, held.GetProperty("full_received").GetInt64());
+        Assert.DoesNotContain("asking the control plane for the whole configuration", dataPlane.Logs);
+
+        // Once the configuration no longer uses it, the data plane gets the whole configuration (it missed the deltas in between).
+        Assert.Equal(HttpStatusCode.NoContent, (await Http.DeleteAsync(controlPlane.Installation.AdminUrl + "/plugins/" + pluginId)).StatusCode);
+        await AssertServesAsync(dataPlane, "/during");
+        var hash = await HashOfAsync(controlPlane);
+        await UntilAsync(async () => await HashOfAsync(dataPlane) == hash, "the data plane at the control plane's hash");
+        var link = await ControlPlaneOfAsync(dataPlane);
+        Assert.Equal("normal", link.GetProperty("sync_status").GetString());
+        // Exactly one whole configuration after the hold, whatever reconnects happened (a data plane that reconnects
+        // names the hash it serves and is caught up with deltas from it, or held again).
+        Assert.True(link.GetProperty("full_received").GetInt64() == wholes + 1, link + "\n" + dataPlane.Logs);
+        await UntilAsync(async () => (await RowOfAsync(controlPlane, id!))?.GetProperty("sync_status").GetString() == "normal", "the row back to normal");
+        Assert.Contains($"data plane {id} (", controlPlane.Logs);
+        Assert.Contains("has every plugin the configuration uses now", controlPlane.Logs);
+    }
+
+    [Fact]
     public async Task A_data_plane_that_cannot_apply_a_delta_asks_for_the_whole_and_reaches_the_control_planes_hash()
     {
         await using var upstream = new EchoUpstream();
@@ -224,33 +303,88 @@ public sealed class HybridResilienceTests
         await using var controlPlane = await HybridNode.ControlPlaneAsync("sqlite", certificate);
         await controlPlane.StartAsync();
         await using var dataPlane = await HybridNode.DataPlaneAsync(controlPlane, certificate);
-        // Without key-auth, a configuration that uses it does not validate on this data plane.
-        dataPlane.Environment["GANTRY_PLUGINS"] = "off";
         await dataPlane.StartAsync();
         await ServeAsync(controlPlane.Installation, "echo", $"http://127.0.0.1:{upstream.Port}/up", "/one");
-        await AssertServesAsync(dataPlane, "/one");
-        var before = await HashOfAsync(dataPlane);
-
-        var plugin = await Http.PostAsJsonAsync(controlPlane.Installation.AdminUrl + "/plugins", new { name = "key-auth" });
-        Assert.Equal(HttpStatusCode.Created, plugin.StatusCode);
-        var pluginId = (await plugin.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
-        await UntilLoggedAsync(dataPlane, "asking the control plane for the whole configuration");
-        await UntilLoggedAsync(dataPlane, "from the control plane is refused");
-        // The last configuration keeps serving, unprotected by the plugin it could not apply.
-        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync(dataPlane.ProxyUrl + "/one")).StatusCode);
-        Assert.Equal(before, await HashOfAsync(dataPlane));
-
-        // Once the configuration no longer needs it, the next delta is onto a base the data plane does not
-        // serve: it asks for the whole again, and this one applies.
-        Assert.Equal(HttpStatusCode.NoContent, (await Http.DeleteAsync(controlPlane.Installation.AdminUrl + "/plugins/" + pluginId)).StatusCode);
-        await ServeAsync(controlPlane.Installation, "after", $"http://127.0.0.1:{upstream.Port}/up", "/after");
-        await AssertServesAsync(dataPlane, "/after");
+        var first = new Guid("00000000-0000-4000-8000-000000000001");
+        var second = new Guid("00000000-0000-4000-8000-000000000002");
+        await PutAsync(controlPlane, $"/routes/{first}", new { name = "a", paths = new[] { "/a" }, service = new { name = "echo" } });
+        await PutAsync(controlPlane, $"/routes/{second}", new { name = "b", paths = new[] { "/b" }, service = new { name = "echo" } });
+        await AssertServesAsync(dataPlane, "/b");
         var hash = await HashOfAsync(controlPlane);
         var clock = Stopwatch.StartNew();
         while (await HashOfAsync(dataPlane) != hash && clock.Elapsed < Propagation)
             await Task.Delay(50);
+        var fullBefore = (await dataPlane.StatusAsync()).GetProperty("control_plane").GetProperty("full_received").GetInt64();
+
+        // The two routes swap names in one transaction, whose events the control plane reads together: one delta,
+        // whose upserts (by id) give the first route the name the second still has on the data plane. The
+        // data plane's write fails on the unique name, changes nothing and asks for the whole.
+        await using (var connection = await controlPlane.Installation.OpenAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            foreach (var (id, name) in new[] { (first, "swap"), (second, "a"), (first, "b") })
+                await ExecuteAsync(connection, transaction, "UPDATE routes SET name = @name WHERE id = @id", ("name", name), ("id", id.ToString()));
+            foreach (var id in new[] { first, second })
+            {
+                await ExecuteAsync(connection, transaction,
+                    "INSERT INTO cluster_events (id, node_id, at, nbf, expire_at, channel, data) VALUES (@id, @node, "
+                    + "((julianday('now') - 2440587.5) * 86400.0), NULL, ((julianday('now') - 2440587.5) * 86400.0) + 86400, 'invalidations', @data)",
+                    ("id", Guid.NewGuid().ToString()), ("node", Guid.NewGuid().ToString()), ("data", $"{{\"entity\":\"routes\",\"id\":\"{id}\",\"operation\":\"update\"}}"));
+            }
+            await transaction.CommitAsync();
+        }
+        await UntilLoggedAsync(dataPlane, "asking the control plane for the whole configuration");
+        await UntilLoggedAsync(controlPlane, "asks for the whole configuration");
+        hash = await HashOfAsync(controlPlane);
+        clock.Restart();
+        while (await HashOfAsync(dataPlane) != hash && clock.Elapsed < Propagation)
+            await Task.Delay(50);
         Assert.Equal(hash, await HashOfAsync(dataPlane));
+        Assert.Equal("b", (await Http.GetFromJsonAsync<JsonElement>(dataPlane.Installation.AdminUrl + $"/routes/{first}")).GetProperty("name").GetString());
+        Assert.Equal("a", (await Http.GetFromJsonAsync<JsonElement>(dataPlane.Installation.AdminUrl + $"/routes/{second}")).GetProperty("name").GetString());
         var link = (await dataPlane.StatusAsync()).GetProperty("control_plane");
-        Assert.True(link.GetProperty("full_received").GetInt64() >= 3, link.ToString() + "\n" + dataPlane.Logs);
+        Assert.True(link.GetProperty("full_received").GetInt64() > fullBefore, link + "\n" + dataPlane.Logs);
+        await AssertServesAsync(dataPlane, "/a");
+    }
+
+    private static async Task PutAsync(HybridNode node, string path, object body)
+    {
+        var response = await Http.PutAsJsonAsync(node.Installation.AdminUrl + path, body);
+        Assert.True(response.IsSuccessStatusCode, $"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task ExecuteAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string sql,
+        params (string Name, object Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<JsonElement> ControlPlaneOfAsync(HybridNode dataPlane) => (await dataPlane.StatusAsync()).GetProperty("control_plane");
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > Propagation)
+                throw new TimeoutException($"not within {Propagation}: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<JsonElement?> RowOfAsync(HybridNode controlPlane, string id)
+    {
+        var page = await Http.GetFromJsonAsync<JsonElement>(controlPlane.Installation.AdminUrl + "/clustering/data-planes");
+        return page.GetProperty("data").EnumerateArray().Where(r => r.GetProperty("id").GetString() == id).Cast<JsonElement?>().FirstOrDefault();
     }
 }
