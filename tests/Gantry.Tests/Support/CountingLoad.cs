@@ -111,10 +111,17 @@ public sealed class CountingLoad : IAsyncDisposable
             _failures.Enqueue(url + ": " + what);
     }
 
+    /// <summary>Stops sending and waits for the requests in flight; the counts are final afterwards.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+            await _stop.CancelAsync();
+        await Task.WhenAll(_workers);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await Task.WhenAll(_workers);
+        await StopAsync();
         _client.Dispose();
         _stop.Dispose();
     }
