@@ -122,7 +122,7 @@ public sealed class DataPlaneLink(
             catch (Exception e)
             {
                 logger.LogWarning("link to the control plane at {Address} {State}: {Reason}; serving the last configuration ({Hash}) and reconnecting",
-                    controlPlane, _connected ? "lost" : "failed", Reason(e), applier.Hash);
+                    controlPlane, _connected ? "lost" : "failed", Reason(e, beforeLink: !_connected), applier.Hash);
                 _lastFailure = null;
             }
             _connected = false;
@@ -137,8 +137,13 @@ public sealed class DataPlaneLink(
         }
     }
 
-    /// <summary>The innermost explanation of a failed connection (the handler wraps what the TLS callback threw).</summary>
-    private static string Reason(Exception e)
+    /// <summary>
+    /// The innermost explanation of a failed connection (the handler wraps what the TLS callback threw). A
+    /// connection that was made and then dropped before the link was up may be a control plane refusing this
+    /// node's certificate (with TLS 1.3 the client learns it only after its handshake), so that case says
+    /// what to check; a refused connect or a link lost later does not.
+    /// </summary>
+    private static string Reason(Exception e, bool beforeLink)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
         {
@@ -149,7 +154,9 @@ public sealed class DataPlaneLink(
         while (deepest.InnerException is not null)
             deepest = deepest.InnerException;
         var text = deepest == e ? e.Message : $"{e.Message} ({deepest.Message})";
-        return e is WebSocketException or HttpRequestException or IOException or AuthenticationException
+        var couldBeRefusal = beforeLink && deepest is not SocketException
+            && e is WebSocketException or HttpRequestException or IOException or AuthenticationException;
+        return couldBeRefusal
             ? text + "; a control plane that refuses this node's certificate closes the connection in the TLS handshake: check cluster_cert and cluster_mtls"
             : text;
     }
