@@ -35,7 +35,7 @@ public sealed class ControlPlaneEndpoint(
 
     // The last whole configurations encoded (one per form: as served, and per stripped release), shared by
     // the data planes that need them at the same version.
-    private readonly List<(long Version, string Hash, List<byte[]> Parts)> _lastFull = [];
+    private readonly List<(long Version, string Hash, Lazy<List<byte[]>> Parts)> _lastFull = [];
     private readonly object _fullGate = new();
 
     // What stripping each data plane was told about, so that a reconnect does not log it again.
@@ -243,25 +243,30 @@ public sealed class ControlPlaneEndpoint(
         }
     }
 
+    /// <summary>
+    /// The parts of a whole configuration, encoded once however many data planes ask for it at the same time
+    /// (a control plane restarted with hundreds of data planes reconnecting at once).
+    /// </summary>
     private List<byte[]> EncodedFull(FullItem full)
     {
+        Lazy<List<byte[]>>? parts = null;
         lock (_fullGate)
         {
             foreach (var last in _lastFull)
             {
                 if (last.Version == full.Version && last.Hash == full.Hash)
-                    return last.Parts;
+                    parts = last.Parts;
+            }
+            if (parts is null)
+            {
+                parts = new Lazy<List<byte[]>>(() => ClusterMessages.EncodeFull(full.Version, full.Hash, full.Entities, maxPayload));
+                _lastFull.Add((full.Version, full.Hash, parts));
+                // One per form in use is enough: as served, and one per older release being stripped for.
+                if (_lastFull.Count > 4)
+                    _lastFull.RemoveAt(0);
             }
         }
-        var parts = ClusterMessages.EncodeFull(full.Version, full.Hash, full.Entities, maxPayload);
-        lock (_fullGate)
-        {
-            _lastFull.Add((full.Version, full.Hash, parts));
-            // One per form in use is enough: as served, and one per older release being stripped for.
-            if (_lastFull.Count > 4)
-                _lastFull.RemoveAt(0);
-        }
-        return parts;
+        return parts.Value;
     }
 
     /// <summary>One data plane's link: where it stands (its status, the hash it reports) and its reports to the registry.</summary>
