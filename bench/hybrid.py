@@ -331,12 +331,13 @@ def main():
         latencies, sizes = [], []
         for i in range(args.changes):
             before = dp1.status()["control_plane"]["bytes_received"]
-            status, _ = proxy_bench.http("POST", cp.admin + "/services/open/routes", {"name": f"probe-{i}", "paths": [f"/probe-{i}"]})
+            # Paths are prefixes: /probe-1 would already serve /probe-10, so each ends with a dash.
+            status, _ = proxy_bench.http("POST", cp.admin + "/services/open/routes", {"name": f"probe-{i}", "paths": [f"/probe-{i}-"]})
             if status != 201:
                 sys.exit(f"Error: creating probe route {i} answered {status}")
             written = time.perf_counter()
             for dp in (dp1, dp2):
-                latencies.append((wait_for(lambda: status_code(f"{dp.proxy}/probe-{i}") == 200, f"probe {i} on {dp.prefix}", timeout=30, every=0.005) - written) * 1000)
+                latencies.append((wait_for(lambda: status_code(f"{dp.proxy}/probe-{i}-") == 200, f"probe {i} on {dp.prefix}", timeout=30, every=0.005) - written) * 1000)
             sizes.append(dp1.status()["control_plane"]["bytes_received"] - before)
             if os.environ.get("BENCH_VERBOSE"):
                 print(f"  change {i}: {latencies[-2]:.0f} ms, {latencies[-1]:.0f} ms, {sizes[-1]} bytes", flush=True)
