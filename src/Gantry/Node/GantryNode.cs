@@ -125,7 +125,8 @@ internal sealed class GantryNode
         await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
         if (database is not null)
         {
-            await snapshots.StartAsync(cancellationToken);
+            // A control plane proxies nothing: rebuilding proxy snapshots at every change would only take CPU from the data planes.
+            await snapshots.StartAsync(cancellationToken, build: role != NodeRole.ControlPlane);
             await healthEvents.StartAsync(cancellationToken);
         }
         else
@@ -161,7 +162,7 @@ internal sealed class GantryNode
         await using var disposeFeed = feed;
         await using var disposeLink = link;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
-        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain, HybridStatus(feed, clusterEndpoint, link, linkCounters));
+        var infoEndpoints = new InfoEndpoints(info, health, counters, role == NodeRole.ControlPlane ? null : snapshots, dbless, drain, HybridStatus(feed, clusterEndpoint, link, linkCounters));
         // The data planes' rows, on a control plane only; the link reports to the same registry.
         var dataPlanes = config.Role == NodeRole.ControlPlane && database is not null ? new DataPlaneRegistry(database, config.ClusterDataPlanePurgeDelay) : null;
         var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless, dataPlanes);

@@ -30,9 +30,19 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
     // After a failed refresh nothing about the served snapshot can be trusted to be current: rebuild it all.
     private bool _rebuildAll = true;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    // False on a node that serves no proxy (a control plane): the loop only deletes expired events, which
+    // every node sharing the database takes its turn at.
+    private bool _build = true;
+
+    /// <summary>
+    /// Builds the first snapshot, then keeps it fresh. Without <paramref name="build"/> nothing is built
+    /// (<see cref="Current"/> stays empty) and the loop only deletes expired cluster events.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken, bool build = true)
     {
-        await RefreshAsync(force: true, cancellationToken);
+        _build = build;
+        if (build)
+            await RefreshAsync(force: true, cancellationToken);
         LastError = null;
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
@@ -44,7 +54,10 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         {
             try
             {
-                await RefreshAsync(force: _rebuildAll, _stop.Token);
+                if (_build)
+                    await RefreshAsync(force: _rebuildAll, _stop.Token);
+                else
+                    await DeleteExpiredEventsAsync(_stop.Token);
                 if (!DatabaseReachable)
                     logger.LogWarning("the database is reachable again; configuration updates resume");
                 DatabaseReachable = true;
@@ -53,6 +66,11 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e) when (!_build)
+            {
+                // The next turn tries again; a control plane reports its database's health on its own.
+                logger.LogDebug("cannot delete expired cluster events: {Message}", e.Message);
             }
             catch (Exception e)
             {
