@@ -57,7 +57,7 @@ public sealed class SnapshotChanges
     }
 
     /// <summary>Adds what an event's data names; an event that names no entity counts as a change of everything.</summary>
-    public void AddEvent(string? data)
+    private void AddEvent(string? data)
     {
         try
         {
@@ -73,23 +73,6 @@ public sealed class SnapshotChanges
         catch (JsonException)
         {
             Everything = true;
-        }
-    }
-
-    /// <summary>Adds every change of <paramref name="other"/>.</summary>
-    public void AddAll(SnapshotChanges other)
-    {
-        if (other.Everything)
-            Everything = true;
-        foreach (var (type, ids) in other._byType)
-        {
-            if (ids is null)
-                _byType[type] = null;
-            else
-            {
-                foreach (var id in ids)
-                    Add(type, id.ToString());
-            }
         }
     }
 
