@@ -181,8 +181,10 @@ public sealed class DbLessStore : IAsyncDisposable
             var served = Volatile.Read(ref _current);
             var dao = new EntityDao(served.Database, _registry, _nodeId);
             await write(dao, cancellationToken);
+            // Built before the events are deleted: they name the rows the build reads again.
+            var snapshot = await _snapshots.BuildChangedFromAsync(dao, changedEntities, cancellationToken);
             await dao.Events.DeleteAllAsync(cancellationToken);
-            _snapshots.Install(await _snapshots.BuildChangedFromAsync(dao, changedEntities, cancellationToken));
+            _snapshots.Install(snapshot);
             served.Hash = hash;
         }
         finally

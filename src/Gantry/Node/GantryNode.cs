@@ -126,7 +126,8 @@ internal sealed class GantryNode
         await using var healthEvents = new HealthEvents(dao, targetHealth, config.DbUpdateFrequency, loggers.CreateLogger("gantry.balancer"));
         if (database is not null)
         {
-            await snapshots.StartAsync(cancellationToken);
+            // A control plane proxies nothing: rebuilding proxy snapshots at every change would only take CPU from the data planes.
+            await snapshots.StartAsync(cancellationToken, build: role != NodeRole.ControlPlane);
             await healthEvents.StartAsync(cancellationToken);
         }
         else
@@ -166,7 +167,7 @@ internal sealed class GantryNode
         await using var disposeFeed = feed;
         await using var disposeLink = link;
         var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin");
-        var infoEndpoints = new InfoEndpoints(info, health, counters, snapshots, dbless, drain, HybridStatus(feed, clusterEndpoint, link, linkCounters));
+        var infoEndpoints = new InfoEndpoints(info, health, counters, role == NodeRole.ControlPlane ? null : snapshots, dbless, drain, HybridStatus(feed, clusterEndpoint, link, linkCounters));
         var adminApi = CreateAdminApi(context, dao, adminLogger, infoEndpoints, dbless, dataPlanes);
         new UpstreamHealthEndpoints(targetHealth, healthEvents).MapAll(adminApi);
         // The Status API serves the same /status and /status/ready as the Admin API, and nothing else.

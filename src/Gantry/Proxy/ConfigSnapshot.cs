@@ -53,6 +53,12 @@ public sealed class ConfigSnapshot(Router router, FrozenDictionary<Guid, Service
 
     /// <summary>Increases with every rebuild.</summary>
     public long Version { get; } = version;
+
+    /// <summary>What the router was built from, for the next build to start from; null for the empty snapshot.</summary>
+    internal RoutingPart? Routing { get; init; }
+
+    /// <summary>What the plugin chains were built from, for the next build to start from; null for the empty snapshot.</summary>
+    internal ChainPart? Chains { get; init; }
 }
 
 /// <summary>A stored entity left out of the configuration because it cannot be used, and why.</summary>

@@ -30,9 +30,19 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
     // After a failed refresh nothing about the served snapshot can be trusted to be current: rebuild it all.
     private bool _rebuildAll = true;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    // False on a node that serves no proxy (a control plane): the loop only deletes expired events, which
+    // every node sharing the database takes its turn at.
+    private bool _build = true;
+
+    /// <summary>
+    /// Builds the first snapshot, then keeps it fresh. Without <paramref name="build"/> nothing is built
+    /// (<see cref="Current"/> stays empty) and the loop only deletes expired cluster events.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken, bool build = true)
     {
-        await RefreshAsync(force: true, cancellationToken);
+        _build = build;
+        if (build)
+            await RefreshAsync(force: true, cancellationToken);
         LastError = null;
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
@@ -44,7 +54,10 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         {
             try
             {
-                await RefreshAsync(force: _rebuildAll, _stop.Token);
+                if (_build)
+                    await RefreshAsync(force: _rebuildAll, _stop.Token);
+                else
+                    await DeleteExpiredEventsAsync(_stop.Token);
                 if (!DatabaseReachable)
                     logger.LogWarning("the database is reachable again; configuration updates resume");
                 DatabaseReachable = true;
@@ -53,6 +66,11 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e) when (!_build)
+            {
+                // The next turn tries again; a control plane reports its database's health on its own.
+                logger.LogDebug("cannot delete expired cluster events: {Message}", e.Message);
             }
             catch (Exception e)
             {
@@ -80,10 +98,8 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
     private async Task RefreshAsync(bool force, CancellationToken cancellationToken)
     {
         var batch = await _events.PeekAsync(cancellationToken);
-        var changed = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var row in batch.Events)
-            changed.Add(EntityOf(row.Data));
-        if (!force && changed.Count == 0)
+        var changed = SnapshotChanges.FromEvents(batch.Events.Select(e => e.Data));
+        if (!force && changed.IsEmpty)
         {
             _events.Acknowledge(batch);
             return;
@@ -95,7 +111,7 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         _rebuildAll = false;
         var invalid = snapshot.Invalid.All.Count();
         logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins, {Invalid} invalid entities skipped; changed: {Changed})",
-            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, invalid, force ? "all" : string.Join(", ", changed));
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, invalid, force ? "all" : changed);
         await DeleteExpiredEventsAsync(cancellationToken);
     }
 
@@ -116,34 +132,25 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
     /// <summary>
     /// Rebuilds only the parts of the current snapshot that <paramref name="changed"/> entity types feed, reading
     /// <paramref name="source"/> (a data plane's database after a delta was written into it), for
-    /// <see cref="Install"/>. Callers never build two at once.
+    /// <see cref="Install"/>. The rows the delta wrote are named by the invalidation events its writes left
+    /// in <paramref name="source"/>, which must be read before they are deleted; a changed type no event
+    /// names is read whole. Callers never build two at once.
     /// </summary>
     public async Task<ConfigSnapshot> BuildChangedFromAsync(EntityDao source, IReadOnlySet<string> changed, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var snapshot = await builder.BuildAsync(Current.Version + 1, Current, changed, cancellationToken, source);
+        var events = await source.EventsSinceAsync(ClusterEvents.Invalidations, 0, cancellationToken);
+        var changes = SnapshotChanges.FromEvents(events.Select(e => e.Data));
+        foreach (var type in changed.Where(t => !changes.Touches(t)))
+            changes.Add(type, null);
+        var snapshot = await builder.BuildAsync(Current.Version + 1, Current, changes, cancellationToken, source);
         logger.LogInformation("configuration version {Version} built in {Milliseconds} ms ({Routes} routes, {Chains} with plugins; changed: {Changed})",
-            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, string.Join(", ", changed));
+            snapshot.Version, clock.ElapsedMilliseconds, snapshot.Router.RouteCount, snapshot.Plugins.Count, changes);
         return snapshot;
     }
 
     /// <summary>Serves <paramref name="snapshot"/> from now on; requests already running keep the one they started with.</summary>
     public void Install(ConfigSnapshot snapshot) => Volatile.Write(ref _current, snapshot);
-
-    /// <summary>The entity an event names; an event that names none counts as a change of everything.</summary>
-    private static string EntityOf(string? data)
-    {
-        try
-        {
-            return data is not null && System.Text.Json.JsonDocument.Parse(data).RootElement.TryGetProperty("entity", out var entity)
-                ? entity.GetString() ?? SnapshotBuilder.Everything
-                : SnapshotBuilder.Everything;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return SnapshotBuilder.Everything;
-        }
-    }
 
     /// <summary>Expired events are deleted by whichever node gets there, at most once a minute per node.</summary>
     private async Task DeleteExpiredEventsAsync(CancellationToken cancellationToken)

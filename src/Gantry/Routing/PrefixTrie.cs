@@ -31,7 +31,8 @@ internal sealed class PrefixTrie
     /// <summary>Mutable while the router is being built, then frozen into arrays.</summary>
     public sealed class Builder
     {
-        private readonly Dictionary<char, Builder> _children = [];
+        // Most nodes have one child or none: a short list searched in order costs less than a dictionary per node.
+        private List<(char Key, Builder Node)>? _children;
         private List<int>? _ranks;
 
         /// <summary>Ranks must be added in ascending order; a repeat of the last one is ignored.</summary>
@@ -39,27 +40,37 @@ internal sealed class PrefixTrie
         {
             var node = this;
             foreach (var c in prefix)
-            {
-                if (!node._children.TryGetValue(c, out var child))
-                {
-                    child = new Builder();
-                    node._children.Add(c, child);
-                }
-                node = child;
-            }
+                node = node.ChildFor(c);
             node._ranks ??= [];
             if (node._ranks.Count == 0 || node._ranks[^1] != rank)
                 node._ranks.Add(rank);
         }
 
+        private Builder ChildFor(char c)
+        {
+            _children ??= new List<(char, Builder)>(1);
+            foreach (var (key, node) in _children)
+            {
+                if (key == c)
+                    return node;
+            }
+            var child = new Builder();
+            _children.Add((c, child));
+            return child;
+        }
+
         public PrefixTrie Build()
         {
+            if (_children is null)
+                return new PrefixTrie([], [], _ranks is null ? NoRanks : _ranks.ToArray());
+            _children.Sort(static (a, b) => a.Key.CompareTo(b.Key));
             var keys = new char[_children.Count];
-            _children.Keys.CopyTo(keys, 0);
-            Array.Sort(keys);
             var children = new PrefixTrie[keys.Length];
             for (var i = 0; i < keys.Length; i++)
-                children[i] = _children[keys[i]].Build();
+            {
+                keys[i] = _children[i].Key;
+                children[i] = _children[i].Node.Build();
+            }
             return new PrefixTrie(keys, children, _ranks is null ? NoRanks : _ranks.ToArray());
         }
     }

@@ -22,8 +22,15 @@ public sealed class Router
     private readonly FrozenDictionary<string, PrefixTrie>.AlternateLookup<ReadOnlySpan<char>> _exactHostLookup;
     private readonly PrefixTrie _anyHost;
 
-    private Router(SubRoute[] subRoutes, FrozenDictionary<string, PrefixTrie> exactHosts, PrefixTrie anyHost)
+    // Each route's sub-routes, or why it does not compile, by the definition they were compiled from: a
+    // rebuild given this router compiles again only the definitions it has not seen.
+    private readonly Dictionary<RouteDefinition, Compiled> _compiled;
+
+    private sealed record Compiled(SubRoute[] SubRoutes, RouterConfigurationException? Error);
+
+    private Router(SubRoute[] subRoutes, FrozenDictionary<string, PrefixTrie> exactHosts, PrefixTrie anyHost, Dictionary<RouteDefinition, Compiled> compiled)
     {
+        _compiled = compiled;
         _subRoutes = subRoutes;
         _exactHosts = exactHosts;
         _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -34,27 +41,41 @@ public sealed class Router
 
     public static Router Build(IReadOnlyList<RouteDefinition> routes) => Build(routes, static (_, error) => throw error);
 
-    /// <summary>Builds the router from every route that compiles; each route that does not is handed to <paramref name="invalid"/> and left out.</summary>
-    public static Router Build(IReadOnlyList<RouteDefinition> routes, Action<RouteDefinition, RouterConfigurationException> invalid)
+    /// <summary>
+    /// Builds the router from every route that compiles; each route that does not is handed to <paramref name="invalid"/> and left out.
+    /// Given the <paramref name="previous"/> router, the definitions it was built from (the same instances) are not compiled again.
+    /// </summary>
+    public static Router Build(IReadOnlyList<RouteDefinition> routes, Action<RouteDefinition, RouterConfigurationException> invalid, Router? previous = null)
     {
-        var subRoutes = new List<SubRoute>(routes.Count);
-        var compiled = new List<SubRoute>(4);
+        var subRoutes = new List<SubRoute>(routes.Count + routes.Count / 4);
+        var compiledNow = new Dictionary<RouteDefinition, Compiled>(routes.Count, ReferenceEqualityComparer.Instance);
+        var output = new List<SubRoute>(4);
         var seen = new HashSet<Guid>();
         foreach (var route in routes)
         {
-            compiled.Clear();
-            try
+            if (!seen.Add(route.Id))
             {
-                if (!seen.Add(route.Id))
-                    throw new RouterConfigurationException($"{route.Describe()}: the id appears more than once.");
-                RouteCompiler.Compile(route, compiled);
-            }
-            catch (RouterConfigurationException error)
-            {
-                invalid(route, error);
+                invalid(route, new RouterConfigurationException($"{route.Describe()}: the id appears more than once."));
                 continue;
             }
-            subRoutes.AddRange(compiled);
+            if (previous is null || !previous._compiled.TryGetValue(route, out var compiled))
+            {
+                output.Clear();
+                try
+                {
+                    RouteCompiler.Compile(route, output);
+                    compiled = new Compiled(output.ToArray(), null);
+                }
+                catch (RouterConfigurationException error)
+                {
+                    compiled = new Compiled([], error);
+                }
+            }
+            compiledNow[route] = compiled;
+            if (compiled.Error is not null)
+                invalid(route, compiled.Error);
+            else
+                subRoutes.AddRange(compiled.SubRoutes);
         }
 
         // Highest key first; ties go to the larger id. Guid.CompareTo orders like the canonical
@@ -92,7 +113,7 @@ public sealed class Router
         var frozen = new Dictionary<string, PrefixTrie>(exact.Count, StringComparer.OrdinalIgnoreCase);
         foreach (var (host, builder) in exact)
             frozen.Add(host, builder.Build());
-        return new Router(subRoutes.ToArray(), frozen.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), anyHost.Build())
+        return new Router(subRoutes.ToArray(), frozen.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), anyHost.Build(), compiledNow)
         {
             RouteCount = routes.Count,
         };

@@ -46,6 +46,9 @@ public sealed class InvalidEntityTests
             await gantry.ExecuteAsync(gantry.IsPostgres
                 ? "UPDATE routes SET paths = ARRAY['~/a++b'] WHERE name = 'tampered'"
                 : "UPDATE routes SET paths = '[\"~/a++b\"]' WHERE name = 'tampered'");
+            // With the event a write appends, naming the row: rebuilds read again only the rows events name.
+            var now = gantry.IsPostgres ? "extract(epoch FROM clock_timestamp())" : "((julianday('now') - 2440587.5) * 86400.0)";
+            await gantry.ExecuteAsync($"INSERT INTO cluster_events (id, node_id, at, nbf, expire_at, channel, data) VALUES ('{Guid.NewGuid()}', '{Guid.NewGuid()}', {now}, NULL, {now} + 86400, 'invalidations', '{{\"entity\":\"routes\",\"id\":\"{tamperedId}\",\"operation\":\"update\"}}')");
 
             // Every later change still applies; the tampered route is named on /status.
             await CreateAsync(gantry, "/services/echo/routes", new { name = "ok", paths = new[] { "/ok" } });

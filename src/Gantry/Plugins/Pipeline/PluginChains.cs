@@ -14,14 +14,18 @@ public sealed record ScopedInstance(PluginDescriptor Plugin, PluginInstance Inst
 /// </summary>
 public sealed class PluginChains
 {
-    public static PluginChains Empty { get; } = new(FrozenDictionary<Guid, PluginChain>.Empty, []);
+    public static PluginChains Empty { get; } = new(FrozenDictionary<Guid, PluginChain>.Empty, [], []);
 
     private readonly FrozenDictionary<Guid, PluginChain> _byRoute;
 
-    private PluginChains(FrozenDictionary<Guid, PluginChain> byRoute, IReadOnlyList<ScopedInstance> instances)
+    // The instances by plugin name, highest priority first: kept so that a rebuild with the same instances resolves only the routes it must.
+    private readonly List<NameIndex> _byName;
+
+    private PluginChains(FrozenDictionary<Guid, PluginChain> byRoute, IReadOnlyList<ScopedInstance> instances, List<NameIndex> byName)
     {
         _byRoute = byRoute;
         Instances = instances;
+        _byName = byName;
     }
 
     /// <summary>Every enabled instance of the snapshot, whether or not a route runs it.</summary>
@@ -32,11 +36,20 @@ public sealed class PluginChains
 
     public PluginChain? For(Guid route) => _byRoute.Count == 0 ? null : _byRoute.GetValueOrDefault(route);
 
-    public static PluginChains Build(IEnumerable<RouteDefinition> routes, IReadOnlyList<ScopedInstance> instances)
+    public static PluginChains Build(IEnumerable<RouteDefinition> routes, IReadOnlyList<ScopedInstance> instances) =>
+        Empty.Update(routes, instances, null);
+
+    /// <summary>
+    /// The chains of <paramref name="routes"/> with <paramref name="instances"/>, resolving again only the routes
+    /// in <paramref name="stale"/> (every route when null): the others keep the chain, or the absence of one, they
+    /// have here. The caller names as stale every route whose chain the differences between these instances and
+    /// this object's can change, and every route whose service changed.
+    /// </summary>
+    public PluginChains Update(IEnumerable<RouteDefinition> routes, IReadOnlyList<ScopedInstance> instances, IReadOnlySet<Guid>? stale)
     {
         if (instances.Count == 0)
             return Empty;
-        var byName = instances
+        var byName = ReferenceEquals(instances, Instances) ? _byName : instances
             .GroupBy(i => i.Plugin.Name, StringComparer.Ordinal)
             .Select(g => new NameIndex(g.First().Plugin, g.ToList()))
             .OrderByDescending(n => n.Plugin.Priority).ThenBy(n => n.Plugin.Name, StringComparer.Ordinal)
@@ -45,6 +58,12 @@ public sealed class PluginChains
         var slots = new List<PluginSlot>();
         foreach (var route in routes)
         {
+            if (stale is not null && !stale.Contains(route.Id))
+            {
+                if (_byRoute.TryGetValue(route.Id, out var kept))
+                    chains[route.Id] = kept;
+                continue;
+            }
             slots.Clear();
             foreach (var name in byName)
             {
@@ -54,7 +73,7 @@ public sealed class PluginChains
             if (slots.Count > 0)
                 chains[route.Id] = new PluginChain([.. slots]);
         }
-        return new PluginChains(chains.ToFrozenDictionary(), instances);
+        return new PluginChains(chains.ToFrozenDictionary(), instances, byName);
     }
 
     /// <summary>The instances of one plugin name, indexed by scope.</summary>
