@@ -80,6 +80,7 @@ public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval 
             {
                 var (version, hash, entities) = snapshot();
                 Write(version, hash, entities);
+                Node.MemoryTrace.Log(logger, "hybrid cache written");
             }
             catch (Exception e)
             {
