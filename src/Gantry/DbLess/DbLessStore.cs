@@ -264,7 +264,7 @@ public sealed class DbLessStore : IAsyncDisposable
     /// counted it. Collected at once here, that space is reused by the import and the snapshot instead
     /// (measured: docs/hybrid.md, "Memory").
     /// </summary>
-    private static void CollectAfterLargeLoad(int entities)
+    internal static void CollectAfterLargeLoad(int entities)
     {
         if (entities >= LargeLoad)
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
