@@ -15,7 +15,10 @@
    one route change: time until every one has the delta (p50 / p99 / max).
 
 Not a test:
-    bench/hybrid.py [--routes 10000] [--consumers 100000] [--changes 50] [--clients 200]
+    bench/hybrid.py [--routes 10000] [--consumers 100000] [--changes 50] [--clients 200] [--keep]
+--changes 0 skips the propagation, --clients 0 the fan-out; BENCH_DP_LOG_LEVEL=debug logs the data planes'
+memory at each step of a load (in their node.log, kept with --keep). After the initial sync the first data
+plane is restarted with its control plane unreachable, to time its start from the cache.
 Needs nginx (the upstream) and PostgreSQL's binaries (apt-get install nginx postgresql).
 """
 import argparse, asyncio, base64, importlib.util, json, os, random, shutil, socket, ssl, statistics, struct, subprocess, sys, tempfile, time, urllib.error, urllib.request, uuid, zlib
@@ -311,7 +314,10 @@ def main():
         print(f"control plane: serving hash {cp_hash} {ready - cp.started:.1f} s after its start, RSS {rss_mb(cp.process.pid):.0f} MB", flush=True)
 
         def data_plane(name):
-            return Node(work, name, dict(hybrid, GANTRY_ROLE="data_plane", GANTRY_DATABASE="off", GANTRY_CLUSTER_CONTROL_PLANE=cluster))
+            node = Node(work, name, dict(hybrid, GANTRY_ROLE="data_plane", GANTRY_DATABASE="off", GANTRY_CLUSTER_CONTROL_PLANE=cluster))
+            # debug shows where a data plane's memory goes while it loads (MemoryTrace)
+            node.env["GANTRY_LOG_LEVEL"] = os.environ.get("BENCH_DP_LOG_LEVEL", "info")
+            return node
 
         # ---- 1. initial sync ----
         dp1 = data_plane("dp1").start()
@@ -323,29 +329,22 @@ def main():
               f"(now {rss_mb(dp1.process.pid):.0f} MB)", flush=True)
         wait_for(lambda: status_code(dp1.proxy + "/open") == 200, "the open route on the first data plane")
 
+        # ---- 1b. start from the cache, the control plane unreachable ----
+        dp1.stop()
+        dp1.env["GANTRY_CLUSTER_CONTROL_PLANE"] = f"127.0.0.1:{free_port()}"
+        dp1.start()
+        cached = wait_for(lambda: dp1.status().get("configuration_hash") == cp_hash, "the first data plane's start from its cache")
+        print(f"start from the cache: {cached - dp1.started:.2f} s from the data plane's start, peak RSS {peak_rss_mb(dp1.process.pid):.0f} MB "
+              f"(now {rss_mb(dp1.process.pid):.0f} MB)", flush=True)
+        dp1.stop()
+        dp1.env["GANTRY_CLUSTER_CONTROL_PLANE"] = cluster
+        dp1.start()
+        wait_for(lambda: dp1.status().get("configuration_hash") == cp_hash and dp1.status()["control_plane"]["connected"], "the first data plane's reconnection")
+
         # ---- 2. propagation to two data planes ----
-        dp2 = data_plane("dp2").start()
-        nodes.append(dp2)
-        wait_for(lambda: dp2.status().get("configuration_hash") == cp_hash, "the second data plane's sync")
-        wait_for(lambda: status_code(dp2.proxy + "/open") == 200, "the open route on the second data plane")
-        latencies, sizes = [], []
-        for i in range(args.changes):
-            before = dp1.status()["control_plane"]["bytes_received"]
-            # Paths are prefixes: /probe-1 would already serve /probe-10, so each ends with a dash.
-            status, _ = proxy_bench.http("POST", cp.admin + "/services/open/routes", {"name": f"probe-{i}", "paths": [f"/probe-{i}-"]})
-            if status != 201:
-                sys.exit(f"Error: creating probe route {i} answered {status}")
-            written = time.perf_counter()
-            for dp in (dp1, dp2):
-                latencies.append((wait_for(lambda: status_code(f"{dp.proxy}/probe-{i}-") == 200, f"probe {i} on {dp.prefix}", timeout=30, every=0.005) - written) * 1000)
-            sizes.append(dp1.status()["control_plane"]["bytes_received"] - before)
-            if os.environ.get("BENCH_VERBOSE"):
-                print(f"  change {i}: {latencies[-2]:.0f} ms, {latencies[-1]:.0f} ms, {sizes[-1]} bytes", flush=True)
-            time.sleep(0.1)
-        print(f"propagation: {args.changes} route creations to 2 data planes: p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, "
-              f"max {max(latencies):.0f} ms; {statistics.median(sizes):.0f} bytes received per change (median, delta and pings)", flush=True)
-        for dp in (dp1, dp2):
-            dp.stop()
+        if args.changes > 0:
+            propagation(args.changes, cp, dp1, data_plane("dp2"), nodes, cp_hash)
+        dp1.stop()
 
         # ---- 3. fan-out to simulated data planes ----
         if args.clients > 0:
@@ -360,6 +359,32 @@ def main():
             print(f"work folder kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def propagation(changes, cp, dp1, dp2, nodes, cp_hash):
+    """Route creations on the control plane, each timed until both data planes serve it."""
+    dp2.start()
+    nodes.append(dp2)
+    wait_for(lambda: dp2.status().get("configuration_hash") == cp_hash, "the second data plane's sync")
+    wait_for(lambda: status_code(dp2.proxy + "/open") == 200, "the open route on the second data plane")
+    latencies, sizes = [], []
+    for i in range(changes):
+        before = dp1.status()["control_plane"]["bytes_received"]
+        # Paths are prefixes: /probe-1 would already serve /probe-10, so each ends with a dash.
+        status, _ = proxy_bench.http("POST", cp.admin + "/services/open/routes", {"name": f"probe-{i}", "paths": [f"/probe-{i}-"]})
+        if status != 201:
+            sys.exit(f"Error: creating probe route {i} answered {status}")
+        written = time.perf_counter()
+        for dp in (dp1, dp2):
+            latencies.append((wait_for(lambda: status_code(f"{dp.proxy}/probe-{i}-") == 200, f"probe {i} on {dp.prefix}", timeout=30, every=0.005) - written) * 1000)
+        sizes.append(dp1.status()["control_plane"]["bytes_received"] - before)
+        if os.environ.get("BENCH_VERBOSE"):
+            print(f"  change {i}: {latencies[-2]:.0f} ms, {latencies[-1]:.0f} ms, {sizes[-1]} bytes", flush=True)
+        time.sleep(0.1)
+    print(f"propagation: {changes} route creations to 2 data planes: p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, "
+          f"max {max(latencies):.0f} ms; {statistics.median(sizes):.0f} bytes received per change (median, delta and pings)", flush=True)
+    for dp in (dp1, dp2):
+        dp.stop()
 
 
 if __name__ == "__main__":

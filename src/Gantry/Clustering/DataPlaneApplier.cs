@@ -49,6 +49,8 @@ public sealed class DataPlaneApplier(DbLessStore store, EntityRegistry registry)
         }
         if (received.Hash != hash)
             throw new ConfigurationRefusedException($"the configuration received hashes to {received.Hash}, not to the {hash} it was sent with");
+        // What was received (the parts, the cache file) is garbage by now, before the load's own peak.
+        DbLessStore.CollectAfterLargeLoad(received.Count);
         var load = await store.ApplyDocumentAsync(document, hash, cancellationToken);
         if (!load.Applied)
         {

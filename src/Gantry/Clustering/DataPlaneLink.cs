@@ -238,7 +238,9 @@ public sealed class DataPlaneLink(
 
     private async Task ServeAsync(ClusterSocket socket, CancellationToken cancellationToken)
     {
-        var parts = new List<JsonDocument>();
+        // A whole configuration's entities as they come, part by part: each part's document is let go at once.
+        var full = new List<(string Type, string Json)>();
+        var partsReceived = 0;
         var awaitingFull = false;
         // Where this node stands is the control plane's to say again on every link: a status, or else normal once caught up (the pong).
         var held = false;
@@ -266,22 +268,15 @@ public sealed class DataPlaneLink(
                 switch (type)
                 {
                     case ClusterMessages.Full:
-                        // Kept past this iteration: the parts are applied together once all have come.
-                        var part = JsonDocument.Parse(body.GetRawText());
                         if (ClusterMessages.LongOf(body, "part") == 1)
-                        {
-                            foreach (var earlier in parts)
-                                earlier.Dispose();
-                            parts.Clear();
-                        }
-                        parts.Add(part);
-                        if (parts.Count < ClusterMessages.LongOf(body, "parts"))
+                            (full, partsReceived) = ([], 0);
+                        foreach (var item in body.GetProperty("entities").EnumerateArray())
+                            full.Add((item.GetProperty("type").GetString()!, item.GetProperty("entity").GetRawText()));
+                        if (++partsReceived < ClusterMessages.LongOf(body, "parts"))
                             break;
                         awaitingFull = false;
-                        await ApplyFullAsync(socket, parts, cancellationToken);
-                        foreach (var applied in parts)
-                            applied.Dispose();
-                        parts.Clear();
+                        await ApplyFullAsync(socket, ClusterMessages.LongOf(body, "version"), ClusterMessages.StringOf(body, "config_hash") ?? "", full, cancellationToken);
+                        (full, partsReceived) = ([], 0);
                         break;
                     case ClusterMessages.Delta:
                         // Deltas queued before the whole configuration that was asked for build on what is being replaced.
@@ -303,22 +298,16 @@ public sealed class DataPlaneLink(
         }
         finally
         {
-            foreach (var part in parts)
-                part.Dispose();
+            full.Clear();
         }
     }
 
-    private async Task ApplyFullAsync(ClusterSocket socket, List<JsonDocument> parts, CancellationToken cancellationToken)
+    private async Task ApplyFullAsync(ClusterSocket socket, long version, string hash, List<(string Type, string Json)> entities, CancellationToken cancellationToken)
     {
-        var first = parts[0].RootElement;
-        var version = ClusterMessages.LongOf(first, "version");
-        var hash = ClusterMessages.StringOf(first, "config_hash") ?? "";
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await _applying.WaitAsync(cancellationToken);
         try
         {
-            var entities = parts.SelectMany(p => p.RootElement.GetProperty("entities").EnumerateArray())
-                .Select(e => (e.GetProperty("type").GetString()!, e.GetProperty("entity").GetRawText()));
             await applier.ApplyFullAsync(version, hash, entities, cancellationToken);
         }
         catch (ConfigurationRefusedException e)

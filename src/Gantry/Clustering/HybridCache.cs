@@ -6,20 +6,35 @@ namespace Gantry.Clustering;
 /// The data plane's copy of the last configuration it applied, <c>&lt;prefix&gt;/hybrid-config.json</c>, which
 /// a data plane started while its control plane is unreachable serves. Written beside and renamed over the
 /// old one (a crash leaves one or the other whole), readable by the node's user only since it holds
-/// credentials and private keys, and at most once a second: a stream of deltas costs one write a second,
-/// not one per delta.
+/// credentials and private keys. A stream of deltas is folded into few writes: the next write waits at
+/// least <c>interval</c> (a second) and at least <see cref="CostFactor"/> times as long as the last write
+/// took, so that rewriting a large configuration (tens of megabytes with 100,000 consumers) takes a tenth
+/// of a core at most, whatever its size, rather than a whole one.
 /// </summary>
 public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval = null) : IAsyncDisposable
 {
     public const string FileName = "hybrid-config.json";
+
+    /// <summary>How many times the last write's duration the next one waits at least.</summary>
+    public const int CostFactor = 10;
 
     private readonly TimeSpan _interval = interval ?? TimeSpan.FromSeconds(1);
     private readonly object _gate = new();
     private Func<(long Version, string Hash, List<WireEntity> Entities)>? _pending;
     private Task _writer = Task.CompletedTask;
     private DateTime _lastWrite = DateTime.MinValue;
+    private TimeSpan _lastCost = TimeSpan.Zero;
+    private long _writes;
 
     public string Path => path;
+
+    /// <summary>Writes done so far (each a whole file).</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
+    /// <summary>How long after the last write the next one may start, given what the last one cost.</summary>
+    public TimeSpan Spacing => Max(_interval, _lastCost * CostFactor);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>The cached configuration, or null when there is none or it cannot be read (said in the log).</summary>
     public (long Version, string Hash, List<(string Type, string Json)> Entities)? Read()
@@ -42,7 +57,7 @@ public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval 
         }
     }
 
-    /// <summary>Writes what <paramref name="snapshot"/> gives, when the last write is at least a second old; later calls meanwhile are folded into one.</summary>
+    /// <summary>Writes what <paramref name="snapshot"/> gives once <see cref="Spacing"/> has passed since the last write; later calls meanwhile are folded into one.</summary>
     public void Schedule(Func<(long Version, string Hash, List<WireEntity> Entities)> snapshot)
     {
         lock (_gate)
@@ -62,7 +77,7 @@ public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval 
     {
         while (true)
         {
-            var wait = _lastWrite + _interval - DateTime.UtcNow;
+            var wait = _lastWrite + Spacing - DateTime.UtcNow;
             if (wait > TimeSpan.Zero)
                 await Task.Delay(wait);
             Func<(long, string, List<WireEntity>)>? snapshot;
@@ -76,16 +91,23 @@ public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval 
                     return;
                 }
             }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 var (version, hash, entities) = snapshot();
                 Write(version, hash, entities);
+                Interlocked.Increment(ref _writes);
+                Node.MemoryTrace.Log(logger, "hybrid cache written");
             }
             catch (Exception e)
             {
                 logger.LogError("cannot write the hybrid configuration cache {Path} ({Message}); a restart without the control plane would serve an older one", path, e.Message);
             }
+            // What the snapshot and the write cost together: both are paid again by the next write.
+            _lastCost = clock.Elapsed;
             _lastWrite = DateTime.UtcNow;
+            if (_lastCost * CostFactor > _interval)
+                logger.LogDebug("hybrid configuration cache written in {Milliseconds} ms; the next write waits {Spacing} ms at least", clock.ElapsedMilliseconds, (long)Spacing.TotalMilliseconds);
         }
     }
 

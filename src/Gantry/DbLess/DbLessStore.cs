@@ -10,7 +10,7 @@ using Gantry.Store;
 namespace Gantry.DbLess;
 
 /// <summary>What a load through <see cref="DbLessStore.ApplyAsync"/> ended with.</summary>
-/// <param name="Entities">The entities now served, parents first; null when the document was refused.</param>
+/// <param name="Entities">The entities now served, parents first (none are kept for a control plane's configuration); null when the document was refused.</param>
 /// <param name="Errors">Every problem of a refused document, by entity (Kong's flattened errors).</param>
 /// <param name="Problem">Why a document without entity errors was refused anyway (its import failed), or null.</param>
 public sealed record DbLessLoad(IReadOnlyList<DeclaredEntity>? Entities, IReadOnlyList<DeclarativeError> Errors, string? Problem)
@@ -37,6 +37,9 @@ public sealed class DbLessStore : IAsyncDisposable
 
     /// <summary>The file in the prefix that holds the last accepted document, as it was given.</summary>
     public const string PersistedFileName = "dbless.yml";
+
+    /// <summary>Entities from which a load collects its garbage as it goes (<see cref="CollectAfterLargeLoad"/>).</summary>
+    private const int LargeLoad = 20_000;
 
     private readonly EntityRegistry _registry;
     private readonly SnapshotHolder _snapshots;
@@ -138,7 +141,7 @@ public sealed class DbLessStore : IAsyncDisposable
             throw new ConfigurationBusyException();
         try
         {
-            return await LoadAsync(() => new DeclarativeLoader(_registry).Load(text), HashOf(text), token => PersistAsync(text, token), cancellationToken);
+            return await LoadAsync(() => new DeclarativeLoader(_registry).Load(text), HashOf(text), token => PersistAsync(text, token), keepEntities: true, cancellationToken);
         }
         finally
         {
@@ -150,13 +153,15 @@ public sealed class DbLessStore : IAsyncDisposable
     /// A whole configuration from a control plane, as a parsed document (taken apart while loading): loaded as
     /// a posted one is, but served under the control plane's <paramref name="hash"/> and kept by the link
     /// (<c>hybrid-config.json</c>) rather than in dbless.yml. Waits for a load in progress instead of refusing.
+    /// The load it gives holds no entities: nobody answers with them, and letting each go once it is written
+    /// keeps a large configuration's validated copy out of the memory its snapshot is built in.
     /// </summary>
     public async Task<DbLessLoad> ApplyDocumentAsync(JsonObject document, string hash, CancellationToken cancellationToken)
     {
         await _loading.WaitAsync(cancellationToken);
         try
         {
-            return await LoadAsync(() => new DeclarativeLoader(_registry).Load(document), hash, null, cancellationToken);
+            return await LoadAsync(() => new DeclarativeLoader(_registry).Load(document), hash, null, keepEntities: false, cancellationToken);
         }
         finally
         {
@@ -193,12 +198,22 @@ public sealed class DbLessStore : IAsyncDisposable
         }
     }
 
-    private async Task<DbLessLoad> LoadAsync(Func<DeclarativeLoad> read, string hash, Func<CancellationToken, Task>? persist, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads, writes into a new database, compiles and serves a document. With <paramref name="keepEntities"/>
+    /// false each validated entity is let go as soon as it is written, and none is referenced while the
+    /// snapshot is built: for 200,000 entities that copy was a few hundred megabytes at the peak of a data
+    /// plane's sync (docs/hybrid.md, "Memory").
+    /// </summary>
+    private async Task<DbLessLoad> LoadAsync(Func<DeclarativeLoad> read, string hash, Func<CancellationToken, Task>? persist, bool keepEntities, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var load = read();
-        if (load.Config is null || load.Errors.Count > 0)
-            return new DbLessLoad(null, load.Errors, load.Errors.Count == 0 ? "the document holds no configuration" : null);
+        Node.MemoryTrace.Log(_logger, "declarative load start");
+        var (entities, errors) = Take(read());
+        if (entities is null)
+            return new DbLessLoad(null, errors, errors.Count == 0 ? "the document holds no configuration" : null);
+        var count = entities.Length;
+        CollectAfterLargeLoad(count);
+        Node.MemoryTrace.Log(_logger, "declarative load parsed and validated");
         var parsed = clock.ElapsedMilliseconds;
         SqliteDatabase? database = await _template.CopyToMemoryAsync(cancellationToken);
         try
@@ -208,7 +223,7 @@ public sealed class DbLessStore : IAsyncDisposable
                 // The database is new and the document was checked whole: the write path's bulk insert.
                 await new EntityDao(database, _registry, _nodeId).WriteTransactionAsync(async write =>
                 {
-                    await write.InsertNewAsync(load.Config.Entities.Select(e => (e.Schema, e.Entity)), cancellationToken);
+                    await write.InsertNewAsync(keepEntities ? entities.Select(e => (e.Schema, e.Entity)) : Draining(entities), cancellationToken);
                     return true;
                 }, cancellationToken);
             }
@@ -216,7 +231,13 @@ public sealed class DbLessStore : IAsyncDisposable
             {
                 return new DbLessLoad(null, [], e.Message);
             }
+            if (!keepEntities)
+            {
+                entities = [];
+                CollectAfterLargeLoad(count);
+            }
             var imported = clock.ElapsedMilliseconds;
+            Node.MemoryTrace.Log(_logger, "declarative load imported");
             var snapshot = await _snapshots.BuildFromAsync(new EntityDao(database, _registry, _nodeId), cancellationToken);
             // Kept before it is served: a document that cannot be kept is refused rather than lost at the next restart.
             if (persist is not null)
@@ -226,14 +247,43 @@ public sealed class DbLessStore : IAsyncDisposable
             _snapshots.Install(snapshot);
             database = null;
             await previous.ReleaseAsync();
+            Node.MemoryTrace.Log(_logger, "declarative load served");
             _logger.LogInformation("declarative configuration applied: {Entities} entities, {Routes} routes in {Total} ms (parse and validate {Parse} ms, import {Import} ms, compile {Compile} ms)",
-                load.Config.Entities.Count, snapshot.Router.RouteCount, clock.ElapsedMilliseconds, parsed, imported - parsed, clock.ElapsedMilliseconds - imported);
-            return new DbLessLoad(load.Config.Entities, [], null);
+                count, snapshot.Router.RouteCount, clock.ElapsedMilliseconds, parsed, imported - parsed, clock.ElapsedMilliseconds - imported);
+            return new DbLessLoad(entities, [], null);
         }
         finally
         {
             if (database is not null)
                 await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A large document leaves its declared form (after validation) and its validated form (after the import)
+    /// behind as garbage that has lived long enough to sit in the oldest generation, which the collector
+    /// would reclaim only after the heap grew by as much again: the resident peak of a 200,000-entity sync
+    /// counted it. Collected at once here, that space is reused by the import and the snapshot instead
+    /// (measured: docs/hybrid.md, "Memory").
+    /// </summary>
+    internal static void CollectAfterLargeLoad(int entities)
+    {
+        if (entities >= LargeLoad)
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
+
+    /// <summary>The loaded entities as an array this load alone references (the load itself is dropped), or its errors.</summary>
+    private static (DeclaredEntity[]? Entities, IReadOnlyList<DeclarativeError> Errors) Take(DeclarativeLoad load) =>
+        load.Config is null || load.Errors.Count > 0 ? (null, load.Errors) : (load.Config.Entities.ToArray(), []);
+
+    /// <summary>The entities in order, each slot cleared once given, so that an entity written is garbage.</summary>
+    private static IEnumerable<(EntitySchema, JsonObject)> Draining(DeclaredEntity[] entities)
+    {
+        for (var i = 0; i < entities.Length; i++)
+        {
+            var entity = entities[i];
+            entities[i] = null!;
+            yield return (entity.Schema, entity.Entity);
         }
     }
 
