@@ -38,6 +38,16 @@ public sealed class ControlPlaneEndpoint(
     private readonly List<(long Version, string Hash, Lazy<List<byte[]>> Parts)> _lastFull = [];
     private readonly object _fullGate = new();
 
+    /// <summary>
+    /// Parts of whole configurations being written at once, across all data planes. Writing one costs its size
+    /// again in TLS and socket buffers until the data plane has read it, so hundreds of data planes
+    /// reconnecting together (a control plane restart) would hold hundreds of copies; deltas never wait.
+    /// </summary>
+    private readonly SemaphoreSlim _partsInFlight = new(Math.Max(2, Environment.ProcessorCount * 2));
+
+    /// <summary>How long one part may take to be written before the data plane is taken for gone.</summary>
+    private static readonly TimeSpan PartTimeout = TimeSpan.FromSeconds(60);
+
     // What stripping each data plane was told about, so that a reconnect does not log it again.
     private readonly ConcurrentDictionary<(string NodeId, FieldIntroduction Field), bool> _strippedLogged = new();
 
@@ -219,7 +229,20 @@ public sealed class ControlPlaneEndpoint(
                         LogStripped(session.Hello, full.Stripped);
                         var parts = EncodedFull(full);
                         foreach (var part in parts)
-                            await socket.SendAsync(part, ClusterMessages.Full, cancellationToken);
+                        {
+                            await _partsInFlight.WaitAsync(cancellationToken);
+                            try
+                            {
+                                // A data plane that stops reading gives its turn up after a while: its link is dropped.
+                                using var slow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                                slow.CancelAfter(PartTimeout);
+                                await socket.SendAsync(part, ClusterMessages.Full, slow.Token);
+                            }
+                            finally
+                            {
+                                _partsInFlight.Release();
+                            }
+                        }
                         wholeSent = full.Version;
                         logger.LogInformation("sent the whole configuration (version {Version}, {Entities} entities, {Bytes} bytes in {Parts} parts) to data plane {NodeId}",
                             full.Version, full.Entities.Count, parts.Sum(p => p.Length), parts.Count, session.Hello.NodeId);
