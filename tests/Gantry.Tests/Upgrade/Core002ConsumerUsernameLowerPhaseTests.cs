@@ -53,7 +53,7 @@ public sealed class Core002ConsumerUsernameLowerPhaseTests
 
         // This release after up, beside the old node: any casing finds a consumer, including ones the old node writes now.
         await using var newNode = GantryProcess.Start(newEnvironment, "start");
-        await newNode.WaitForOutputAsync("Gantry 0.2.0 started", TimeSpan.FromSeconds(60));
+        await newNode.WaitForOutputAsync($"Gantry {Gantry.GantryInfo.BuildVersion} started", TimeSpan.FromSeconds(60));
         var newAdmin = "http://" + newEnvironment["GANTRY_ADMIN_LISTEN"];
         var alice = await GetAsync(newAdmin, "/consumers/ALICE");
         Assert.Equal("Alice", alice.GetProperty("username").GetString());
