@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Gantry.Tests.Proxy;
 using Gantry.Tests.Support;
+using static Gantry.Tests.Clustering.HybridWaits;
 using static Gantry.Tests.Support.ProxyNode;
 
 namespace Gantry.Tests.Clustering;
@@ -17,32 +18,12 @@ public sealed class HybridCompatibilityTests
 {
     private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(15);
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > Propagation)
-                throw new TimeoutException($"not within {Propagation}: {what}");
-            await Task.Delay(50);
-        }
-    }
-
-    private static Task UntilLoggedAsync(HybridNode node, string text) =>
-        UntilAsync(() => Task.FromResult(node.Logs.Contains(text, StringComparison.Ordinal)), $"'{text}' logged:\n{node.Logs}");
-
     private static int Count(string logs, string text)
     {
         var count = 0;
         for (var at = logs.IndexOf(text, StringComparison.Ordinal); at >= 0; at = logs.IndexOf(text, at + text.Length, StringComparison.Ordinal))
             count++;
         return count;
-    }
-
-    private static async Task AssertServesAsync(HybridNode dataPlane, string path)
-    {
-        var response = await UntilRoutedAsync(dataPlane.ProxyUrl + path, Propagation);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} on {dataPlane.ProxyUrl}: {(int)response.StatusCode}\n{dataPlane.Logs}");
     }
 
     private static async Task<JsonElement> GetAsync(string url) => await Http.GetFromJsonAsync<JsonElement>(url);

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Gantry.Tests.Proxy;
 using Gantry.Tests.Support;
+using static Gantry.Tests.Clustering.HybridWaits;
 using static Gantry.Tests.Support.ProxyNode;
 
 namespace Gantry.Tests.Clustering;
@@ -20,23 +21,6 @@ public abstract class HybridLinkTests(string store)
 
     private static async Task<string> ClusterHashAsync(HybridNode controlPlane) =>
         (await controlPlane.StatusAsync()).GetProperty("clustering").GetProperty("config_hash").GetString()!;
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > Propagation)
-                throw new TimeoutException($"not within {Propagation}: {what}");
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task AssertServesAsync(HybridNode dataPlane, string path)
-    {
-        var response = await UntilRoutedAsync(dataPlane.ProxyUrl + path, Propagation);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} on {dataPlane.ProxyUrl}: {(int)response.StatusCode}\n{dataPlane.Logs}");
-    }
 
     [Fact]
     public async Task A_route_created_on_the_control_plane_serves_on_both_data_planes_and_a_change_travels_as_a_small_delta()
@@ -130,23 +114,6 @@ public sealed class PostgresHybridLinkTests() : HybridLinkTests("postgres");
 public sealed class HybridResilienceTests
 {
     private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(15);
-
-    private static async Task AssertServesAsync(HybridNode dataPlane, string path)
-    {
-        var response = await UntilRoutedAsync(dataPlane.ProxyUrl + path, Propagation);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} on {dataPlane.ProxyUrl}: {(int)response.StatusCode}\n{dataPlane.Logs}");
-    }
-
-    private static async Task UntilLoggedAsync(HybridNode node, string text)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!node.Logs.Contains(text, StringComparison.Ordinal))
-        {
-            if (clock.Elapsed > Propagation)
-                throw new TimeoutException($"'{text}' not logged within {Propagation}:\n{node.Logs}");
-            await Task.Delay(50);
-        }
-    }
 
     private static async Task<string> HashOfAsync(HybridNode node) =>
         (await node.StatusAsync()).TryGetProperty("configuration_hash", out var hash)
@@ -370,17 +337,6 @@ public sealed class HybridResilienceTests
     }
 
     private static async Task<JsonElement> ControlPlaneOfAsync(HybridNode dataPlane) => (await dataPlane.StatusAsync()).GetProperty("control_plane");
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > Propagation)
-                throw new TimeoutException($"not within {Propagation}: {what}");
-            await Task.Delay(50);
-        }
-    }
 
     private static async Task<JsonElement?> RowOfAsync(HybridNode controlPlane, string id)
     {

@@ -127,3 +127,29 @@ public sealed class HybridNode : IAsyncDisposable
         await Installation.DisposeAsync();
     }
 }
+
+/// <summary>Waiting for what hybrid tests expect to happen within a propagation delay.</summary>
+public static class HybridWaits
+{
+    public static readonly TimeSpan Propagation = TimeSpan.FromSeconds(20);
+
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > Propagation)
+                throw new TimeoutException($"not within {Propagation}: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    public static Task UntilLoggedAsync(HybridNode node, string text) =>
+        UntilAsync(() => Task.FromResult(node.Logs.Contains(text, StringComparison.Ordinal)), $"'{text}' logged:\n{node.Logs}");
+
+    public static async Task AssertServesAsync(HybridNode dataPlane, string path)
+    {
+        var response = await ProxyNode.UntilRoutedAsync(dataPlane.ProxyUrl + path, Propagation);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} on {dataPlane.ProxyUrl}: {(int)response.StatusCode}\n{dataPlane.Logs}");
+    }
+}

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Gantry.Tests.Proxy;
 using Gantry.Tests.Support;
+using static Gantry.Tests.Clustering.HybridWaits;
 using static Gantry.Tests.Support.ProxyNode;
 
 namespace Gantry.Tests.Clustering;
@@ -151,21 +152,4 @@ public sealed class HybridUpgradeOrderTests(Xunit.Abstractions.ITestOutputHelper
     }
 
     private static string Tail(string text) => text.Length > 4000 ? text[^4000..] : text;
-
-    private static async Task AssertServesAsync(HybridNode dataPlane, string path)
-    {
-        var response = await UntilRoutedAsync(dataPlane.ProxyUrl + path, Propagation);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} on {dataPlane.ProxyUrl}: {(int)response.StatusCode}\n{dataPlane.Logs}");
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > Propagation)
-                throw new TimeoutException($"not within {Propagation}: {what}");
-            await Task.Delay(50);
-        }
-    }
 }
