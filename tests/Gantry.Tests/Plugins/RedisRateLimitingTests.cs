@@ -112,7 +112,16 @@ public sealed class RedisRateLimitingTests
         await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/tolerant");
         await CreateAsync(gantry, "/routes", new { name = "strict", paths = new[] { "/strict" }, service = new { name = "echo" } });
         await CreateAsync(gantry, "/services/echo/plugins", Limited(100, redis, faultTolerant: true));
-        await CreateAsync(gantry, "/routes/strict/plugins", Limited(100, redis, faultTolerant: false));
+        // Written with Kong's older flat names, which land in the redis record.
+        var strictPlugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/routes/strict/plugins", new
+        {
+            name = "rate-limiting",
+            config = new { minute = 100, limit_by = "header", header_name = "X-Client", policy = "redis", fault_tolerant = false, redis_host = "127.0.0.1", redis_port = redis.Port, redis_timeout = 1000 },
+        })).Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal("127.0.0.1", strictPlugin!["config"]!["redis"]!["host"]!.GetValue<string>());
+        Assert.Equal(redis.Port, strictPlugin["config"]!["redis"]!["port"]!.GetValue<int>());
+        Assert.Equal(1000, strictPlugin["config"]!["redis"]!["timeout"]!.GetValue<int>());
+        Assert.False(strictPlugin["config"]!.AsObject().ContainsKey("redis_port"));
         var tolerant = ProxyUrl(gantry) + "/tolerant";
         var strict = ProxyUrl(gantry) + "/strict";
         Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(tolerant, 100)).StatusCode);
