@@ -127,6 +127,21 @@ public sealed class RedisRateLimitingTests
         Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(tolerant, 100)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(strict, 100)).StatusCode);
 
+        // A Redis that was never there: the first connection fails, the request still passes.
+        await using (var never = await RedisServer.StartAsync())
+        {
+            await never.StopAsync();
+            await CreateAsync(gantry, "/routes", new { name = "nowhere", paths = new[] { "/nowhere" }, service = new { name = "echo" } });
+            await CreateAsync(gantry, "/routes/nowhere/plugins", Limited(100, never, faultTolerant: true));
+            // Polled until the instance is in force: its failure is logged once.
+            var failureLogged = node.WaitForOutputAsync($"rate-limiting: Redis at 127.0.0.1:{never.Port} failed", TimeSpan.FromSeconds(30));
+            await UntilAsync(() => GetAsync(ProxyUrl(gantry) + "/nowhere", "probe"), _ => failureLogged.IsCompleted, TimeSpan.FromSeconds(30));
+            await failureLogged;
+            var nowhere = await GetAsync(ProxyUrl(gantry) + "/nowhere", "tester");
+            Assert.Equal(HttpStatusCode.OK, nowhere.StatusCode);
+            Assert.Equal("", Header(nowhere, "X-RateLimit-Limit-Minute"));
+        }
+
         await redis.StopAsync();
         for (var i = 0; i < 3; i++)
         {

@@ -163,11 +163,11 @@ public sealed class RateLimitingHandler : PluginHandler
             IDatabase database;
             try
             {
-                database = _connections.For(_address).GetDatabase(_database);
+                database = (await _connections.ForAsync(_address)).GetDatabase(_database);
                 var values = await database.StringGetAsync(keys);
                 counts = [.. values.Select(v => v.IsNull ? 0 : (long)v)];
             }
-            catch (Exception error) when (error is RedisException or TimeoutException or ObjectDisposedException)
+            catch (Exception error) when (error is not OperationCanceledException)
             {
                 Failed(request, error);
                 return;
@@ -189,7 +189,7 @@ public sealed class RateLimitingHandler : PluginHandler
                 if (Interlocked.Exchange(ref _failing, 0) == 1)
                     _logger.LogInformation("rate-limiting: Redis at {Host}:{Port} answers again", _address.Host, _address.Port);
             }
-            catch (Exception error) when (error is RedisException or TimeoutException or ObjectDisposedException)
+            catch (Exception error) when (error is not OperationCanceledException)
             {
                 // The request already passed the check; Kong counts after it too, so a lost count is only logged.
                 Failed(null, error);

@@ -10,14 +10,26 @@ namespace Gantry.Plugins.RateLimiting;
 /// </summary>
 public sealed class RedisConnections : IDisposable
 {
-    private readonly ConcurrentDictionary<RedisAddress, Lazy<ConnectionMultiplexer>> _connections = new();
+    private readonly ConcurrentDictionary<RedisAddress, Lazy<Task<ConnectionMultiplexer>>> _connections = new();
 
     public readonly record struct RedisAddress(string Host, int Port, string? Username, string? Password, bool Ssl, bool SslVerify, string? ServerName, int TimeoutMs);
 
-    public ConnectionMultiplexer For(RedisAddress address) =>
-        _connections.GetOrAdd(address, a => new Lazy<ConnectionMultiplexer>(() => Connect(a))).Value;
+    /// <summary>The server's multiplexer, connected once; a first connection that threw is tried afresh by the next request.</summary>
+    public async Task<ConnectionMultiplexer> ForAsync(RedisAddress address)
+    {
+        var connection = _connections.GetOrAdd(address, a => new Lazy<Task<ConnectionMultiplexer>>(() => ConnectAsync(a)));
+        try
+        {
+            return await connection.Value;
+        }
+        catch
+        {
+            _connections.TryRemove(new KeyValuePair<RedisAddress, Lazy<Task<ConnectionMultiplexer>>>(address, connection));
+            throw;
+        }
+    }
 
-    private static ConnectionMultiplexer Connect(RedisAddress address)
+    private static Task<ConnectionMultiplexer> ConnectAsync(RedisAddress address)
     {
         var options = new ConfigurationOptions
         {
@@ -37,12 +49,12 @@ public sealed class RedisConnections : IDisposable
         };
         if (address.Ssl && !address.SslVerify)
             options.CertificateValidation += (_, _, _, _) => true;
-        return ConnectionMultiplexer.Connect(options);
+        return ConnectionMultiplexer.ConnectAsync(options);
     }
 
     public void Dispose()
     {
-        foreach (var connection in _connections.Values.Where(c => c.IsValueCreated))
-            connection.Value.Dispose();
+        foreach (var connection in _connections.Values.Where(c => c.IsValueCreated && c.Value.IsCompletedSuccessfully))
+            connection.Value.Result.Dispose();
     }
 }
