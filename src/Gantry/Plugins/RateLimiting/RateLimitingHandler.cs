@@ -58,7 +58,7 @@ public sealed class RateLimitingHandler : PluginHandler
         var identifier = Identifier(request);
         if (_redis is not null)
             return _redis.AccessAsync(this, request, identifier, now);
-        var counts = new long[_limits.Length];
+        Span<long> counts = stackalloc long[_limits.Length];
         for (var i = 0; i < _limits.Length; i++)
             counts[i] = _counters.Get(new LocalCounters.CounterKey(_scopeRoute, _scopeService, identifier, _limits[i].Period, WindowStart(_limits[i].Period, now)));
         if (Decide(request, counts, now))
@@ -74,7 +74,7 @@ public sealed class RateLimitingHandler : PluginHandler
     }
 
     /// <summary>Sets the headers from the windows' counts before this request and refuses it past a limit; true when it passes.</summary>
-    private bool Decide(PluginRequest request, long[] counts, DateTimeOffset now)
+    private bool Decide(PluginRequest request, ReadOnlySpan<long> counts, DateTimeOffset now)
     {
         var nowSeconds = now.ToUnixTimeSeconds();
         var stop = -1;
