@@ -57,6 +57,9 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// (500).
     /// </summary>
     public Func<Pipeline.PluginConfig, Pipeline.PluginSetup, Pipeline.PluginHandler>? Handler { get; init; }
+
+    /// <summary>Rewrites older input forms of the config (Kong's deprecated flat names) before validation.</summary>
+    public Action<JsonObject>? ConfigShorthands { get; init; }
 }
 
 /// <summary>

@@ -54,6 +54,11 @@ public static partial class Plugins
             Subschemas = name => subschemas.GetValueOrDefault(name),
             EntityChecks = [plugin => ConfigChecks(byName, plugin, context)],
             Normalize = FillCacheKey,
+            Shorthands = (plugin, _) =>
+            {
+                if (plugin["name"] is JsonValue name && name.TryGetValue<string>(out var n) && byName.TryGetValue(n, out var descriptor) && plugin["config"] is JsonObject config)
+                    descriptor.ConfigShorthands?.Invoke(config);
+            },
         };
     }
 

@@ -50,6 +50,9 @@ public sealed class PluginNodeState
 {
     public RateLimiting.LocalCounters RateLimitCounters { get; } = new();
 
+    /// <summary>The redis policy's connections, one per Redis server.</summary>
+    public RateLimiting.RedisConnections Redis { get; } = new();
+
     /// <summary>What the prometheus plugin counted, served on /metrics.</summary>
     public Prometheus.PrometheusMetrics Prometheus { get; } = new();
 }

@@ -68,7 +68,29 @@ public static class RateLimitingPlugin
             RequiredWhen("policy", "redis", "redis.host"),
         ],
         NodeChecks = [PolicyOnControlPlane],
+        ConfigShorthands = FlatRedisFields,
     };
+
+    private static readonly string[] RedisFields = ["host", "port", "username", "password", "database", "ssl", "ssl_verify", "server_name", "timeout"];
+
+    /// <summary>
+    /// Kong 3.x still accepts the flat <c>redis_host</c> … <c>redis_timeout</c> names of older releases
+    /// (deprecated, to go in 4.0) and moves each into the <c>redis</c> record; a flat value wins over a
+    /// nested one.
+    /// </summary>
+    public static void FlatRedisFields(JsonObject config)
+    {
+        foreach (var name in RedisFields)
+        {
+            if (!config.ContainsKey("redis_" + name))
+                continue;
+            var value = config["redis_" + name];
+            config.Remove("redis_" + name);
+            if (config["redis"] is not JsonObject redis)
+                config["redis"] = redis = [];
+            redis[name] = value?.DeepClone();
+        }
+    }
 
     /// <summary>A longer window may not have a smaller limit than a shorter one: it could never be reached.</summary>
     private static IEnumerable<(string?, string)> LongerPeriodsAllowMore(JsonObject config)

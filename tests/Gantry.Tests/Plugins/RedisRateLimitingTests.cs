@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gantry.Tests.Proxy;
+using Gantry.Tests.Support;
+using StackExchange.Redis;
+using static Gantry.Tests.Support.ProxyNode;
+
+namespace Gantry.Tests.Plugins;
+
+/// <summary>
+/// rate-limiting's redis policy against a redis-server of each test's own: nodes sharing it enforce one
+/// limit together, and fault_tolerant decides what a request gets while Redis is down.
+/// </summary>
+public sealed class RedisRateLimitingTests
+{
+    private static async Task<HttpResponseMessage> GetAsync(string url, string client)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("X-Client", client);
+        return await Http.SendAsync(request);
+    }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : "";
+
+    /// <summary>Limits per X-Client header, so a probe waiting for the plugin to be in force counts apart from the requests under test.</summary>
+    private static object Limited(int minute, RedisServer redis, bool faultTolerant = true) => new
+    {
+        name = "rate-limiting",
+        config = new
+        {
+            minute,
+            limit_by = "header",
+            header_name = "X-Client",
+            policy = "redis",
+            fault_tolerant = faultTolerant,
+            redis = new { host = "127.0.0.1", port = redis.Port, timeout = 1000 },
+        },
+    };
+
+    private static Task<HttpResponseMessage> UntilLimitedAsync(string url, int limit) =>
+        UntilAsync(() => GetAsync(url, "probe"), r => Header(r, "X-RateLimit-Limit-Minute") == limit.ToString(), TimeSpan.FromSeconds(20));
+
+    /// <summary>Waits out the end of a minute, so the requests under test fall in one window.</summary>
+    private static async Task InOneMinuteWindowAsync()
+    {
+        var second = DateTimeOffset.UtcNow.Second;
+        if (second >= 45)
+            await Task.Delay(TimeSpan.FromSeconds(61 - second));
+    }
+
+    [Fact]
+    public async Task Two_nodes_sharing_redis_enforce_one_limit_together()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        await using var nodeA = await StartAsync(gantry);
+        var other = SecondNode(gantry);
+        await using var nodeB = GantryProcess.Start(other, "start");
+        await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/shared");
+        await CreateAsync(gantry, "/routes", new { name = "limited", paths = new[] { "/limited" }, service = new { name = "echo" } });
+        var plugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/routes/limited/plugins", Limited(5, redis))).Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal("redis", plugin!["config"]!["policy"]!.GetValue<string>());
+        Assert.Equal(redis.Port, plugin["config"]!["redis"]!["port"]!.GetValue<int>());
+        string[] urls = [ProxyUrl(gantry) + "/limited", ProxyUrl(other) + "/limited"];
+        foreach (var url in urls)
+            Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(url, 5)).StatusCode);
+
+        await InOneMinuteWindowAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            var passed = await GetAsync(urls[i % 2], "tester");
+            Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+            Assert.Equal((4 - i).ToString(), Header(passed, "X-RateLimit-Remaining-Minute"));
+            Assert.Equal((4 - i).ToString(), Header(passed, "RateLimit-Remaining"));
+        }
+        foreach (var url in urls)
+        {
+            var refused = await GetAsync(url, "tester");
+            Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+            Assert.Equal("API rate limit exceeded", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+            Assert.Equal("5", Header(refused, "X-RateLimit-Limit-Minute"));
+            Assert.Equal("0", Header(refused, "X-RateLimit-Remaining-Minute"));
+            Assert.Equal("5", Header(refused, "RateLimit-Limit"));
+            Assert.InRange(int.Parse(Header(refused, "Retry-After")), 1, 60);
+            Assert.Equal(Header(refused, "Retry-After"), Header(refused, "RateLimit-Reset"));
+        }
+        // Another client still has its own count, on either node.
+        Assert.Equal("4", Header(await GetAsync(urls[1], "someone-else"), "X-RateLimit-Remaining-Minute"));
+
+        // The count is Kong's key in Redis: route, service, identifier, window start (ms), period; expiring with its window.
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port}");
+        var keys = connection.GetServer("127.0.0.1", redis.Port).Keys(pattern: $"ratelimit:{plugin["route"]!["id"]}:*:tester:*:minute").ToList();
+        var key = Assert.Single(keys);
+        Assert.Equal(5, (long)await connection.GetDatabase().StringGetAsync(key));
+        Assert.InRange((await connection.GetDatabase().KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 1, 60);
+    }
+
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("sqlite")]
+    public async Task With_redis_down_fault_tolerant_lets_requests_through_and_otherwise_answers_500(string store)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var node = await StartAsync(gantry);
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/tolerant");
+        await CreateAsync(gantry, "/routes", new { name = "strict", paths = new[] { "/strict" }, service = new { name = "echo" } });
+        await CreateAsync(gantry, "/services/echo/plugins", Limited(100, redis, faultTolerant: true));
+        // Written with Kong's older flat names, which land in the redis record.
+        var strictPlugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/routes/strict/plugins", new
+        {
+            name = "rate-limiting",
+            config = new { minute = 100, limit_by = "header", header_name = "X-Client", policy = "redis", fault_tolerant = false, redis_host = "127.0.0.1", redis_port = redis.Port, redis_timeout = 1000 },
+        })).Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal("127.0.0.1", strictPlugin!["config"]!["redis"]!["host"]!.GetValue<string>());
+        Assert.Equal(redis.Port, strictPlugin["config"]!["redis"]!["port"]!.GetValue<int>());
+        Assert.Equal(1000, strictPlugin["config"]!["redis"]!["timeout"]!.GetValue<int>());
+        Assert.False(strictPlugin["config"]!.AsObject().ContainsKey("redis_port"));
+        var tolerant = ProxyUrl(gantry) + "/tolerant";
+        var strict = ProxyUrl(gantry) + "/strict";
+        Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(tolerant, 100)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(strict, 100)).StatusCode);
+
+        // A Redis that was never there: the first connection fails, the request still passes.
+        await using (var never = await RedisServer.StartAsync())
+        {
+            await never.StopAsync();
+            await CreateAsync(gantry, "/routes", new { name = "nowhere", paths = new[] { "/nowhere" }, service = new { name = "echo" } });
+            await CreateAsync(gantry, "/routes/nowhere/plugins", Limited(100, never, faultTolerant: true));
+            // Polled until the instance is in force: its failure is logged once.
+            var failureLogged = node.WaitForOutputAsync($"rate-limiting: Redis at 127.0.0.1:{never.Port} failed", TimeSpan.FromSeconds(30));
+            await UntilAsync(() => GetAsync(ProxyUrl(gantry) + "/nowhere", "probe"), _ => failureLogged.IsCompleted, TimeSpan.FromSeconds(30));
+            await failureLogged;
+            var nowhere = await GetAsync(ProxyUrl(gantry) + "/nowhere", "tester");
+            Assert.Equal(HttpStatusCode.OK, nowhere.StatusCode);
+            Assert.Equal("", Header(nowhere, "X-RateLimit-Limit-Minute"));
+        }
+
+        await redis.StopAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            var through = await GetAsync(tolerant, "tester");
+            Assert.Equal(HttpStatusCode.OK, through.StatusCode);
+            // Nothing was counted, so no count is claimed.
+            Assert.Equal("", Header(through, "X-RateLimit-Remaining-Minute"));
+            var failed = await GetAsync(strict, "tester");
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.Equal("An unexpected error occurred", (await failed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+        }
+    }
+}
