@@ -24,6 +24,17 @@ public sealed class EntityWriterTests
         Assert.Contains("invalid regex", header.Fields!.ToJsonString());
     }
 
+    [Theory]
+    [InlineData("""{"paths": ["/a"], "tags": [null]}""", "tags", "1", "expected a string")]
+    [InlineData("""{"paths": ["/a", null]}""", "paths", "2", "expected a string")]
+    [InlineData("""{"paths": ["/a"], "headers": {"x-kind": null}}""", "headers", "x-kind", "expected an array")]
+    public void A_null_element_of_a_list_or_map_is_a_type_error_not_a_missing_value(string json, string field, string element, string message)
+    {
+        var error = Refused(json);
+        Assert.Equal(400, error.Status);
+        Assert.Equal(message, error.Fields![field]![element]!.GetValue<string>());
+    }
+
     [Fact]
     public void Look_around_and_backreferences_are_written()
     {

@@ -255,7 +255,14 @@ public static class SchemaValidator
                 if (message is null && field.Elements is not null)
                 {
                     for (var i = 0; i < array.Count; i++)
-                        Validate(field.Elements, array[i], [.. path, (i + 1).ToString(CultureInfo.InvariantCulture)], errors, lenient);
+                    {
+                        string[] at = [.. path, (i + 1).ToString(CultureInfo.InvariantCulture)];
+                        // A null element is not an absent field: it has the element's type or is wrong.
+                        if (array[i] is null)
+                            errors.Add(at, Expected(field.Elements));
+                        else
+                            Validate(field.Elements, array[i], at, errors, lenient);
+                    }
                 }
                 break;
             case FieldKind.Map:
@@ -263,6 +270,8 @@ public static class SchemaValidator
                 {
                     if (field.Keys is not null && StringError(field.Keys, key) is { } keyError)
                         errors.Add([.. path, key], keyError);
+                    else if (field.Elements is not null && item is null)
+                        errors.Add([.. path, key], Expected(field.Elements));
                     else if (field.Elements is not null)
                         Validate(field.Elements, item, [.. path, key], errors, lenient);
                 }
@@ -305,21 +314,33 @@ public static class SchemaValidator
     private static string? TypeError(Field field, JsonNode value)
     {
         var kind = value.GetValueKind();
-        return field.Kind switch
+        var fits = field.Kind switch
         {
-            FieldKind.String when kind != JsonValueKind.String => "expected a string",
-            FieldKind.Uuid when kind != JsonValueKind.String || !Guid.TryParse(value.GetValue<string>(), out _) => "expected a valid UUID",
-            FieldKind.Integer when kind != JsonValueKind.Number || !IsInteger(value) => "expected an integer",
-            FieldKind.Number when kind != JsonValueKind.Number => "expected a number",
-            FieldKind.Boolean when kind is not (JsonValueKind.True or JsonValueKind.False) => "expected a boolean",
-            FieldKind.Array when kind != JsonValueKind.Array => "expected an array",
-            FieldKind.Set when kind != JsonValueKind.Array => "expected a set",
-            FieldKind.Map when kind != JsonValueKind.Object => "expected a map",
-            FieldKind.Record when kind != JsonValueKind.Object => "expected a record",
-            FieldKind.Foreign when kind != JsonValueKind.Object => "expected a record",
-            _ => null,
+            FieldKind.String => kind == JsonValueKind.String,
+            FieldKind.Uuid => kind == JsonValueKind.String && Guid.TryParse(value.GetValue<string>(), out _),
+            FieldKind.Integer => kind == JsonValueKind.Number && IsInteger(value),
+            FieldKind.Number => kind == JsonValueKind.Number,
+            FieldKind.Boolean => kind is JsonValueKind.True or JsonValueKind.False,
+            FieldKind.Array or FieldKind.Set => kind == JsonValueKind.Array,
+            FieldKind.Map or FieldKind.Record or FieldKind.Foreign => kind == JsonValueKind.Object,
+            _ => true,
         };
+        return fits ? null : Expected(field);
     }
+
+    /// <summary>What a value of the field's type is called in Kong's type errors.</summary>
+    private static string Expected(Field field) => field.Kind switch
+    {
+        FieldKind.String => "expected a string",
+        FieldKind.Uuid => "expected a valid UUID",
+        FieldKind.Integer => "expected an integer",
+        FieldKind.Number => "expected a number",
+        FieldKind.Boolean => "expected a boolean",
+        FieldKind.Array => "expected an array",
+        FieldKind.Set => "expected a set",
+        FieldKind.Map => "expected a map",
+        _ => "expected a record",
+    };
 
     /// <summary>A JSON number as a double, whichever CLR type the parser or the code stored it as.</summary>
     public static double ToDouble(JsonNode value)
