@@ -12,6 +12,7 @@ using Gantry.Plugins.KeyAuth;
 using Gantry.Plugins.OAuth2;
 using Gantry.Plugins.Prometheus;
 using Gantry.Plugins.RateLimiting;
+using Gantry.Plugins.RequestTransformer;
 
 namespace Gantry.Plugins;
 
@@ -78,6 +79,7 @@ public sealed class PluginCatalog
         OAuth2Plugin.Descriptor,
         PrometheusPlugin.Descriptor,
         RateLimitingPlugin.Descriptor,
+        RequestTransformerPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;

@@ -157,8 +157,8 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         protected override void SetUpstreamRequest(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix)
         {
             var request = http.Request;
-            proxyRequest.RequestUri = new Uri(destinationPrefix + match.UpstreamPath + request.QueryString.Value, UriKind.Absolute);
-            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : HostHeader;
+            proxyRequest.RequestUri = new Uri(destinationPrefix + (plugins?.UpstreamPath ?? match.UpstreamPath) + request.QueryString.Value, UriKind.Absolute);
+            proxyRequest.Headers.Host = plugins?.UpstreamHost ?? (match.Route.PreserveHost ? request.Host.Value : HostHeader);
             var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
             var forwardedFor = request.Headers["X-Forwarded-For"];
             proxyRequest.Headers.Remove("X-Forwarded-For");

@@ -31,6 +31,12 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     /// <summary>The credential that authenticated the consumer; null for anonymous access.</summary>
     public Guid? CredentialId { get; private set; }
 
+    /// <summary>The path sent upstream instead of the route's (request-transformer's replace.uri); null keeps the route's.</summary>
+    public string? UpstreamPath { get; set; }
+
+    /// <summary>The Host sent upstream instead of the service's or the client's; null keeps the proxy's choice.</summary>
+    public string? UpstreamHost { get; set; }
+
     /// <summary>When the proxy received the request (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
     public long Started { get; init; }
 
