@@ -13,6 +13,7 @@ using Gantry.Plugins.OAuth2;
 using Gantry.Plugins.Prometheus;
 using Gantry.Plugins.RateLimiting;
 using Gantry.Plugins.RequestTransformer;
+using Gantry.Plugins.ResponseTransformer;
 
 namespace Gantry.Plugins;
 
@@ -80,6 +81,7 @@ public sealed class PluginCatalog
         PrometheusPlugin.Descriptor,
         RateLimitingPlugin.Descriptor,
         RequestTransformerPlugin.Descriptor,
+        ResponseTransformerPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;

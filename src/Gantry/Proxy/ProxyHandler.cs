@@ -76,6 +76,8 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         var transformer = new KongTransformer(found, rawPath, headers, started, requestId, plugins);
         var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream?.HashInput.Key(http, found),
             transformer, Client(service.ConnectTimeoutMs));
+        if (plugins is not null)
+            await plugins.EndResponseAsync(outcome is ForwardOutcome.Forwarded && error == ForwarderError.None);
         if (outcome is ForwardOutcome.NoPeer)
             await KongError(http, 503, "failure to get a peer from the ring-balancer", started, requestId, plugins);
         else if (outcome is ForwardOutcome.Refused)

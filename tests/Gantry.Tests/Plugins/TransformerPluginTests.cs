@@ -6,7 +6,7 @@ using Gantry.Tests.Support;
 namespace Gantry.Tests.Plugins;
 
 /// <summary>
-/// request-transformer in a node's proxy, configured through the Admin API, in front of a real loopback
+/// request-transformer and response-transformer in a node's proxy, configured through the Admin API, in front of a real loopback
 /// upstream that echoes what it received.
 /// </summary>
 public abstract class TransformerPluginTests(AdminNode node) : ProxyPluginTests(node)
@@ -69,6 +69,38 @@ public abstract class TransformerPluginTests(AdminNode node) : ProxyPluginTests(
         Assert.Equal("""{"n":1}""", body["other"]!.ToJsonString());
         Assert.Equal("yes", body["added"]!.GetValue<string>());
         Assert.Equal(Encoding.UTF8.GetByteCount(echoed["body"]!.GetValue<string>()).ToString(), headers["content-length"]!.GetValue<string>());
+    }
+
+    /// <summary>Headers and JSON keys changed in Kong's order, typed by json_types, the body sent with its new length.</summary>
+    protected async Task Response_transformer_changes_headers_and_json_body_in_kongs_order()
+    {
+        var path = await RouteAsync("resp");
+        await Node.CreateAsync($"/routes/{Prefix}-resp/plugins", new
+        {
+            name = "response-transformer",
+            config = new
+            {
+                remove = new { json = new[] { "headers" }, headers = new[] { "x-absent" } },
+                rename = new { json = new[] { "path:where" }, headers = new[] { "x-upstream:x-origin" } },
+                replace = new { json = new[] { "method:PATCHED", "absent:never" }, headers = new[] { "x-origin:replaced" } },
+                add = new { json = new[] { "count:3", "flag:true", "method:not-added" }, json_types = new[] { "number", "boolean", "string" }, headers = new[] { "x-added:1" } },
+                append = new { json = new[] { "body:more" }, headers = new[] { "x-added:2" } },
+            },
+        });
+        var response = await UntilAsync(() => GetAsync(path), r => Header(r, "x-added") != "");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("", Header(response, "x-upstream"));
+        Assert.Equal("replaced", Header(response, "x-origin"));
+        Assert.Equal("1, 2", Header(response, "x-added"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(Encoding.UTF8.GetByteCount(text), response.Content.Headers.ContentLength);
+        var body = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(["body", "count", "flag", "method", "where"], body.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("PATCHED", body["method"]!.GetValue<string>());
+        Assert.Equal("/", body["where"]!.GetValue<string>());
+        Assert.Equal(3, body["count"]!.GetValue<long>());
+        Assert.True(body["flag"]!.GetValue<bool>());
+        Assert.Equal("""["","more"]""", body["body"]!.ToJsonString());
     }
 }
 
@@ -166,6 +198,44 @@ public sealed class SqliteTransformerPluginTests(SqliteProxyNode node) : Transfo
         Assert.Null(config["replace"]!["uri"]);
         Assert.Null(config["http_method"]);
     }
+
+    [Fact]
+    public Task Response_transformer_changes_headers_and_json_body() => Response_transformer_changes_headers_and_json_body_in_kongs_order();
+
+    [Fact]
+    public async Task Response_transformer_leaves_bodies_that_are_not_json_alone()
+    {
+        await using var raw = new RawEchoUpstream();
+        await Node.CreateAsync("/services", new { name = Prefix + "-raw", url = $"http://127.0.0.1:{raw.Port}" });
+        await Node.CreateAsync($"/services/{Prefix}-raw/routes", new { name = Prefix + "-raw", paths = new[] { $"/{Prefix}/raw" } });
+        await Node.CreateAsync($"/routes/{Prefix}-raw/plugins", new
+        {
+            name = "response-transformer",
+            config = new { remove = new { json = new[] { "a" } }, add = new { headers = new[] { "x-seen:1" } } },
+        });
+        const string Sent = """{"a":1,"b":2}""";
+        var response = await UntilAsync(() => Client.PostAsync($"{Proxy}/{Prefix}/raw", new StringContent(Sent, Encoding.UTF8, "text/plain")),
+            r => Header(r, "x-seen") == "1");
+        // The upstream answers without a JSON content type: the body is not the transformer's, however it looks.
+        Assert.Equal(Sent, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Response_transformer_schema_errors_answer_400_in_kongs_shape()
+    {
+        var badType = await Node.PostAsync("/plugins", new { name = "response-transformer", config = new { add = new { json = new[] { "a:1" }, json_types = new[] { "integer" } } } });
+        Assert.Equal(400, badType.Status);
+        Assert.Equal("schema violation", badType.Body!["name"]!.GetValue<string>());
+        Assert.Contains("boolean", badType.Body["fields"]!["config"]!["add"]!["json_types"]!["1"]!.GetValue<string>());
+
+        var noColon = await Node.PostAsync("/plugins", new { name = "response-transformer", config = new { replace = new { json = new[] { "nocolon" } } } });
+        Assert.Equal(400, noColon.Status);
+        Assert.Equal("invalid value: nocolon", noColon.Body!["fields"]!["config"]!["replace"]!["json"]!["1"]!.GetValue<string>());
+
+        var querystring = await Node.PostAsync("/plugins", new { name = "response-transformer", config = new { add = new { querystring = new[] { "a:1" } } } });
+        Assert.Equal(400, querystring.Status);
+        Assert.Equal("unknown field", querystring.Body!["fields"]!["config"]!["add"]!["querystring"]!.GetValue<string>());
+    }
 }
 
 [Collection(AdminApiCollection.Name)]
@@ -173,4 +243,7 @@ public sealed class PostgresTransformerPluginTests(PostgresProxyNode node) : Tra
 {
     [Fact]
     public Task Request_transformer_changes_every_part_of_the_request() => Request_transformer_changes_method_headers_query_json_body_and_path();
+
+    [Fact]
+    public Task Response_transformer_changes_headers_and_json_body() => Response_transformer_changes_headers_and_json_body_in_kongs_order();
 }

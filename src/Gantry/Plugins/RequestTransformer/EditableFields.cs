@@ -17,9 +17,9 @@ public sealed class HeaderFields(IHeaderDictionary headers) : IEditableFields
         headers[to] = values;
     }
 
-    public void Set(string name, string value) => headers[name] = value;
+    public void Set(string name, string value, string? type = null) => headers[name] = value;
 
-    public void Append(string name, string value) => headers[name] = StringValues.Concat(headers[name], value);
+    public void Append(string name, string value, string? type = null) => headers[name] = StringValues.Concat(headers[name], value);
 }
 
 /// <summary>
@@ -50,7 +50,7 @@ public sealed class ArgumentFields(List<KeyValuePair<string, StringValues>> argu
         Arguments[IndexOf(from)] = new(to, values);
     }
 
-    public void Set(string name, string value)
+    public void Set(string name, string value, string? type = null)
     {
         var index = IndexOf(name);
         if (index < 0)
@@ -59,7 +59,7 @@ public sealed class ArgumentFields(List<KeyValuePair<string, StringValues>> argu
             Arguments[index] = new(name, value);
     }
 
-    public void Append(string name, string value)
+    public void Append(string name, string value, string? type = null)
     {
         var index = IndexOf(name);
         if (index < 0)
@@ -82,8 +82,8 @@ public sealed class ArgumentFields(List<KeyValuePair<string, StringValues>> argu
 }
 
 /// <summary>
-/// A JSON object's top-level keys. Values the rules write are JSON strings; appending turns the key into
-/// an array holding what it had and the new value.
+/// A JSON object's top-level keys. Values the rules write are JSON strings unless typed; appending turns
+/// the key into an array holding what it had and the new value.
 /// </summary>
 public sealed class JsonFields(JsonObject json) : IEditableFields
 {
@@ -98,22 +98,32 @@ public sealed class JsonFields(JsonObject json) : IEditableFields
         json[to] = value;
     }
 
-    public void Set(string name, string value) => json[name] = value;
+    public void Set(string name, string value, string? type = null) => json[name] = Typed(value, type);
 
-    public void Append(string name, string value)
+    public void Append(string name, string value, string? type = null)
     {
+        var node = Typed(value, type);
         switch (json[name])
         {
             case JsonArray array:
-                array.Add(value);
+                array.Add(node);
                 break;
             case { } existing:
                 json.Remove(name);
-                json[name] = new JsonArray(existing, value);
+                json[name] = new JsonArray(existing, node);
                 break;
             default:
-                json[name] = new JsonArray(value);
+                json[name] = new JsonArray(node);
                 break;
         }
     }
+
+    /// <summary>The value as json_types asks: a number when it reads as one, a boolean true only for "true", else a string.</summary>
+    private static JsonNode Typed(string value, string? type) => type switch
+    {
+        "number" when double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            => number % 1 == 0 && Math.Abs(number) < 1e15 ? JsonValue.Create((long)number) : JsonValue.Create(number),
+        "boolean" => JsonValue.Create(value == "true"),
+        _ => JsonValue.Create(value),
+    };
 }

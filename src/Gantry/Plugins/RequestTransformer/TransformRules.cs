@@ -10,17 +10,27 @@ public sealed class TransformRules
 {
     private readonly string[] _remove;
     private readonly (string Name, string Value)[] _rename;
-    private readonly (string Name, string Value)[] _replace;
-    private readonly (string Name, string Value)[] _add;
-    private readonly (string Name, string Value)[] _append;
+    private readonly (string Name, string Value, string? Type)[] _replace;
+    private readonly (string Name, string Value, string? Type)[] _add;
+    private readonly (string Name, string Value, string? Type)[] _append;
 
-    public TransformRules(PluginConfig config, string part)
+    /// <summary>
+    /// The rules of <paramref name="part"/>; with <paramref name="typesField"/> (response-transformer's
+    /// <c>json_types</c>), the n-th type of an operation says what JSON type its n-th value is written as.
+    /// </summary>
+    public TransformRules(PluginConfig config, string part, string? typesField = null)
     {
         _remove = TransformFields.Read(config, "remove", part);
         _rename = TransformFields.ReadPairs(config, "rename", part);
-        _replace = TransformFields.ReadPairs(config, "replace", part);
-        _add = TransformFields.ReadPairs(config, "add", part);
-        _append = TransformFields.ReadPairs(config, "append", part);
+        _replace = Typed(config, "replace", part, typesField);
+        _add = Typed(config, "add", part, typesField);
+        _append = Typed(config, "append", part, typesField);
+    }
+
+    private static (string, string, string?)[] Typed(PluginConfig config, string operation, string part, string? typesField)
+    {
+        var types = typesField is null ? [] : TransformFields.Read(config, operation, typesField);
+        return [.. TransformFields.ReadPairs(config, operation, part).Select((pair, i) => (pair.Name, pair.Value, i < types.Length ? types[i] : null))];
     }
 
     /// <summary>No rule at all: the part is left as it came, not even read.</summary>
@@ -48,25 +58,25 @@ public sealed class TransformRules
                 changed = true;
             }
         }
-        foreach (var (name, value) in _replace)
+        foreach (var (name, value, type) in _replace)
         {
             if (fields.Contains(name))
             {
-                fields.Set(name, value);
+                fields.Set(name, value, type);
                 changed = true;
             }
         }
-        foreach (var (name, value) in _add)
+        foreach (var (name, value, type) in _add)
         {
             if (!fields.Contains(name))
             {
-                fields.Set(name, value);
+                fields.Set(name, value, type);
                 changed = true;
             }
         }
-        foreach (var (name, value) in _append)
+        foreach (var (name, value, type) in _append)
         {
-            fields.Append(name, value);
+            fields.Append(name, value, type);
             changed = true;
         }
         return changed;
@@ -84,9 +94,9 @@ public interface IEditableFields
     /// <summary>Moves the values of <paramref name="from"/> to <paramref name="to"/>, replacing what <paramref name="to"/> had.</summary>
     void Rename(string from, string to);
 
-    /// <summary>Makes <paramref name="value"/> the only value of the name.</summary>
-    void Set(string name, string value);
+    /// <summary>Makes <paramref name="value"/> the only value of the name; <paramref name="type"/> matters to JSON only.</summary>
+    void Set(string name, string value, string? type = null);
 
     /// <summary>Adds a value after the name's others (a repeated header or argument, a JSON array).</summary>
-    void Append(string name, string value);
+    void Append(string name, string value, string? type = null);
 }
