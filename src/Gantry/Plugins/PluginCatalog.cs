@@ -12,6 +12,8 @@ using Gantry.Plugins.KeyAuth;
 using Gantry.Plugins.OAuth2;
 using Gantry.Plugins.Prometheus;
 using Gantry.Plugins.RateLimiting;
+using Gantry.Plugins.RequestTransformer;
+using Gantry.Plugins.ResponseTransformer;
 
 namespace Gantry.Plugins;
 
@@ -81,6 +83,8 @@ public sealed class PluginCatalog
         OAuth2Plugin.Descriptor,
         PrometheusPlugin.Descriptor,
         RateLimitingPlugin.Descriptor,
+        RequestTransformerPlugin.Descriptor,
+        ResponseTransformerPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;

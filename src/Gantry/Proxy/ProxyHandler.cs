@@ -76,6 +76,8 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         var transformer = new KongTransformer(found, rawPath, headers, started, requestId, plugins);
         var (outcome, error) = await _forwarder.SendAsync(http, service, upstream, upstream?.HashInput.Key(http, found),
             transformer, Client(service.ConnectTimeoutMs));
+        if (plugins is not null)
+            await plugins.EndResponseAsync(outcome is ForwardOutcome.Forwarded && error == ForwarderError.None);
         if (outcome is ForwardOutcome.NoPeer)
             await KongError(http, 503, "failure to get a peer from the ring-balancer", started, requestId, plugins);
         else if (outcome is ForwardOutcome.Refused)
@@ -157,8 +159,8 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         protected override void SetUpstreamRequest(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix)
         {
             var request = http.Request;
-            proxyRequest.RequestUri = new Uri(destinationPrefix + match.UpstreamPath + request.QueryString.Value, UriKind.Absolute);
-            proxyRequest.Headers.Host = match.Route.PreserveHost ? request.Host.Value : HostHeader;
+            proxyRequest.RequestUri = new Uri(destinationPrefix + (plugins?.UpstreamPath ?? match.UpstreamPath) + request.QueryString.Value, UriKind.Absolute);
+            proxyRequest.Headers.Host = plugins?.UpstreamHost ?? (match.Route.PreserveHost ? request.Host.Value : HostHeader);
             var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
             var forwardedFor = request.Headers["X-Forwarded-For"];
             proxyRequest.Headers.Remove("X-Forwarded-For");

@@ -31,6 +31,12 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     /// <summary>The credential that authenticated the consumer; null for anonymous access.</summary>
     public Guid? CredentialId { get; private set; }
 
+    /// <summary>The path sent upstream instead of the route's (request-transformer's replace.uri); null keeps the route's.</summary>
+    public string? UpstreamPath { get; set; }
+
+    /// <summary>The Host sent upstream instead of the service's or the client's; null keeps the proxy's choice.</summary>
+    public string? UpstreamHost { get; set; }
+
     /// <summary>When the proxy received the request (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
     public long Started { get; init; }
 
@@ -58,6 +64,23 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
 
     /// <summary>The bytes of the response body written since <see cref="CountResponseBytes"/>; null when nothing counts them.</summary>
     public long? ResponseBytes => _responseCounter?.Written;
+
+    private List<Func<bool, ValueTask>>? _responseEnds;
+
+    /// <summary>
+    /// Runs <paramref name="end"/> once the upstream's response body has been copied (true) or broke off
+    /// (false): a plugin that holds the body back in its header filter (response-transformer) sends it then.
+    /// </summary>
+    public void OnResponseEnd(Func<bool, ValueTask> end) => (_responseEnds ??= []).Add(end);
+
+    /// <summary>Ends what the plugins held back of the upstream's response, the last one wrapped first.</summary>
+    public async ValueTask EndResponseAsync(bool whole)
+    {
+        if (_responseEnds is null)
+            return;
+        for (var i = _responseEnds.Count - 1; i >= 0; i--)
+            await _responseEnds[i](whole);
+    }
 
     /// <summary>The status of the answer a plugin gave instead of forwarding; 0 while the request is forwarded.</summary>
     public int ExitStatus { get; private set; }
