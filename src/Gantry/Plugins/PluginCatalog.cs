@@ -12,6 +12,8 @@ using Gantry.Plugins.KeyAuth;
 using Gantry.Plugins.OAuth2;
 using Gantry.Plugins.Prometheus;
 using Gantry.Plugins.RateLimiting;
+using Gantry.Plugins.RequestSizeLimiting;
+using Gantry.Plugins.RequestTermination;
 
 namespace Gantry.Plugins;
 
@@ -31,7 +33,7 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>The fields of the plugin's <c>config</c>, with their defaults.</summary>
     public IReadOnlyList<Field> Config { get; init; } = [];
 
-    /// <summary>Rules across config fields: (a config field, or null for the whole config, and a message) pairs.</summary>
+    /// <summary>Rules across config fields: (a config field, "" for the config record itself as Kong's record validators report, or null for the whole config's @entity, and a message) pairs.</summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> ConfigChecks { get; init; } = [];
 
     /// <summary>
@@ -78,6 +80,8 @@ public sealed class PluginCatalog
         OAuth2Plugin.Descriptor,
         PrometheusPlugin.Descriptor,
         RateLimitingPlugin.Descriptor,
+        RequestSizeLimitingPlugin.Descriptor,
+        RequestTerminationPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;
