@@ -3,6 +3,7 @@ using Gantry.Entities.Schema;
 using Gantry.Migrations;
 using Gantry.Plugins.Acl;
 using Gantry.Plugins.BasicAuth;
+using Gantry.Plugins.BotDetection;
 using Gantry.Plugins.CorrelationId;
 using Gantry.Plugins.Cors;
 using Gantry.Plugins.HmacAuth;
@@ -71,6 +72,7 @@ public sealed class PluginCatalog
     [
         AclPlugin.Descriptor,
         BasicAuthPlugin.Descriptor,
+        BotDetectionPlugin.Descriptor,
         CorrelationIdPlugin.Descriptor,
         CorsPlugin.Descriptor,
         HmacAuthPlugin.Descriptor,
