@@ -3,6 +3,7 @@ using Gantry.Entities.Schema;
 using Gantry.Migrations;
 using Gantry.Plugins.Acl;
 using Gantry.Plugins.BasicAuth;
+using Gantry.Plugins.BotDetection;
 using Gantry.Plugins.CorrelationId;
 using Gantry.Plugins.Cors;
 using Gantry.Plugins.HmacAuth;
@@ -12,6 +13,8 @@ using Gantry.Plugins.KeyAuth;
 using Gantry.Plugins.OAuth2;
 using Gantry.Plugins.Prometheus;
 using Gantry.Plugins.RateLimiting;
+using Gantry.Plugins.RequestSizeLimiting;
+using Gantry.Plugins.RequestTermination;
 using Gantry.Plugins.RequestTransformer;
 using Gantry.Plugins.ResponseTransformer;
 
@@ -33,7 +36,7 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>The fields of the plugin's <c>config</c>, with their defaults.</summary>
     public IReadOnlyList<Field> Config { get; init; } = [];
 
-    /// <summary>Rules across config fields: (a config field, or null for the whole config, and a message) pairs.</summary>
+    /// <summary>Rules across config fields: (a config field, "" for the config record itself as Kong's record validators report, or null for the whole config's @entity, and a message) pairs.</summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> ConfigChecks { get; init; } = [];
 
     /// <summary>
@@ -74,6 +77,7 @@ public sealed class PluginCatalog
     [
         AclPlugin.Descriptor,
         BasicAuthPlugin.Descriptor,
+        BotDetectionPlugin.Descriptor,
         CorrelationIdPlugin.Descriptor,
         CorsPlugin.Descriptor,
         HmacAuthPlugin.Descriptor,
@@ -83,6 +87,8 @@ public sealed class PluginCatalog
         OAuth2Plugin.Descriptor,
         PrometheusPlugin.Descriptor,
         RateLimitingPlugin.Descriptor,
+        RequestSizeLimitingPlugin.Descriptor,
+        RequestTerminationPlugin.Descriptor,
         RequestTransformerPlugin.Descriptor,
         ResponseTransformerPlugin.Descriptor,
     ];

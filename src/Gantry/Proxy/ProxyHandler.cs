@@ -89,13 +89,26 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         else if (error != ForwarderError.None && !http.Response.HasStarted)
         {
             // The client's body broke off or was malformed (a bad chunk): the client's fault, as nginx answers it.
-            if (error is ForwarderError.RequestBodyClient)
+            if (error is ForwarderError.RequestBodyClient && RefusedBody(http) is { } refused)
+                await KongError(http, refused.Status, refused.Message, started, requestId, plugins);
+            else if (error is ForwarderError.RequestBodyClient)
                 await KongError(http, 400, "Bad request", started, requestId, plugins);
             else if (error is ForwarderError.RequestTimedOut)
                 await KongError(http, 504, "The upstream server is timing out", started, requestId, plugins);
             else if (error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
                 await KongError(http, 502, "An invalid response was received from the upstream server", started, requestId, plugins);
         }
+    }
+
+    /// <summary>The refusal a plugin's body wrapper (a size limit) raised while the body streamed upstream, if that broke it off.</summary>
+    private static RequestBodyRefusedException? RefusedBody(HttpContext http)
+    {
+        for (var cause = http.Features.Get<IForwarderErrorFeature>()?.Exception; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is RequestBodyRefusedException refused)
+                return refused;
+        }
+        return null;
     }
 
     /// <summary>One pooled client per connect timeout: SocketsHttpHandler takes the timeout per handler, not per request.</summary>

@@ -16,6 +16,7 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     private List<(string Name, string Value, bool Append)>? _responseHeaders;
     private string? _exitMessage;
     private IReadOnlyDictionary<string, string>? _exitErrors;
+    private (byte[] Body, string? ContentType)? _exitRaw;
 
     public HttpContext Http { get; } = http;
 
@@ -146,6 +147,13 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         _exitErrors = errors;
     }
 
+    /// <summary>Answers the request with a body sent as given (no Content-Type header when <paramref name="contentType"/> is null).</summary>
+    public void Exit(int status, byte[] body, string? contentType)
+    {
+        ExitStatus = status;
+        _exitRaw = (body, contentType);
+    }
+
     /// <summary>Applies the plugins' response headers and runs the header_filter phase of the plugins that ran.</summary>
     public void HeaderFilter()
     {
@@ -165,10 +173,16 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
         var response = Http.Response;
         response.StatusCode = ExitStatus;
         // A message goes out as Kong's error body, with the request's id when it has one.
-        var body = _exitErrors is not null ? JsonSerializer.SerializeToUtf8Bytes(_exitErrors)
+        var body = _exitRaw is { } raw ? raw.Body
+            : _exitErrors is not null ? JsonSerializer.SerializeToUtf8Bytes(_exitErrors)
             : _exitMessage is null ? null
             : ErrorBody(_exitMessage, requestId);
-        if (body is not null)
+        if (_exitRaw is { ContentType: var rawType })
+        {
+            if (rawType is not null)
+                response.ContentType = rawType;
+        }
+        else if (body is not null)
             response.ContentType = "application/json; charset=utf-8";
         HeaderFilter();
         response.ContentLength = body?.Length ?? 0;

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gantry.Entities.Schema;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.RequestTermination;
+
+/// <summary>request-termination: answers every request (or those carrying a trigger) itself, without the upstream.</summary>
+public static partial class RequestTerminationPlugin
+{
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        new Field("status_code", FieldKind.Integer) { Default = JsonValue.Create(503), Required = true, Min = 100, Max = 599 },
+        Text("message"),
+        Text("content_type"),
+        Text("body"),
+        Flag("echo", false),
+        new Field("trigger", FieldKind.String) { Check = HeaderNameError },
+    ];
+
+    public static PluginDescriptor Descriptor { get; } = new("request-termination", Bundled: true, Migrations: null)
+    {
+        // Kong runs it last of the access phase, so authentication and limits still apply before it answers.
+        Priority = 2,
+        Config = Config,
+        ConfigChecks = [BodyRules],
+        Handler = (config, _) => new RequestTerminationHandler(config),
+    };
+
+    // Kong reports these on the config record itself (fields.config), not on one of its fields; "" names the record.
+    private static IEnumerable<(string?, string)> BodyRules(JsonObject config)
+    {
+        var message = IsSet(config["message"]);
+        var body = IsSet(config["body"]);
+        var contentType = IsSet(config["content_type"]);
+        if (message && (body || contentType))
+            yield return ("", "message cannot be used with content_type or body");
+        else if (contentType && !body)
+            yield return ("", "content_type requires a body");
+        else if (config["echo"] is JsonValue echo && echo.GetValueKind() == JsonValueKind.True && (body || contentType))
+            yield return ("", "echo cannot be used with content_type and body");
+    }
+
+    private static bool IsSet(JsonNode? value) =>
+        value is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length > 0;
+
+    private static string? HeaderNameError(JsonNode value)
+    {
+        var name = value.GetValue<string>();
+        return HeaderName().IsMatch(name) ? null : $"bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex HeaderName();
+}
