@@ -37,10 +37,7 @@ public abstract class LinkInProcessTests(string store) : IAsyncLifetime
         _installation = await TestInstallation.CreateAsync(store);
         var bootstrap = await _installation.RunAsync("migrations", "bootstrap");
         Assert.True(bootstrap.ExitCode == 0, bootstrap.ToString());
-        var config = ConfLoader.Load(null, _installation.Environment).Config!;
-        _database = _installation.IsPostgres
-            ? new PostgresDatabase(config.Postgres, "gantry tests")
-            : new SqliteDatabase(config.SqlitePath, (int)config.SqliteBusyTimeout.TotalMilliseconds);
+        _database = _installation.OpenDatabase();
         _dao = new EntityDao(_database, CoreEntities.Registry([]), Guid.NewGuid());
         _writer = new EntityWriter(_dao);
         _feed = new ConfigFeed(_dao, TimeSpan.FromHours(1), NullLogger.Instance);

@@ -40,9 +40,7 @@ public abstract class ControlPlaneNode(string store) : AdminNode(store)
     public async Task<T> WithRegistryAsync<T>(Func<DataPlaneRegistry, Task<T>> work)
     {
         var config = ConfLoader.Load(null, Installation.Environment).Config!;
-        await using IDatabase database = Installation.IsPostgres
-            ? new PostgresDatabase(config.Postgres, "gantry tests")
-            : new SqliteDatabase(config.SqlitePath, (int)config.SqliteBusyTimeout.TotalMilliseconds);
+        await using var database = Installation.OpenDatabase();
         return await work(new DataPlaneRegistry(database, config.ClusterDataPlanePurgeDelay));
     }
 }

@@ -24,10 +24,7 @@ public abstract class RegistryStoreTests(string store) : IAsyncLifetime
         var bootstrap = await _installation.RunAsync("migrations", "bootstrap");
         Assert.True(bootstrap.ExitCode == 0, bootstrap.ToString());
         Assert.Contains("core migrated up to: 003_clustering_data_planes (executed)", bootstrap.Stdout);
-        var config = ConfLoader.Load(null, _installation.Environment).Config!;
-        _database = _installation.IsPostgres
-            ? new PostgresDatabase(config.Postgres, "gantry tests")
-            : new SqliteDatabase(config.SqlitePath, (int)config.SqliteBusyTimeout.TotalMilliseconds);
+        _database = _installation.OpenDatabase();
     }
 
     public async Task DisposeAsync()

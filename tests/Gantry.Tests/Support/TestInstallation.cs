@@ -2,6 +2,8 @@ using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using Gantry.Configuration;
+using Gantry.Store;
 using Npgsql;
 
 namespace Gantry.Tests.Support;
@@ -98,6 +100,15 @@ public sealed class TestInstallation : IAsyncDisposable
         var file = Path.Combine(Prefix, $"release-{Guid.NewGuid():N}.json");
         File.WriteAllText(file, releaseJson);
         return file;
+    }
+
+    /// <summary>The installation's store as a node opens it (its configuration read from this environment), for tests that drive the store directly.</summary>
+    public IDatabase OpenDatabase()
+    {
+        var config = ConfLoader.Load(null, Environment).Config!;
+        return IsPostgres
+            ? new PostgresDatabase(config.Postgres, "gantry tests")
+            : new SqliteDatabase(config.SqlitePath, (int)config.SqliteBusyTimeout.TotalMilliseconds);
     }
 
     public async Task<DbConnection> OpenAsync()
