@@ -23,7 +23,10 @@ public static class ClusterMessages
     /// <summary>What an entity's JSON outside the entities themselves costs in a part at most (type, keys, punctuation).</summary>
     private const int EntityOverhead = 64;
 
-    public static byte[] Encode(string type, Action<Utf8JsonWriter>? fields = null)
+    public static byte[] Encode(string type, Action<Utf8JsonWriter>? fields = null) => Encode(type, out _, fields);
+
+    /// <summary>Encodes a message and says how long its JSON is before compression.</summary>
+    public static byte[] Encode(string type, out long plainLength, Action<Utf8JsonWriter>? fields = null)
     {
         using var compressed = new MemoryStream();
         using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
@@ -33,18 +36,37 @@ public static class ClusterMessages
             writer.WriteString("type", type);
             fields?.Invoke(writer);
             writer.WriteEndObject();
+            writer.Flush();
+            plainLength = writer.BytesCommitted;
         }
         return compressed.ToArray();
     }
 
-    /// <summary>The message in a frame; <see cref="InvalidDataException"/> when it is not gzip-compressed JSON with a type.</summary>
-    public static JsonDocument Decode(byte[] frame, int length)
+    /// <summary>
+    /// How far a message may expand, as a multiple of <c>cluster_max_payload</c>: a sender cuts whole
+    /// configurations into parts and sends only deltas whose JSON fits in the payload, so twice is a margin,
+    /// and a peer's gzip bomb is refused before it is expanded.
+    /// </summary>
+    public const int ExpansionLimit = 2;
+
+    /// <summary>
+    /// The message in a frame; <see cref="InvalidDataException"/> when it is not gzip-compressed JSON with a
+    /// type, or expands beyond <paramref name="maxPlain"/> bytes.
+    /// </summary>
+    public static JsonDocument Decode(byte[] frame, int length, long maxPlain)
     {
         try
         {
             using var gzip = new GZipStream(new MemoryStream(frame, 0, length), CompressionMode.Decompress);
             using var plain = new MemoryStream();
-            gzip.CopyTo(plain);
+            var chunk = new byte[81920];
+            int read;
+            while ((read = gzip.Read(chunk)) > 0)
+            {
+                if (plain.Length + read > maxPlain)
+                    throw new InvalidDataException($"a message that expands beyond {maxPlain} bytes ({ExpansionLimit} × cluster_max_payload)");
+                plain.Write(chunk, 0, read);
+            }
             var document = JsonDocument.Parse(plain.GetBuffer().AsMemory(0, (int)plain.Length));
             if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             {
@@ -128,6 +150,7 @@ public sealed record WireChange(string Op, string Type, string Id, WireEntity? E
 public sealed class ConfigDelta(long version, string baseHash, string hash, IReadOnlyList<WireChange> changes)
 {
     private byte[]? _encoded;
+    private long _plainLength;
 
     public long Version { get; } = version;
 
@@ -138,7 +161,22 @@ public sealed class ConfigDelta(long version, string baseHash, string hash, IRea
     public IReadOnlyList<WireChange> Changes { get; } = changes;
 
     /// <summary>The frame, encoded once for every data plane that gets it.</summary>
-    public byte[] Encoded => _encoded ??= ClusterMessages.Encode(ClusterMessages.Delta, writer =>
+    public byte[] Encoded => _encoded ??= Encode();
+
+    /// <summary>The size of the frame's JSON before compression.</summary>
+    public long PlainLength
+    {
+        get
+        {
+            _ = Encoded;
+            return _plainLength;
+        }
+    }
+
+    /// <summary>Whether a receiver with this <c>cluster_max_payload</c> takes the frame; a larger change goes as the whole configuration, in parts.</summary>
+    public bool FitsIn(int maxPayload) => Encoded.Length <= maxPayload && PlainLength <= maxPayload;
+
+    private byte[] Encode() => ClusterMessages.Encode(ClusterMessages.Delta, out _plainLength, writer =>
     {
         writer.WriteNumber("version", Version);
         writer.WriteString("base_hash", BaseHash);

@@ -121,7 +121,7 @@ public sealed class ClusterSocket(WebSocket socket, int maxPayload, LinkCounters
             throw new LinkClosedException($"no message for {silence.TotalSeconds} s");
         }
         counters.Received(length);
-        var message = ClusterMessages.Decode(_buffer, length);
+        var message = ClusterMessages.Decode(_buffer, length, (long)maxPayload * ClusterMessages.ExpansionLimit);
         counters.Counted(ClusterMessages.TypeOf(message), length, sent: false);
         return message;
     }

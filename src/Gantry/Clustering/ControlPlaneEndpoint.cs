@@ -216,6 +216,13 @@ public sealed class ControlPlaneEndpoint(
                     config = whole;
                     withheld = false;
                 }
+                if (config is DeltaItem { Delta: var large } && large.Version > wholeSent && !large.FitsIn(maxPayload))
+                {
+                    // The data plane would refuse the frame (cluster_max_payload); the whole goes in parts that fit.
+                    logger.LogInformation("a change of {Changes} entities ({Bytes} bytes of JSON) does not fit in cluster_max_payload ({MaxPayload}): sending data plane {NodeId} the whole configuration instead",
+                        large.Changes.Count, large.PlainLength, maxPayload, session.Hello.NodeId);
+                    config = subscription.Full();
+                }
                 switch (config)
                 {
                     case DeltaItem delta when delta.Delta.Version <= wholeSent:

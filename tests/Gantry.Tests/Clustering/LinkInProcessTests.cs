@@ -107,7 +107,7 @@ public abstract class LinkInProcessTests(string store) : IAsyncLifetime
 
     private async Task ApplyAsync(ConfigDelta delta)
     {
-        using var message = ClusterMessages.Decode(delta.Encoded, delta.Encoded.Length);
+        using var message = ClusterMessages.Decode(delta.Encoded, delta.Encoded.Length, long.MaxValue);
         await _plane.Applier.ApplyDeltaAsync(message.RootElement, default);
     }
 
@@ -233,10 +233,10 @@ public abstract class LinkInProcessTests(string store) : IAsyncLifetime
         var delta = await NextDeltaAsync();
 
         var wrongBase = new ConfigDelta(delta.Version, "0123456789abcdef0123456789abcdef", delta.Hash, delta.Changes);
-        using (var message = ClusterMessages.Decode(wrongBase.Encoded, wrongBase.Encoded.Length))
+        using (var message = ClusterMessages.Decode(wrongBase.Encoded, wrongBase.Encoded.Length, long.MaxValue))
             await Assert.ThrowsAsync<ConfigurationRefusedException>(() => _plane.Applier.ApplyDeltaAsync(message.RootElement, default));
         var wrongResult = new ConfigDelta(delta.Version, delta.BaseHash, "0123456789abcdef0123456789abcdef", delta.Changes);
-        using (var message = ClusterMessages.Decode(wrongResult.Encoded, wrongResult.Encoded.Length))
+        using (var message = ClusterMessages.Decode(wrongResult.Encoded, wrongResult.Encoded.Length, long.MaxValue))
         {
             var refused = await Assert.ThrowsAsync<ConfigurationRefusedException>(() => _plane.Applier.ApplyDeltaAsync(message.RootElement, default));
             Assert.Contains("0123456789abcdef0123456789abcdef", refused.Message);
@@ -277,6 +277,14 @@ public abstract class LinkInProcessTests(string store) : IAsyncLifetime
         Assert.Single(large.Changes);
         Assert.InRange(large.Encoded.Length, small.Encoded.Length - 64, small.Encoded.Length + 64);
         Assert.True(bulk.Encoded.Length > 20 * large.Encoded.Length, $"{bulk.Encoded.Length} bytes for 1000 routes, {large.Encoded.Length} for one");
+        // A delta whose JSON is larger than cluster_max_payload is not sent (the whole goes in parts), and a
+        // receiver refuses a frame that expands beyond twice the payload before expanding it all.
+        Assert.True(large.FitsIn(64 * 1024));
+        Assert.False(bulk.FitsIn(64 * 1024), $"{bulk.PlainLength} bytes of JSON");
+        Assert.True(bulk.FitsIn(checked((int)bulk.PlainLength)));
+        var bomb = Assert.Throws<InvalidDataException>(() => ClusterMessages.Decode(bulk.Encoded, bulk.Encoded.Length, 64 * 1024 * ClusterMessages.ExpansionLimit));
+        Assert.Contains("expands beyond 131072 bytes", bomb.Message);
+        ClusterMessages.Decode(bulk.Encoded, bulk.Encoded.Length, bulk.PlainLength).Dispose();
         // The whole configuration is cut into parts under cluster_max_payload.
         var parts = ClusterMessages.EncodeFull(_feed.Version, _feed.Hash, ((FullItem)FullOf()).Entities, 64 * 1024);
         Assert.True(parts.Count > 1);
