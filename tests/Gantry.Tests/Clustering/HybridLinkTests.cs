@@ -156,6 +156,30 @@ public sealed class HybridResilienceTests
     }
 
     [Fact]
+    public async Task Pki_check_cn_admits_only_data_planes_named_in_the_control_planes_parent_domain()
+    {
+        await using var upstream = new EchoUpstream();
+        // Both data planes chain to the CA; only one has a common name under the control plane's parent domain.
+        var authority = ClusterCertificates.NewAuthority("cluster-ca");
+        await using var controlPlane = await HybridNode.ControlPlaneAsync("sqlite", authority.Sign("cp.cluster.test"), "pki_check_cn", authority.Pair.Cert);
+        controlPlane.Environment["GANTRY_CLUSTER_SERVER_NAME"] = "cp.cluster.test";
+        await controlPlane.StartAsync();
+        await using var named = await HybridNode.DataPlaneAsync(controlPlane, authority.Sign("dp1.cluster.test"), "pki", authority.Pair.Cert);
+        named.Environment["GANTRY_CLUSTER_SERVER_NAME"] = "cp.cluster.test";
+        await using var outsider = await HybridNode.DataPlaneAsync(controlPlane, authority.Sign("dp1.elsewhere.test"), "pki", authority.Pair.Cert);
+        outsider.Environment["GANTRY_CLUSTER_SERVER_NAME"] = "cp.cluster.test";
+        await named.StartAsync();
+        await outsider.StartAsync();
+        await ServeAsync(controlPlane.Installation, "echo", $"http://127.0.0.1:{upstream.Port}/up", "/one");
+        await AssertServesAsync(named, "/one");
+
+        await UntilLoggedAsync(controlPlane, "refused a data plane connecting from");
+        Assert.Contains("its common name 'dp1.elsewhere.test' is not in the parent domain of the control plane's 'cp.cluster.test'", controlPlane.Logs);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync(outsider.ProxyUrl + "/one")).StatusCode);
+        Assert.Equal(1, (await controlPlane.StatusAsync()).GetProperty("clustering").GetProperty("data_planes_connected").GetInt32());
+    }
+
+    [Fact]
     public async Task Without_the_control_plane_data_planes_keep_serving_a_restarted_one_serves_its_cache_and_changes_flow_when_it_returns()
     {
         await using var upstream = new EchoUpstream();
