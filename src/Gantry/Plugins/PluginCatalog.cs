@@ -17,6 +17,7 @@ using Gantry.Plugins.RequestSizeLimiting;
 using Gantry.Plugins.RequestTermination;
 using Gantry.Plugins.RequestTransformer;
 using Gantry.Plugins.ResponseTransformer;
+using Gantry.Plugins.Session;
 
 namespace Gantry.Plugins;
 
@@ -91,6 +92,7 @@ public sealed class PluginCatalog
         RequestTerminationPlugin.Descriptor,
         RequestTransformerPlugin.Descriptor,
         ResponseTransformerPlugin.Descriptor,
+        SessionPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;
