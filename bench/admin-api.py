@@ -6,13 +6,12 @@ N routes through the Admin API with a few concurrent clients, then measures pagi
 (size=1000) and single-route reads. Prints medians and p99 per store. Not a test: run it by hand,
     bench/admin-api.py [--routes 10000] [--clients 8]
 """
-import argparse, concurrent.futures, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, uuid
+import argparse, concurrent.futures, http.client, json, os, shutil, statistics, subprocess, sys, tempfile, time, uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+from common import free_port  # noqa: E402
 
 
 def request(port, method, path, body=None):

@@ -16,26 +16,18 @@
 Needs wrk and nginx (the upstream: nginx answering 12 bytes): apt-get install wrk nginx. Not a test:
     bench/dbless.py [--sizes 10000,100000] [--reload-routes 10000] [--seconds 30] [--skip-import]
 """
-import argparse, importlib.util, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GANTRY = os.path.join(ROOT, "bin", "gantry")
 
 
-def load_sibling(name):
-    spec = importlib.util.spec_from_file_location(name.replace("-", "_"), os.path.join(ROOT, "bench", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from common import free_port, load_sibling  # noqa: E402
 
 
 # One way to start PostgreSQL and to run and read wrk for every benchmark here.
 admin_bench = load_sibling("admin-api")
 proxy_bench = load_sibling("proxy")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 
 
 def post_config(admin, text):

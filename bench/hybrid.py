@@ -21,25 +21,17 @@ memory at each step of a load (in their node.log, kept with --keep). After the i
 plane is restarted with its control plane unreachable, to time its start from the cache.
 Needs nginx (the upstream) and PostgreSQL's binaries (apt-get install nginx postgresql).
 """
-import argparse, asyncio, base64, importlib.util, json, os, random, shutil, socket, ssl, statistics, struct, subprocess, sys, tempfile, time, urllib.error, urllib.request, uuid, zlib
+import argparse, asyncio, base64, json, os, random, shutil, ssl, statistics, struct, subprocess, sys, tempfile, time, urllib.error, urllib.request, uuid, zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GANTRY = os.path.join(ROOT, "bin", "gantry")
 
 
-def load_sibling(name):
-    spec = importlib.util.spec_from_file_location(name.replace("-", "_"), os.path.join(ROOT, "bench", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from common import free_port, load_sibling  # noqa: E402
 
 
 admin_bench = load_sibling("admin-api")
 proxy_bench = load_sibling("proxy")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 
 
 def get_json(url):
