@@ -65,6 +65,8 @@ public static partial class ConfProperties
             new("plugins", General, ConfKind.List, "bundled",
                 "Plugins this node loads: bundled for all that ship with Gantry, extra names after it, or off for none. Loading does not enable a plugin.")
             { AllowsOff = true, Check = CheckPluginNames },
+            new("plugin_paths", General, ConfKind.List, "",
+                "Folders (comma-separated; relative ones under prefix) searched in order for the custom .NET plugins the plugins property names: my-plugin is my-plugin/my-plugin.dll or my-plugin.dll in one of them. Empty: only bundled plugins load. See docs/plugins.md."),
 
             // Hybrid mode
             new("role", Hybrid, ConfKind.Enum, "traditional",
