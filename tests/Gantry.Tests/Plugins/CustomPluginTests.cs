@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Gantry.Tests.Clustering;
 using Gantry.Tests.Proxy;
 using Gantry.Tests.Support;
 
@@ -87,6 +88,33 @@ public sealed class CustomPluginTests
         Assert.Equal(2, error["code"]!.GetValue<int>());
         Assert.Equal("schema violation", error["name"]!.GetValue<string>());
         Assert.NotNull(error["fields"]!["config"]);
+    }
+
+    [Fact]
+    public async Task A_data_plane_loads_the_plugin_from_its_own_plugin_paths_and_serves_the_stamp_its_control_plane_stores()
+    {
+        await using var upstream = new EchoUpstream();
+        var certificate = ClusterCertificates.Shared();
+        await using var controlPlane = await HybridNode.ControlPlaneAsync("sqlite", certificate);
+        await using var dataPlane = await HybridNode.DataPlaneAsync(controlPlane, certificate);
+        foreach (var node in new[] { controlPlane, dataPlane })
+        {
+            await SamplePlugins.InstallHeaderStampAsync(Path.Combine(node.Installation.Prefix, "plugins"));
+            node.Environment["GANTRY_PLUGINS"] = "bundled,header-stamp";
+            node.Environment["GANTRY_PLUGIN_PATHS"] = "plugins";
+        }
+        await controlPlane.StartAsync();
+        await dataPlane.StartAsync();
+
+        var admin = controlPlane.Installation.AdminUrl;
+        await ProxyNode.ServeAsync(controlPlane.Installation, "echo", $"http://127.0.0.1:{upstream.Port}", "/hybrid");
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(admin + "/header-stamps", new { name = "edge", value = "from-the-control-plane" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(admin + "/plugins", new { name = "header-stamp", config = new { stamp = "edge" } })).StatusCode);
+
+        var stamped = await ProxyNode.UntilAsync(() => Http.GetAsync(dataPlane.ProxyUrl + "/hybrid"), r => r.Headers.Contains("X-Header-Stamp"), HybridWaits.Propagation);
+        Assert.True(stamped.Headers.Contains("X-Header-Stamp"), $"{(int)stamped.StatusCode}\n{dataPlane.Logs}");
+        Assert.Equal("from-the-control-plane", string.Join(",", stamped.Headers.GetValues("X-Header-Stamp")));
+        Assert.Equal("echo", string.Join(",", stamped.Headers.GetValues("X-Upstream")));
     }
 
     public static TheoryData<string, string, string> BrokenPlugins => new()
