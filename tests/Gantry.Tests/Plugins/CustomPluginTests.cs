@@ -117,6 +117,42 @@ public sealed class CustomPluginTests
         Assert.Equal("echo", string.Join(",", stamped.Headers.GetValues("X-Upstream")));
     }
 
+    [Fact]
+    public async Task A_node_without_a_database_takes_the_plugin_and_its_entities_from_the_declarative_file()
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("off");
+        await SamplePlugins.InstallHeaderStampAsync(Path.Combine(gantry.Prefix, "plugins"));
+        var file = Path.Combine(gantry.Prefix, "kong.yml");
+        await File.WriteAllTextAsync(file, $"""
+            _format_version: "3.0"
+            services:
+            - name: echo
+              url: http://127.0.0.1:{upstream.Port}
+              routes:
+              - name: declared
+                paths: [/declared]
+                plugins:
+                - name: header-stamp
+                  config:
+                    stamp: edge
+                    header_name: X-Edge
+            header_stamps:
+            - name: edge
+              value: from-the-file
+            """);
+        gantry.Environment["GANTRY_PLUGINS"] = "bundled,header-stamp";
+        gantry.Environment["GANTRY_PLUGIN_PATHS"] = "plugins";
+        gantry.Environment["GANTRY_DECLARATIVE_CONFIG"] = file;
+        await using var node = gantry.Start("start");
+        await node.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+
+        var stamped = await ProxyNode.UntilRoutedAsync(ProxyNode.ProxyUrl(gantry) + "/declared", TimeSpan.FromSeconds(20));
+        Assert.Equal(HttpStatusCode.OK, stamped.StatusCode);
+        Assert.Equal("from-the-file", string.Join(",", stamped.Headers.GetValues("X-Edge")));
+        Assert.Equal("from-the-file", (await Http.GetFromJsonAsync<JsonObject>(gantry.AdminUrl + "/header-stamps/edge"))!["value"]!.GetValue<string>());
+    }
+
     public static TheoryData<string, string, string> BrokenPlugins => new()
     {
         { "absent", "bundled,ghost", "plugins: plugin 'ghost' is not installed: no ghost/ghost.dll or ghost.dll in plugin_paths" },
