@@ -34,7 +34,7 @@ internal sealed class InfoEndpoints(NodeInfo info, DatabaseHealth health, NodeCo
     {
         var available = new JsonObject();
         foreach (var plugin in info.EnabledPlugins.OrderBy(p => p.Name, StringComparer.Ordinal))
-            available[plugin.Name] = new JsonObject { ["version"] = GantryInfo.Version, ["priority"] = plugin.Priority };
+            available[plugin.Name] = new JsonObject { ["version"] = plugin.Version, ["priority"] = plugin.Priority };
         var enabled = await PluginsInUseAsync(api, http.RequestAborted);
         var body = new JsonObject
         {

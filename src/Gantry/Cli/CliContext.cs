@@ -4,6 +4,7 @@ using Gantry.Entities.Definitions;
 using Gantry.Entities.Schema;
 using Gantry.Migrations;
 using Gantry.Plugins;
+using Gantry.Plugins.Custom;
 using Gantry.Store;
 
 namespace Gantry.Cli;
@@ -36,20 +37,44 @@ internal sealed class CliContext
     {
         var output = Output.Console(CommonOptions.VerbosityOf(result));
         var loaded = ConfLoader.Load(confPath ?? result.GetValue(CommonOptions.Conf), ConfLoader.ReadProcessEnvironment(), result.GetValue(CommonOptions.Prefix));
-        var plugins = new PluginCatalog(host.ExtraPlugins);
         var errors = loaded.Errors.Select(e => e.ToString()).ToList();
-        // The configuration keeps the 'bundled' keyword apart from the names; the catalog expands it.
-        var (enabled, pluginErrors) = loaded.Config is { } valid ? plugins.Resolve(valid.LoadBundledPlugins ? ["bundled", .. valid.Plugins] : valid.Plugins) : ([], []);
-        errors.AddRange(pluginErrors);
+        var where = loaded.FilePath is { } file ? $"configuration at {file}" : "configuration";
         if (loaded.Config is null || errors.Count > 0)
-        {
-            var where = loaded.FilePath is { } file ? $"configuration at {file}" : "configuration";
             throw new CliException($"{where} is invalid:\n  " + string.Join("\n  ", errors));
-        }
+        var valid = loaded.Config;
+        var custom = LoadCustomPlugins(valid, host);
+        var plugins = new PluginCatalog(host.ExtraPlugins.Concat(custom));
+        // The configuration keeps the 'bundled' keyword apart from the names; the catalog expands it.
+        var (enabled, pluginErrors) = plugins.Resolve(valid.LoadBundledPlugins ? ["bundled", .. valid.Plugins] : valid.Plugins);
+        if (pluginErrors.Count > 0)
+            throw new CliException($"{where} is invalid:\n  " + string.Join("\n  ", pluginErrors));
         foreach (var warning in loaded.Warnings)
             output.Warn(warning.ToString());
         output.Verbose(loaded.Config.FilePath is { } path ? $"reading configuration from {path}" : "no configuration file; using defaults and the environment");
         return new CliContext(loaded.Config, output, plugins, enabled, host.ExtraSubsystems);
+    }
+
+    /// <summary>
+    /// The custom plugins the plugins property names, from plugin_paths. A node never starts without one
+    /// it was told to load, since the routes configured with it would otherwise run unprotected or fail.
+    /// </summary>
+    private static IReadOnlyList<PluginDescriptor> LoadCustomPlugins(GantryConfig config, GantryHost host)
+    {
+        var known = new PluginCatalog(host.ExtraPlugins).All;
+        var bundled = known.Where(p => p.Bundled).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var errors = new List<string>();
+        // A folder in plugin_paths that claims a bundled name would be silently shadowed; say so instead.
+        foreach (var name in config.Plugins.Where(bundled.Contains))
+        {
+            if (CustomPluginLoader.Find(config.PluginPaths, name) is { } shadow)
+                errors.Add($"plugins: plugin '{name}': {shadow} has the name of a bundled plugin; give the custom plugin a name of its own");
+        }
+        var wanted = config.Plugins.Where(n => known.All(p => p.Name != n)).Distinct(StringComparer.Ordinal).ToList();
+        var (loaded, loadErrors) = CustomPluginLoader.Load(config.PluginPaths, wanted, bundled);
+        errors.AddRange(loadErrors);
+        if (errors.Count > 0)
+            throw new CliException((errors.Count == 1 ? "" : $"{errors.Count} plugins cannot be loaded:\n  ") + string.Join("\n  ", errors), ExitCodes.PluginLoad);
+        return loaded;
     }
 
     /// <summary>The entities this node writes, validated as this node's role requires.</summary>

@@ -18,6 +18,8 @@ public static class ExitCodes
     public const int InvalidDocument = 8;
     /// <summary><c>quit</c>: the node was asked to drain but had not exited when the timeout passed; it is still draining.</summary>
     public const int StillRunning = 9;
+    /// <summary>A custom plugin the plugins property names is missing or cannot be loaded (docs/plugins.md); nothing was started.</summary>
+    public const int PluginLoad = 10;
 
     /// <summary>The exit code of each way the migration engine refuses or fails.</summary>
     public static int Of(MigrationFailure failure) => failure switch

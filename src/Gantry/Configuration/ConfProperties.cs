@@ -63,8 +63,10 @@ public static partial class ConfProperties
             new("status_error_log", General, ConfKind.Path, "logs/status_error.log",
                 "Where errors met by the Status API are written, filtered by log_level."),
             new("plugins", General, ConfKind.List, "bundled",
-                "Plugins this node loads: bundled for all that ship with Gantry, extra names after it, or off for none. Loading does not enable a plugin.")
+                "Plugins this node loads: bundled for all that ship with Gantry, names of custom plugins (found in plugin_paths) after it, or off for none. Loading does not enable a plugin.")
             { AllowsOff = true, Check = CheckPluginNames },
+            new("plugin_paths", General, ConfKind.List, "",
+                "Folders (comma-separated; relative ones under prefix) searched in order for the custom .NET plugins the plugins property names: my-plugin is my-plugin/my-plugin.dll or my-plugin.dll in one of them. Empty: only bundled plugins load. See docs/plugins.md."),
 
             // Hybrid mode
             new("role", Hybrid, ConfKind.Enum, "traditional",

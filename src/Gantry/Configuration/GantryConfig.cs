@@ -40,6 +40,7 @@ public sealed class GantryConfig
         var plugins = GetList("plugins");
         LoadBundledPlugins = plugins.Contains("bundled");
         Plugins = plugins.Where(p => p is not ("bundled" or "off")).ToArray();
+        PluginPaths = GetList("plugin_paths").Select(p => System.IO.Path.GetFullPath(p, Prefix)).ToArray();
 
         DbUpdateFrequency = Seconds("db_update_frequency");
         DbUpdatePropagation = Seconds("db_update_propagation");
@@ -111,6 +112,9 @@ public sealed class GantryConfig
 
     /// <summary>Plugin names listed besides <c>bundled</c>; empty for <c>off</c>.</summary>
     public IReadOnlyList<string> Plugins { get; }
+
+    /// <summary>The folders of <c>plugin_paths</c> as full paths (relative ones under <see cref="Prefix"/>), in search order.</summary>
+    public IReadOnlyList<string> PluginPaths { get; }
 
     public TimeSpan DbUpdateFrequency { get; }
     public TimeSpan DbUpdatePropagation { get; }

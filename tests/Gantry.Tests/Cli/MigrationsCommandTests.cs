@@ -248,7 +248,7 @@ public sealed class MigrationsCommandTests
 
         gantry.Environment["GANTRY_PLUGINS"] = "bundled,x-nope";
         var unknown = await gantry.RunAsync("migrations", "list");
-        Assert.Equal(1, unknown.ExitCode);
+        Assert.Equal(10, unknown.ExitCode);
         Assert.Contains("plugins: plugin 'x-nope' is not installed", unknown.Stderr);
     }
 
