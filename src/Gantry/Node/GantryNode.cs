@@ -181,6 +181,8 @@ internal sealed class GantryNode
             metrics.Map(adminApi);
             metrics.Map(statusApi);
         }
+        if (context.EnabledPlugins.Any(p => p.Name == Plugins.ProxyCache.ProxyCachePlugin.Name))
+            new Plugins.ProxyCache.ProxyCacheEndpoints(pluginState.ProxyCache).Map(adminApi);
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(statusApi.HandleAsync));
         if (clusterEndpoint is not null)
         {
