@@ -44,17 +44,20 @@ public abstract class ProxyCacheTests(AdminNode node) : ProxyPluginTests(node), 
     protected CountingUpstream Counting { get; } = new();
 
     /// <summary>A route on the counting upstream with proxy-cache configured as given; returns the route's path once the plugin serves.</summary>
-    protected async Task<(string Path, string PluginId)> CachedRouteAsync(string name, object config, bool quiet = false)
+    protected async Task<(string Path, string PluginId)> CachedRouteAsync(string name, object config, bool quiet = false, object? alongside = null)
     {
         await Node.CreateAsync("/services", new { name = $"{Prefix}-{name}", url = $"http://127.0.0.1:{Counting.Port}" });
         await Node.CreateAsync($"/services/{Prefix}-{name}/routes", new { name = $"{Prefix}-{name}", paths = new[] { $"/{Prefix}/{name}" } });
+        // The other plugin first: once proxy-cache serves, the snapshot holds both.
+        if (alongside is not null)
+            await Node.CreateAsync($"/routes/{Prefix}-{name}/plugins", alongside);
         var plugin = await Node.CreateAsync($"/routes/{Prefix}-{name}/plugins", new { name = "proxy-cache", config });
         var path = $"/{Prefix}/{name}";
         if (quiet)
         {
             // Without the diagnostic headers: the plugin serves once the same count comes back twice (a hit).
             var previous = -1;
-            await UntilAsync(() => GetAsync(path + "/warm"), r => previous == (previous = Count(r).Result));
+            await UntilAsync(() => GetAsync(path + "/warm"), r => r.StatusCode == HttpStatusCode.OK && previous == (previous = Count(r).Result));
         }
         else
             await UntilAsync(() => GetAsync(path + "/warm"), r => CacheStatus(r) != "");
@@ -254,6 +257,29 @@ public sealed class SqliteProxyCacheTests(SqliteProxyNode node) : ProxyCacheTest
         Assert.Equal("", CacheStatus(hit));
         Assert.Equal("", Header(hit, "X-Cache-Key"));
         Assert.Equal("", Header(hit, "Age"));
+    }
+
+    [Fact]
+    public async Task A_body_that_response_transformer_rewrites_is_not_cached_and_header_rules_apply_to_hits()
+    {
+        var (rewritten, _) = await CachedRouteAsync("rewritten", new { strategy = "memory" },
+            alongside: new { name = "response-transformer", config = new { add = new { json = new[] { "added:1" } } } });
+        for (var i = 1; i <= 2; i++)
+        {
+            var transformed = await GetAsync(rewritten + "/j");
+            Assert.Equal("Bypass", CacheStatus(transformed));
+            var text = await transformed.Content.ReadAsStringAsync();
+            Assert.Contains("\"added\"", text);
+            Assert.Contains($"\"count\":{i}", text);
+        }
+
+        var (headers, _) = await CachedRouteAsync("headers", new { strategy = "memory" },
+            alongside: new { name = "response-transformer", config = new { add = new { headers = new[] { "x-added:1" } } } });
+        Assert.Equal("Miss", CacheStatus(await GetAsync(headers + "/h")));
+        var hit = await GetAsync(headers + "/h");
+        Assert.Equal("Hit", CacheStatus(hit));
+        Assert.Equal("1", Header(hit, "x-added"));
+        Assert.Equal(1, Counting.Hits("/h"));
     }
 
     [Fact]
