@@ -377,3 +377,50 @@ public sealed class ProxyCacheStoreTests
         Assert.Equal(0, store.Bytes);
     }
 }
+
+/// <summary>Two nodes on one PostgreSQL: each caches in its own memory, and a purge on one reaches the other.</summary>
+public sealed class ProxyCacheClusterTests
+{
+    private static async Task<string> StatusAsync(string url) =>
+        (await ProxyNode.Http.GetAsync(url)).Headers.TryGetValues("X-Cache-Status", out var values) ? values.Single() : "";
+
+    [Fact]
+    public async Task A_purge_through_one_nodes_admin_api_empties_the_other_nodes_cache_too()
+    {
+        await using var upstream = new CountingUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        await using var nodeA = await ProxyNode.StartAsync(gantry);
+        var other = ProxyNode.SecondNode(gantry);
+        await using var nodeB = GantryProcess.Start(other, "start");
+        await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+        await ProxyNode.ServeAsync(gantry, "counted", $"http://127.0.0.1:{upstream.Port}", "/cached");
+        await ProxyNode.CreateAsync(gantry, "/plugins", new { name = "proxy-cache", config = new { strategy = "memory" } });
+        string[] urls = [ProxyNode.ProxyUrl(gantry) + "/cached", ProxyNode.ProxyUrl(other) + "/cached"];
+        foreach (var url in urls)
+            await ProxyNode.UntilAsync(() => StatusAsync(url + "/warm"), status => status != "", TimeSpan.FromSeconds(20));
+
+        // Each node keeps its own copy: one upstream request per node.
+        foreach (var url in urls)
+        {
+            Assert.Equal("Miss", await StatusAsync(url + "/k"));
+            Assert.Equal("Hit", await StatusAsync(url + "/k"));
+        }
+        Assert.Equal(2, upstream.Hits("/k"));
+        var key = (await ProxyNode.Http.GetAsync(urls[0] + "/k")).Headers.GetValues("X-Cache-Key").Single();
+
+        // Purged by key on node A: node B follows within db_update_frequency.
+        Assert.Equal(HttpStatusCode.NoContent, (await ProxyNode.Http.DeleteAsync(gantry.AdminUrl + "/proxy-cache/" + key)).StatusCode);
+        Assert.Equal("Miss", await StatusAsync(urls[0] + "/k"));
+        await ProxyNode.UntilAsync(() => ProxyNode.Http.GetAsync("http://" + other["GANTRY_ADMIN_LISTEN"] + "/proxy-cache/" + key),
+            r => r.StatusCode == HttpStatusCode.NotFound, TimeSpan.FromSeconds(10));
+        Assert.Equal("Miss", await StatusAsync(urls[1] + "/k"));
+        Assert.Equal(4, upstream.Hits("/k"));
+
+        // Everything purged through node B: node A's copy goes too.
+        Assert.Equal(HttpStatusCode.NoContent, (await ProxyNode.Http.DeleteAsync("http://" + other["GANTRY_ADMIN_LISTEN"] + "/proxy-cache")).StatusCode);
+        await ProxyNode.UntilAsync(() => ProxyNode.Http.GetAsync(gantry.AdminUrl + "/proxy-cache/" + key),
+            r => r.StatusCode == HttpStatusCode.NotFound, TimeSpan.FromSeconds(10));
+        Assert.Equal("Miss", await StatusAsync(urls[0] + "/k"));
+        Assert.Equal(5, upstream.Hits("/k"));
+    }
+}

@@ -7,9 +7,9 @@ namespace Gantry.Plugins.ProxyCache;
 /// <summary>
 /// Kong's proxy-cache Admin API: purge every dictionary, or one entry by its key (in any dictionary, or in
 /// the one a given plugin instance uses), and read an entry back. The cache is the node's own memory, so
-/// these act on the node that serves the Admin request.
+/// a purge acts on the node that serves the Admin request and, with a database, is broadcast to the others.
 /// </summary>
-public sealed class ProxyCacheEndpoints(ProxyCacheStores stores)
+public sealed class ProxyCacheEndpoints(ProxyCacheStores stores, ProxyCachePurges? purges)
 {
     public void Map(AdminApi api)
     {
@@ -18,13 +18,16 @@ public sealed class ProxyCacheEndpoints(ProxyCacheStores stores)
         api.Map("/proxy-cache/{plugin_id}/caches/{cache_key}", [HttpMethods.Get, HttpMethods.Delete], (http, s) => PluginDictionaryAsync(http, api, s[1], s[3]));
     }
 
-    private Task FlushAsync(HttpContext http)
+    private async Task FlushAsync(HttpContext http)
     {
-        foreach (var store in stores.All)
-            store.Flush();
+        var purge = new ProxyCachePurge(null, null);
+        purge.ApplyTo(stores);
+        await BroadcastAsync(purge, http.RequestAborted);
         http.Response.StatusCode = 204;
-        return Task.CompletedTask;
     }
+
+    private Task BroadcastAsync(ProxyCachePurge purge, CancellationToken cancellationToken) =>
+        purges?.BroadcastAsync(purge, cancellationToken) ?? Task.CompletedTask;
 
     private Task AnyDictionaryAsync(HttpContext http, string key)
     {
@@ -32,7 +35,7 @@ public sealed class ProxyCacheEndpoints(ProxyCacheStores stores)
         foreach (var store in stores.All)
         {
             if (store.Fetch(key, now) is { } cached)
-                return AnswerAsync(http, store, key, cached);
+                return AnswerAsync(http, store, null, key, cached);
         }
         throw EntityEndpoints.NotFound();
     }
@@ -47,18 +50,20 @@ public sealed class ProxyCacheEndpoints(ProxyCacheStores stores)
         var dictionary = plugin["config"]?["memory"]?["dictionary_name"]?.GetValue<string>() ?? ProxyCachePlugin.DefaultDictionary;
         if (stores.Find(dictionary) is not { } store || store.Fetch(key, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) is not { } cached)
             throw EntityEndpoints.NotFound();
-        await AnswerAsync(http, store, key, cached);
+        await AnswerAsync(http, store, dictionary, key, cached);
     }
 
-    private static Task AnswerAsync(HttpContext http, ProxyCacheStore store, string key, CachedResponse cached)
+    /// <param name="dictionary">The dictionary the other nodes purge the key from; null for all of them.</param>
+    private async Task AnswerAsync(HttpContext http, ProxyCacheStore store, string? dictionary, string key, CachedResponse cached)
     {
         if (HttpMethods.IsDelete(http.Request.Method))
         {
             store.Purge(key);
+            await BroadcastAsync(new ProxyCachePurge(dictionary, key), http.RequestAborted);
             http.Response.StatusCode = 204;
-            return Task.CompletedTask;
+            return;
         }
-        return AdminJson.WriteAsync(http, 200, Describe(cached));
+        await AdminJson.WriteAsync(http, 200, Describe(cached));
     }
 
     /// <summary>An entry as Kong's memory strategy keeps it: status, headers, body and its length, when (Unix seconds) and for how long.</summary>
