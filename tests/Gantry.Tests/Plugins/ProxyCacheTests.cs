@@ -257,6 +257,11 @@ public sealed class SqliteProxyCacheTests(SqliteProxyNode node) : ProxyCacheTest
         Assert.Equal("", CacheStatus(hit));
         Assert.Equal("", Header(hit, "X-Cache-Key"));
         Assert.Equal("", Header(hit, "Age"));
+        // Kong-Debug shows them anyway.
+        var debug = await GetAsync(path + "/h", ("Kong-Debug", "1"));
+        Assert.Equal("Hit", CacheStatus(debug));
+        Assert.Matches("^[0-9a-f]{64}$", Header(debug, "X-Cache-Key"));
+        Assert.NotEqual("", Header(debug, "Age"));
     }
 
     [Fact]
@@ -423,4 +428,21 @@ public sealed class ProxyCacheClusterTests
         Assert.Equal("Miss", await StatusAsync(urls[0] + "/k"));
         Assert.Equal(5, upstream.Hits("/k"));
     }
+}
+
+/// <summary>Content types matched as Kong matches them: media type case-insensitively, parameters exactly, wildcards.</summary>
+public sealed class CacheableTypesTests
+{
+    [Theory]
+    [InlineData("application/json", "application/json", true)]
+    [InlineData("application/json", "Application/JSON", true)]
+    [InlineData("application/json", "application/json; charset=utf-8", false)]
+    [InlineData("application/json; charset=utf-8", "application/json;charset=\"utf-8\"", true)]
+    [InlineData("text/*", "text/html", true)]
+    [InlineData("text/*", "application/json", false)]
+    [InlineData("*/*", "image/png", true)]
+    [InlineData("*/*", "image/png; q=1", false)]
+    [InlineData("text/plain", "not a type", false)]
+    public void Matches(string configured, string response, bool allowed) =>
+        Assert.Equal(allowed, new CacheableTypes([configured]).Allows(response));
 }

@@ -26,7 +26,7 @@ public sealed class ProxyCacheHandler(PluginConfig config, ProxyCacheStore store
     private readonly HashSet<string> _methods = new(config.Strings("request_method", ["GET", "HEAD"]), StringComparer.Ordinal);
     private readonly HashSet<int> _statuses = ((System.Text.Json.Nodes.JsonArray?)config.Values["response_code"])?
         .Select(v => (int)Entities.Schema.SchemaValidator.ToDouble(v!)).ToHashSet() ?? [200, 301, 404];
-    private readonly HashSet<string> _contentTypes = new(config.Strings("content_type", ["text/plain", "application/json"]), StringComparer.Ordinal);
+    private readonly CacheableTypes _contentTypes = new(config.Strings("content_type", ["text/plain", "application/json"]));
     private readonly long _cacheTtl = (long)config.Number("cache_ttl", 300);
     private readonly long? _storageTtl = config.Values["storage_ttl"] is { } ttl ? (long)Entities.Schema.SchemaValidator.ToDouble(ttl) : null;
     private readonly bool _cacheControl = config.Flag("cache_control", false);
@@ -57,7 +57,7 @@ public sealed class ProxyCacheHandler(PluginConfig config, ProxyCacheStore store
             path = path.ToLowerInvariant();
         var key = ProxyCacheKey.Build(request.Consumer?.Id, request.RouteId, http.Request.Method, path,
             http.Request.QueryString.Value ?? "", http.Request.Headers, _varyQuery, _varyHeaders);
-        if (_keyHeader)
+        if (Shows(request, _keyHeader))
             request.SetResponseHeader("X-Cache-Key", key);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var cached = Store.Fetch(key, now);
@@ -105,15 +105,18 @@ public sealed class ProxyCacheHandler(PluginConfig config, ProxyCacheStore store
                     request.AppendResponseHeader(name, values[i]);
             }
         }
-        if (_ageHeader)
+        if (Shows(request, _ageHeader))
             request.SetResponseHeader("Age", (ageMs / 1000).ToString(CultureInfo.InvariantCulture));
         Status(request, "Hit");
         request.Exit(cached.Status, cached.Body, contentType);
     }
 
+    // As in Kong, a request with a Kong-Debug header gets the diagnostic headers whatever response_headers says.
+    private static bool Shows(PluginRequest request, bool configured) => configured || request.Http.Request.Headers.ContainsKey("Kong-Debug");
+
     private void Status(PluginRequest request, string status)
     {
-        if (_statusHeader)
+        if (Shows(request, _statusHeader))
             request.SetResponseHeader("X-Cache-Status", status);
     }
 
@@ -137,13 +140,13 @@ public sealed class ProxyCacheHandler(PluginConfig config, ProxyCacheStore store
         var cacheable = request.UpstreamReceived != 0
             && !request.ResponseBodyHeld
             && _statuses.Contains(response.StatusCode)
-            && response.Headers.ContentType is { Count: 1 } type && _contentTypes.Contains(type.ToString())
+            && response.Headers.ContentType is { Count: 1 } type && _contentTypes.Allows(type.ToString())
             && (responseCc is null || (!responseCc.Has("private") && !responseCc.Has("no-store") && !responseCc.Has("no-cache")
                 && (freshness = ResourceTtl(responseCc, response.Headers)) > 0))
             && response.Headers.ContentLength is null or <= BodyLimit;
         if (!cacheable)
         {
-            if (_statusHeader)
+            if (Shows(request, _statusHeader))
                 response.Headers["X-Cache-Status"] = "Bypass";
             return;
         }
