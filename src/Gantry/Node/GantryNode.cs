@@ -181,6 +181,15 @@ internal sealed class GantryNode
             metrics.Map(adminApi);
             metrics.Map(statusApi);
         }
+        var proxyCacheEnabled = context.EnabledPlugins.Any(p => p.Name == Plugins.ProxyCache.ProxyCachePlugin.Name);
+        // Without a database there is no cluster to tell; a control plane caches nothing.
+        await using var cachePurges = proxyCacheEnabled && database is not null && role != NodeRole.ControlPlane
+            ? new Plugins.ProxyCache.ProxyCachePurges(dao, pluginState.ProxyCache, nodeId, config.DbUpdateFrequency, proxyLogger)
+            : null;
+        if (cachePurges is not null)
+            await cachePurges.StartAsync(cancellationToken);
+        if (proxyCacheEnabled)
+            new Plugins.ProxyCache.ProxyCacheEndpoints(pluginState.ProxyCache, cachePurges).Map(adminApi);
         app.MapWhen(http => statusPorts.Contains(http.Connection.LocalPort), status => status.Run(statusApi.HandleAsync));
         if (clusterEndpoint is not null)
         {

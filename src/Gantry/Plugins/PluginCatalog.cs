@@ -12,6 +12,7 @@ using Gantry.Plugins.Jwt;
 using Gantry.Plugins.KeyAuth;
 using Gantry.Plugins.OAuth2;
 using Gantry.Plugins.Prometheus;
+using Gantry.Plugins.ProxyCache;
 using Gantry.Plugins.RateLimiting;
 using Gantry.Plugins.RequestSizeLimiting;
 using Gantry.Plugins.RequestTermination;
@@ -87,6 +88,7 @@ public sealed class PluginCatalog
         KeyAuthPlugin.Descriptor,
         OAuth2Plugin.Descriptor,
         PrometheusPlugin.Descriptor,
+        ProxyCachePlugin.Descriptor,
         RateLimitingPlugin.Descriptor,
         RequestSizeLimitingPlugin.Descriptor,
         RequestTerminationPlugin.Descriptor,

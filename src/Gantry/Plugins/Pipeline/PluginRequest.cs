@@ -74,6 +74,9 @@ public sealed class PluginRequest(HttpContext http, RouteMatch match, Guid? serv
     /// </summary>
     public void OnResponseEnd(Func<bool, ValueTask> end) => (_responseEnds ??= []).Add(end);
 
+    /// <summary>An earlier header filter holds the upstream's body back to change it (see <see cref="OnResponseEnd"/>).</summary>
+    public bool ResponseBodyHeld => _responseEnds is not null;
+
     /// <summary>Ends what the plugins held back of the upstream's response, the last one wrapped first.</summary>
     public async ValueTask EndResponseAsync(bool whole)
     {

@@ -55,4 +55,7 @@ public sealed class PluginNodeState
 
     /// <summary>What the prometheus plugin counted, served on /metrics.</summary>
     public Prometheus.PrometheusMetrics Prometheus { get; } = new();
+
+    /// <summary>proxy-cache's memory dictionaries: what was cached survives configuration changes.</summary>
+    public ProxyCache.ProxyCacheStores ProxyCache { get; } = new();
 }
