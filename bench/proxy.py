@@ -8,13 +8,17 @@ Targets (each a process on loopback):
   yarp     the minimal YARP proxy in front of the upstream
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
+  gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached)
+  gantry-e request-transformer and response-transformer (headers and query added, renamed, removed)
+  gantry-f proxy-cache, every measured request a hit (memory strategy)
+  gantry-g http-log to a loopback collector (the anchor upstream's nginx answers its batches)
   gantry-c1 the same 10,000-route node, every request on one of its routes (separates size from spread)
   gantry-c Gantry with 10,000 generated routes, each request on a random one of them
 
 After a 2 s warm-up of each target, every round runs wrk (-t1 -c32 --latency) once per target, in turn; the table gives medians over
 rounds of requests/s, p50 and p99 latency, CPU time of the target's processes per request
 (user + system, from /proc) and their resident memory at the end. Needs nginx and wrk
-(apt-get install nginx wrk).
+(apt-get install nginx wrk redis-server).
 
 usage: bench/proxy.py [--rounds 3] [--seconds 5] [--routes 10000]
 """
@@ -158,9 +162,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--routes", type=int, default=10000)
     args = parser.parse_args()
-    for tool in ("nginx", "wrk"):
+    for tool in ("nginx", "wrk", "redis-server"):
         if not shutil.which(tool):
-            sys.exit(f"Error: {tool} is not installed (apt-get install nginx wrk)")
+            sys.exit(f"Error: {tool} is not installed (apt-get install nginx wrk redis-server)")
     anchors = os.path.join(shared_dir(), "bench", "anchors")
     work = tempfile.mkdtemp(prefix="gantry-bench-proxy.")
     processes, nodes = [], []
@@ -180,6 +184,10 @@ def main():
             processes.append(process)
             pids["yarp" if anchor == "yarp-min" else "kestrel"] = process.pid
 
+        redis = subprocess.Popen(["redis-server", "--port", "18096", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(redis)
+
         # Node A: route /a without plugins, route /b behind key-auth and rate-limiting.
         a = Gantry(work, "gantry-a", 18090)
         nodes.append(a)
@@ -190,6 +198,22 @@ def main():
         a.post("/consumers/bench/key-auth", {"key": "bench-key"})
         a.post(f"/routes/{b_route['id']}/plugins", {"name": "key-auth"})
         a.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+        d_route = a.post("/services/up/routes", {"name": "shared-limit", "paths": ["/d"]})
+        a.post(f"/routes/{d_route['id']}/plugins", {"name": "key-auth"})
+        a.post(f"/routes/{d_route['id']}/plugins", {"name": "rate-limiting", "config": {
+            "second": 1000000000, "limit_by": "consumer", "policy": "redis", "redis": {"host": "127.0.0.1", "port": 18096}}})
+        e_route = a.post("/services/up/routes", {"name": "transformed", "paths": ["/e"]})
+        a.post(f"/routes/{e_route['id']}/plugins", {"name": "request-transformer", "config": {
+            "remove": {"headers": ["x-drop"]}, "rename": {"headers": ["x-old:x-new"]},
+            "add": {"headers": ["x-added:1"], "querystring": ["q:1"]}}})
+        a.post(f"/routes/{e_route['id']}/plugins", {"name": "response-transformer", "config": {
+            "remove": {"headers": ["server"]}, "add": {"headers": ["x-served-by:gantry"]}}})
+        f_route = a.post("/services/up/routes", {"name": "cached", "paths": ["/f"]})
+        a.post(f"/routes/{f_route['id']}/plugins", {"name": "proxy-cache", "config": {
+            "strategy": "memory", "content_type": ["text/plain"], "cache_ttl": 3600}})
+        g_route = a.post("/services/up/routes", {"name": "logged", "paths": ["/g"]})
+        a.post(f"/routes/{g_route['id']}/plugins", {"name": "http-log", "config": {
+            "http_endpoint": "http://127.0.0.1:18080/collector", "queue": {"max_batch_size": 100}}})
 
         # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
         c = Gantry(work, "gantry-c", 18093)  # at notice the snapshot build time is in its log
@@ -211,6 +235,8 @@ def main():
 
         wait_until(lambda: http("GET", "http://127.0.0.1:18090/a")[0] == 200 and
                    http("GET", "http://127.0.0.1:18090/b", headers={"apikey": "bench-key"})[0] == 200 and
+                   http("GET", "http://127.0.0.1:18090/d", headers={"apikey": "bench-key"})[0] == 200 and
+                   http("GET", "http://127.0.0.1:18090/f")[0] == 200 and http("GET", "http://127.0.0.1:18090/g")[0] == 200 and
                    http("GET", "http://127.0.0.1:18082/")[0] == 200 and http("GET", "http://127.0.0.1:18083/")[0] == 200,
                    "the anchors and node A serving")
         wait_until(lambda: http("GET", f"http://127.0.0.1:18093/r{args.routes - 1}/x")[0] == 200, "node C serving its last route", timeout=120)
@@ -225,6 +251,10 @@ def main():
             ("yarp", "http://127.0.0.1:18082/", pids["yarp"], {}),
             ("gantry-a", "http://127.0.0.1:18090/a", a.pid, {}),
             ("gantry-b", "http://127.0.0.1:18090/b", a.pid, {"header": "apikey: bench-key"}),
+            ("gantry-d", "http://127.0.0.1:18090/d", a.pid, {"header": "apikey: bench-key"}),
+            ("gantry-e", "http://127.0.0.1:18090/e", a.pid, {"header": "x-old: 1"}),
+            ("gantry-f", "http://127.0.0.1:18090/f", a.pid, {}),
+            ("gantry-g", "http://127.0.0.1:18090/g", a.pid, {}),
             ("gantry-c1", f"http://127.0.0.1:18093/r{args.routes // 2}/x", c.pid, {}),
             ("gantry-c", "http://127.0.0.1:18093", c.pid, {"script": script}),
         ]
@@ -253,7 +283,8 @@ def main():
             print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.0f} | {rss:.0f} | {rps / nginx:.2f} | {rps / yarp:.2f} | "
                   f"{rps / gantry_a:.2f} |")
         note = "" if build_ms is None else f"; the {args.routes}-route snapshot built in {build_ms} ms"
-        print(f"\nnode A and node C RSS are whole processes (node A serves both a and b){note}")
+        print(f"\nnode A and node C RSS are whole processes (node A serves a, b, d, e, f and g){note}")
+        print(f"gantry-d's CPU excludes redis-server's: {rss_mb([redis.pid]):.0f} MB RSS at the end")
     finally:
         for node in nodes:
             node.stop()

@@ -6,7 +6,7 @@ namespace Gantry.Plugins.Session;
 
 /// <summary>
 /// session: once another plugin authenticated a consumer, a signed and encrypted cookie carries the
-/// consumer and credential, so later requests are authenticated by the cookie alone (docs/plugins.md).
+/// consumer and credential, so later requests are authenticated by the cookie alone (docs/proxy.md).
 /// </summary>
 public static class SessionPlugin
 {
@@ -52,7 +52,7 @@ public static class SessionPlugin
         Handler = (config, setup) => new SessionHandler(config, setup),
     };
 
-    // Decided: sessions live only in the cookie (docs/plugins.md); Kong's server-side 'kong' storage is refused
+    // Decided: sessions live only in the cookie (docs/proxy.md); Kong's server-side 'kong' storage is refused
     // at write time rather than accepted and silently served from the cookie.
     private static IEnumerable<(string?, string)> ServerSideStorage(JsonObject config) =>
         config["storage"]?.GetValue<string>() == "kong"
