@@ -16,6 +16,7 @@ using Gantry.Plugins.RateLimiting;
 using Gantry.Plugins.RequestSizeLimiting;
 using Gantry.Plugins.RequestTermination;
 using Gantry.Plugins.RequestTransformer;
+using Gantry.Plugins.ResponseRateLimiting;
 using Gantry.Plugins.ResponseTransformer;
 
 namespace Gantry.Plugins;
@@ -90,6 +91,7 @@ public sealed class PluginCatalog
         RequestSizeLimitingPlugin.Descriptor,
         RequestTerminationPlugin.Descriptor,
         RequestTransformerPlugin.Descriptor,
+        ResponseRateLimitingPlugin.Descriptor,
         ResponseTransformerPlugin.Descriptor,
     ];
 
