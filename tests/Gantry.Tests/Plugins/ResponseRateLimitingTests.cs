@@ -31,29 +31,33 @@ public sealed class SpendingUpstream() : LoopbackServer(concurrent: true)
 /// </summary>
 public sealed class ResponseRateLimitingTests
 {
-    private static object Limits(string policy, bool block = false) => new
+    private static JsonObject Limits(string policy, RedisServer? redis, bool block = false)
     {
-        name = "response-ratelimiting",
-        config = new
+        var config = new JsonObject
         {
-            limits = new { videos = new { minute = 5 }, images = new { minute = 100, hour = 200 } },
-            limit_by = "ip",
-            policy,
-            block_on_first_violation = block,
-        },
-    };
+            ["limits"] = new JsonObject { ["videos"] = new JsonObject { ["minute"] = 5 }, ["images"] = new JsonObject { ["minute"] = 100, ["hour"] = 200 } },
+            ["limit_by"] = "ip",
+            ["policy"] = policy,
+            ["block_on_first_violation"] = block,
+        };
+        if (redis is not null)
+            config["redis"] = new JsonObject { ["host"] = "127.0.0.1", ["port"] = redis.Port, ["timeout"] = 1000 };
+        return new JsonObject { ["name"] = "response-ratelimiting", ["config"] = config };
+    }
 
     [Theory]
     [InlineData("sqlite", "local")]
     [InlineData("postgres", "cluster")]
     [InlineData("sqlite", "cluster")]
+    [InlineData("postgres", "redis")]
     public async Task The_upstream_spends_limits_with_its_header_and_an_exhausted_limit_answers_429(string store, string policy)
     {
+        await using var redis = policy == "redis" ? await RedisServer.StartAsync() : null;
         await using var upstream = new SpendingUpstream();
         await using var gantry = await TestInstallation.CreateAsync(store);
         await using var node = await StartAsync(gantry);
         await ServeAsync(gantry, "videos", $"http://127.0.0.1:{upstream.Port}", "/videos");
-        var plugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/videos/plugins", Limits(policy))).Content.ReadFromJsonAsync<JsonObject>();
+        var plugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/videos/plugins", Limits(policy, redis))).Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal("x-kong-limit", plugin!["config"]!["header_name"]!.GetValue<string>());
         Assert.False(plugin["config"]!["block_on_first_violation"]!.GetValue<bool>());
         var url = ProxyUrl(gantry) + "/videos";
@@ -93,7 +97,7 @@ public sealed class ResponseRateLimitingTests
 
         // block_on_first_violation refuses in access, before the upstream is asked, with Kong's message.
         await (await Http.DeleteAsync(gantry.AdminUrl + $"/plugins/{plugin["id"]}")).Content.ReadAsStringAsync();
-        await CreateAsync(gantry, "/services/videos/plugins", Limits(policy, block: true));
+        await CreateAsync(gantry, "/services/videos/plugins", Limits(policy, redis, block: true));
         var blocked = await UntilAsync(() => Http.GetAsync(url), r => r.StatusCode == (HttpStatusCode)429, TimeSpan.FromSeconds(20));
         Assert.Equal((HttpStatusCode)429, blocked.StatusCode);
         Assert.Equal("API rate limit exceeded for 'videos'", (await blocked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
