@@ -78,7 +78,7 @@ internal sealed class CliContext
     }
 
     /// <summary>The entities this node writes, validated as this node's role requires.</summary>
-    public EntityRegistry Registry() => CoreEntities.Registry(EnabledPlugins, new ValidationContext(Config.Role));
+    public EntityRegistry Registry() => CoreEntities.Registry(EnabledPlugins, ValidationContext.Of(Config));
 
     /// <summary>The configured datastore; <paramref name="timeoutSeconds"/> overrides pg_timeout.</summary>
     public IDatabase OpenDatabase(double? timeoutSeconds = null, string purpose = "gantry")

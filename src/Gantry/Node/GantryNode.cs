@@ -110,7 +110,7 @@ internal sealed class GantryNode
         var writeGuard = database is not null && !config.AdminWritesDuringUpgrade
             ? UpgradeWriteGuard.For(database, context.Subsystems, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.admin"))
             : null;
-        var registry = CoreEntities.Registry(context.EnabledPlugins, new Entities.Schema.ValidationContext(config.Role));
+        var registry = CoreEntities.Registry(context.EnabledPlugins, Entities.Schema.ValidationContext.Of(config));
         // Without a database (database = off) the entities are in memory, in whichever database holds the
         // configuration being served; set before any listener accepts a connection.
         DbLessStore? dbless = null;
@@ -118,7 +118,7 @@ internal sealed class GantryNode
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var proxyLogger = loggers.CreateLogger("gantry.proxy");
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
-        var pluginState = new Plugins.Pipeline.PluginNodeState();
+        var pluginState = new Plugins.Pipeline.PluginNodeState { Database = database };
         await using var snapshots = new SnapshotHolder(
             new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, pluginState, proxyLogger),
             dao, config.DbUpdateFrequency, proxyLogger);

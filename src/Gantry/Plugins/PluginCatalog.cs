@@ -17,6 +17,7 @@ using Gantry.Plugins.RateLimiting;
 using Gantry.Plugins.RequestSizeLimiting;
 using Gantry.Plugins.RequestTermination;
 using Gantry.Plugins.RequestTransformer;
+using Gantry.Plugins.ResponseRateLimiting;
 using Gantry.Plugins.ResponseTransformer;
 using Gantry.Plugins.Session;
 
@@ -93,6 +94,7 @@ public sealed class PluginCatalog
         RequestSizeLimitingPlugin.Descriptor,
         RequestTerminationPlugin.Descriptor,
         RequestTransformerPlugin.Descriptor,
+        ResponseRateLimitingPlugin.Descriptor,
         ResponseTransformerPlugin.Descriptor,
         SessionPlugin.Descriptor,
     ];

@@ -159,7 +159,7 @@ public abstract class PluginEntityTests(PluginNode node)
         var (status, enabled) = await node.GetAsync("/plugins/enabled");
         Assert.Equal(200, status);
         var names = enabled!["enabled_plugins"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
-        Assert.Equal(["acl", "basic-auth", "bot-detection", "correlation-id", "cors", "hmac-auth", "ip-restriction", "jwt", "key-auth", "oauth2", "prometheus", "proxy-cache", "rate-limiting", "request-size-limiting", "request-termination", "request-transformer", "response-transformer", "session"], names);
+        Assert.Equal(["acl", "basic-auth", "bot-detection", "correlation-id", "cors", "hmac-auth", "ip-restriction", "jwt", "key-auth", "oauth2", "prometheus", "proxy-cache", "rate-limiting", "request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting", "response-transformer", "session"], names);
 
         var (schemaStatus, schema) = await node.GetAsync("/schemas/plugins/key-auth");
         Assert.Equal(200, schemaStatus);
@@ -180,10 +180,12 @@ public abstract class PluginEntityTests(PluginNode node)
         var list = await node.Installation.RunAsync("migrations", "list");
         Assert.True(list.ExitCode == 0, list.ToString());
         foreach (var line in new[] { "key-auth: 000_base_key_auth", "basic-auth: 000_base_basic_auth", "acl: 000_base_acl", "jwt: 000_base_jwt",
-                     "hmac-auth: 000_base_hmac_auth", "oauth2: 000_base_oauth2", "rate-limiting: 000_base_rate_limiting" })
+                     "hmac-auth: 000_base_hmac_auth", "oauth2: 000_base_oauth2", "rate-limiting: 000_base_rate_limiting",
+                     "response-ratelimiting: 000_base_response_rate_limiting" })
             Assert.Contains(line, list.Stdout);
         Assert.True(await node.Installation.TableExistsAsync("oauth2_authorization_codes"));
         Assert.True(await node.Installation.TableExistsAsync("ratelimiting_metrics"));
+        Assert.True(await node.Installation.TableExistsAsync("response_ratelimiting_metrics"));
     }
 }
 

@@ -6,6 +6,7 @@ using Gantry.Tests.Proxy;
 using Gantry.Tests.Support;
 using StackExchange.Redis;
 using static Gantry.Tests.Support.ProxyNode;
+using static Gantry.Tests.Plugins.RateLimitRequests;
 
 namespace Gantry.Tests.Plugins;
 
@@ -15,16 +16,6 @@ namespace Gantry.Tests.Plugins;
 /// </summary>
 public sealed class RedisRateLimitingTests
 {
-    private static async Task<HttpResponseMessage> GetAsync(string url, string client)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Add("X-Client", client);
-        return await Http.SendAsync(request);
-    }
-
-    private static string Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : "";
-
     /// <summary>Limits per X-Client header, so a probe waiting for the plugin to be in force counts apart from the requests under test.</summary>
     private static object Limited(int minute, RedisServer redis, bool faultTolerant = true) => new
     {
@@ -39,17 +30,6 @@ public sealed class RedisRateLimitingTests
             redis = new { host = "127.0.0.1", port = redis.Port, timeout = 1000 },
         },
     };
-
-    private static Task<HttpResponseMessage> UntilLimitedAsync(string url, int limit) =>
-        UntilAsync(() => GetAsync(url, "probe"), r => Header(r, "X-RateLimit-Limit-Minute") == limit.ToString(), TimeSpan.FromSeconds(20));
-
-    /// <summary>Waits out the end of a minute, so the requests under test fall in one window.</summary>
-    private static async Task InOneMinuteWindowAsync()
-    {
-        var second = DateTimeOffset.UtcNow.Second;
-        if (second >= 45)
-            await Task.Delay(TimeSpan.FromSeconds(61 - second));
-    }
 
     [Fact]
     public async Task Two_nodes_sharing_redis_enforce_one_limit_together()

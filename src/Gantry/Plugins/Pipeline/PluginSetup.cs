@@ -48,7 +48,13 @@ public sealed class PluginSetup(
 /// <summary>Plugin state that lives as long as the node, across configuration snapshots.</summary>
 public sealed class PluginNodeState
 {
+    /// <summary>The node's database, where the cluster policies count; null on a node without one (database = off).</summary>
+    public Store.IDatabase? Database { get; init; }
+
     public RateLimiting.LocalCounters RateLimitCounters { get; } = new();
+
+    /// <summary>response-ratelimiting's local counts, apart from rate-limiting's.</summary>
+    public RateLimiting.LocalCounters ResponseRateLimitCounters { get; } = new();
 
     /// <summary>The redis policy's connections, one per Redis server.</summary>
     public RateLimiting.RedisConnections Redis { get; } = new();

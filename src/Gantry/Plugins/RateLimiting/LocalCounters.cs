@@ -3,16 +3,16 @@ using System.Collections.Concurrent;
 namespace Gantry.Plugins.RateLimiting;
 
 /// <summary>
-/// The <c>local</c> policy's counters: one per (the instance's route and service scope, identifier, period, window start) in
-/// this node's memory, outliving configuration snapshots. Windows that ended are swept at most once a
-/// second by whichever request notices first, so memory follows the number of live windows.
+/// The <c>local</c> policy's counters: one per (scope, period, window start) in this node's memory,
+/// outliving configuration snapshots. Windows that ended are swept at most once a second by whichever
+/// request notices first, so memory follows the number of live windows.
 /// </summary>
-public sealed class LocalCounters
+public sealed class LocalCounters : ICounterStore
 {
     private readonly ConcurrentDictionary<CounterKey, StrongBox> _counters = new();
     private long _nextSweep;
 
-    public readonly record struct CounterKey(Guid Route, Guid Service, string Identifier, int Period, long WindowStart);
+    private readonly record struct CounterKey(CounterScope Scope, string Period, long WindowStart);
 
     private sealed class StrongBox(long windowEnd)
     {
@@ -20,17 +20,31 @@ public sealed class LocalCounters
         public long WindowEnd { get; } = windowEnd;
     }
 
-    /// <summary>The count in the window so far.</summary>
-    public long Get(in CounterKey key) => _counters.TryGetValue(key, out var box) ? Volatile.Read(ref box.Value) : 0;
+    public string Description => "the node's memory";
 
-    /// <summary>Counts one request in the window that ends at <paramref name="windowEnd"/> (Unix seconds).</summary>
-    public void Increment(in CounterKey key, long windowEnd, long now)
+    public ValueTask<long[]> GetAsync(CounterScope scope, CounterWindow[] windows)
     {
-        var box = _counters.GetOrAdd(key, static (_, end) => new StrongBox(end), windowEnd);
-        Interlocked.Increment(ref box.Value);
+        var counts = new long[windows.Length];
+        for (var i = 0; i < windows.Length; i++)
+        {
+            if (_counters.TryGetValue(new CounterKey(scope, windows[i].Period, windows[i].Start), out var box))
+                counts[i] = Volatile.Read(ref box.Value);
+        }
+        return ValueTask.FromResult(counts);
+    }
+
+    public ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount)
+    {
+        foreach (var window in windows)
+        {
+            var box = _counters.GetOrAdd(new CounterKey(scope, window.Period, window.Start), static (_, end) => new StrongBox(end), window.End);
+            Interlocked.Add(ref box.Value, amount);
+        }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var next = Volatile.Read(ref _nextSweep);
         if (now >= next && Interlocked.CompareExchange(ref _nextSweep, now + 1, next) == next)
             Sweep(now);
+        return ValueTask.CompletedTask;
     }
 
     private void Sweep(long now)

@@ -1,18 +1,19 @@
 using System.Globalization;
 using Gantry.Plugins.Pipeline;
-using StackExchange.Redis;
 
 namespace Gantry.Plugins.RateLimiting;
 
 /// <summary>
 /// Counts requests in calendar-aligned UTC windows (second to year) per identifier and answers
 /// <c>error_code</c> (429) once a window's limit is reached, with Kong's X-RateLimit-* and RateLimit-*
-/// headers. The <c>local</c> policy counts in the node's memory; <c>redis</c> counts in Redis, one key
-/// per identifier, period and window start, so every node sharing the server enforces one limit together.
-/// The <c>cluster</c> policy is not built: it counts per node, as local does, and the node logs that.
+/// headers. Where the counts live is the policy's store: the node's memory (local), Redis (redis) or the
+/// database (cluster); with the last two every node sharing the store enforces one limit together.
 /// </summary>
 public sealed class RateLimitingHandler : PluginHandler
 {
+    /// <summary>The cluster policy's table, created by the plugin's migration.</summary>
+    public const string ClusterTable = "ratelimiting_metrics";
+
     private static readonly string[] LimitHeaders = [.. RateLimitingPlugin.Periods.Select(p => "X-RateLimit-Limit-" + Capitalized(p))];
     private static readonly string[] RemainingHeaders = [.. RateLimitingPlugin.Periods.Select(p => "X-RateLimit-Remaining-" + Capitalized(p))];
 
@@ -23,10 +24,9 @@ public sealed class RateLimitingHandler : PluginHandler
     private readonly bool _hideHeaders;
     private readonly int _errorCode;
     private readonly string _errorMessage;
-    private readonly LocalCounters _counters;
     private readonly Guid _scopeRoute;
     private readonly Guid _scopeService;
-    private readonly RedisPolicy? _redis;
+    private readonly CounterPolicy _policy;
 
     public RateLimitingHandler(PluginConfig config, PluginSetup setup)
     {
@@ -39,38 +39,27 @@ public sealed class RateLimitingHandler : PluginHandler
         _hideHeaders = config.Flag("hide_client_headers", false);
         _errorCode = (int)config.Number("error_code", 429);
         _errorMessage = config.Text("error_message") ?? "API rate limit exceeded";
-        _counters = setup.Node.RateLimitCounters;
         // Counted per the instance's own scope: a service-wide instance counts across its routes, a global one across all.
         _scopeRoute = config.Route ?? Guid.Empty;
         _scopeService = config.Service ?? Guid.Empty;
-        var policy = config.Text("policy") ?? "local";
-        if (policy == "redis")
-            _redis = new RedisPolicy(config, setup);
-        else if (policy != "local")
-            setup.Logger.LogWarning("rate-limiting: policy '{Policy}' is not built yet; this instance counts per node, as the local policy does", policy);
+        _policy = CounterPolicy.For("rate-limiting", config, setup, setup.Node.RateLimitCounters, ClusterTable);
     }
 
     private static string Capitalized(string period) => char.ToUpperInvariant(period[0]) + period[1..];
 
-    public override ValueTask AccessAsync(PluginRequest request)
+    public override async ValueTask AccessAsync(PluginRequest request)
     {
         var now = DateTimeOffset.UtcNow;
-        var identifier = Identifier(request);
-        if (_redis is not null)
-            return _redis.AccessAsync(this, request, identifier, now);
-        Span<long> counts = stackalloc long[_limits.Length];
+        var scope = new CounterScope(_scopeRoute, _scopeService, Identifier(request));
+        var windows = new CounterWindow[_limits.Length];
         for (var i = 0; i < _limits.Length; i++)
-            counts[i] = _counters.Get(new LocalCounters.CounterKey(_scopeRoute, _scopeService, identifier, _limits[i].Period, WindowStart(_limits[i].Period, now)));
-        if (Decide(request, counts, now))
         {
-            var nowSeconds = now.ToUnixTimeSeconds();
-            foreach (var (period, _) in _limits)
-            {
-                var start = WindowStart(period, now);
-                _counters.Increment(new LocalCounters.CounterKey(_scopeRoute, _scopeService, identifier, period, start), WindowEnd(period, start), nowSeconds);
-            }
+            var period = _limits[i].Period;
+            var start = WindowStart(period, now);
+            windows[i] = new CounterWindow(RateLimitingPlugin.Periods[period], start, WindowEnd(period, start));
         }
-        return ValueTask.CompletedTask;
+        if (await _policy.GetAsync(request, scope, windows) is { } counts && Decide(request, counts, now))
+            await _policy.IncrementAsync(scope, windows, 1);
     }
 
     /// <summary>Sets the headers from the windows' counts before this request and refuses it past a limit; true when it passes.</summary>
@@ -120,91 +109,6 @@ public sealed class RateLimitingHandler : PluginHandler
         return true;
     }
 
-    /// <summary>
-    /// Counts in Redis as Kong does: reads each window's key, then INCRBY 1 with the window's length as
-    /// expiry. A Redis failure lets the request through (logged once until Redis answers again) when
-    /// fault_tolerant, else answers 500.
-    /// </summary>
-    private sealed class RedisPolicy
-    {
-        private readonly RedisConnections.RedisAddress _address;
-        private readonly RedisConnections _connections;
-        private readonly int _database;
-        private readonly bool _faultTolerant;
-        private readonly ILogger _logger;
-        private int _failing;
-
-        public RedisPolicy(PluginConfig config, PluginSetup setup)
-        {
-            var redis = config.Values["redis"] as System.Text.Json.Nodes.JsonObject;
-            string? Text(string name) => redis?[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-            long Number(string name, long fallback) => redis?[name] is System.Text.Json.Nodes.JsonValue v ? (long)Entities.Schema.SchemaValidator.ToDouble(v) : fallback;
-            bool Flag(string name) => redis?[name] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<bool>(out var b) && b;
-            _address = new RedisConnections.RedisAddress(Text("host") ?? "127.0.0.1", (int)Number("port", 6379), Text("username"), Text("password"),
-                Flag("ssl"), Flag("ssl_verify"), Text("server_name"), (int)Math.Clamp(Number("timeout", 2000), 1, int.MaxValue));
-            _database = (int)Number("database", 0);
-            _faultTolerant = config.Flag("fault_tolerant", true);
-            _connections = setup.Node.Redis;
-            _logger = setup.Logger;
-        }
-
-        public async ValueTask AccessAsync(RateLimitingHandler handler, PluginRequest request, string identifier, DateTimeOffset now)
-        {
-            var limits = handler._limits;
-            var keys = new RedisKey[limits.Length];
-            for (var i = 0; i < limits.Length; i++)
-            {
-                var period = limits[i].Period;
-                // Kong's key: route, service, identifier, window start in milliseconds, period name.
-                keys[i] = string.Create(CultureInfo.InvariantCulture,
-                    $"ratelimit:{handler._scopeRoute}:{handler._scopeService}:{identifier}:{WindowStart(period, now) * 1000}:{RateLimitingPlugin.Periods[period]}");
-            }
-            long[] counts;
-            IDatabase database;
-            try
-            {
-                database = (await _connections.ForAsync(_address)).GetDatabase(_database);
-                var values = await database.StringGetAsync(keys);
-                counts = [.. values.Select(v => v.IsNull ? 0 : (long)v)];
-            }
-            catch (Exception error) when (error is not OperationCanceledException)
-            {
-                Failed(request, error);
-                return;
-            }
-            if (!handler.Decide(request, counts, now))
-                return;
-            try
-            {
-                var batch = database.CreateBatch();
-                var writes = new List<Task>(limits.Length * 2);
-                for (var i = 0; i < limits.Length; i++)
-                {
-                    var start = WindowStart(limits[i].Period, now);
-                    writes.Add(batch.StringIncrementAsync(keys[i]));
-                    writes.Add(batch.KeyExpireAsync(keys[i], TimeSpan.FromSeconds(WindowEnd(limits[i].Period, start) - start)));
-                }
-                batch.Execute();
-                await Task.WhenAll(writes);
-                if (Interlocked.Exchange(ref _failing, 0) == 1)
-                    _logger.LogInformation("rate-limiting: Redis at {Host}:{Port} answers again", _address.Host, _address.Port);
-            }
-            catch (Exception error) when (error is not OperationCanceledException)
-            {
-                // The request already passed the check; Kong counts after it too, so a lost count is only logged.
-                Failed(null, error);
-            }
-        }
-
-        private void Failed(PluginRequest? request, Exception error)
-        {
-            if (Interlocked.Exchange(ref _failing, 1) == 0)
-                _logger.LogError("rate-limiting: Redis at {Host}:{Port} failed: {Error}", _address.Host, _address.Port, error.Message);
-            if (!_faultTolerant)
-                request?.Exit(500, "An unexpected error occurred");
-        }
-    }
-
     /// <summary>Whom the limits count: the configured entity, else the client's address.</summary>
     private string Identifier(PluginRequest request)
     {
@@ -221,7 +125,7 @@ public sealed class RateLimitingHandler : PluginHandler
     }
 
     /// <summary>The window's start in Unix seconds: calendar-aligned in UTC.</summary>
-    private static long WindowStart(int period, DateTimeOffset now)
+    public static long WindowStart(int period, DateTimeOffset now)
     {
         var seconds = now.ToUnixTimeSeconds();
         return period switch
@@ -235,7 +139,7 @@ public sealed class RateLimitingHandler : PluginHandler
         };
     }
 
-    private static long WindowEnd(int period, long start) => period switch
+    public static long WindowEnd(int period, long start) => period switch
     {
         0 => start + 1,
         1 => start + 60,

@@ -54,6 +54,15 @@ public static class RateLimitingPlugin
         RefusedOnControlPlane("policy", "cluster",
             "the cluster policy keeps its counters in the database, which data planes cannot reach; use redis (counters shared by every data plane) or local (counters per node)");
 
+    /// <summary>
+    /// Kong's database-less rule: without a database (database = off, every data plane) the policy may only
+    /// be local or redis, and Kong's message is its one_of error for those two.
+    /// </summary>
+    public static readonly Func<JsonObject, ValidationContext, IEnumerable<(string?, string)>> PolicyNeedsDatabase = (config, context) =>
+        !context.HasDatabase && config["policy"] is JsonValue policy && policy.ToJsonString() == "\"cluster\""
+            ? [("policy", "expected one of: local, redis")]
+            : [];
+
     public static PluginDescriptor Descriptor { get; } = new("rate-limiting", Bundled: true, RateLimitingMigrations.Subsystem)
     {
         Priority = 910,
@@ -67,7 +76,7 @@ public static class RateLimitingPlugin
             RequiredWhen("limit_by", "path", "path"),
             RequiredWhen("policy", "redis", "redis.host"),
         ],
-        NodeChecks = [PolicyOnControlPlane],
+        NodeChecks = [PolicyOnControlPlane, PolicyNeedsDatabase],
         ConfigShorthands = FlatRedisFields,
     };
 
