@@ -80,6 +80,41 @@ public sealed class RedisRateLimitingTests
         Assert.InRange((await connection.GetDatabase().KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 1, 60);
     }
 
+    [Fact]
+    public async Task With_a_sync_rate_requests_count_in_memory_and_reach_redis_on_a_timer_in_both_directions()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/batched");
+        var plugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/echo/plugins", new
+        {
+            name = "rate-limiting",
+            config = new { minute = 1000, limit_by = "header", header_name = "X-Client", policy = "redis", sync_rate = 1, redis = new { host = "127.0.0.1", port = redis.Port } },
+        })).Content.ReadFromJsonAsync<JsonObject>();
+        var url = ProxyUrl(gantry) + "/batched";
+        Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(url, 1000)).StatusCode);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redis.Port},allowAdmin=true");
+        var server = connection.GetServer("127.0.0.1", redis.Port);
+        async Task<long> IncrementsAsync() =>
+            (await server.InfoAsync("commandstats")).SelectMany(g => g).Where(p => p.Key == "cmdstat_incrby")
+                .Select(p => long.Parse(p.Value.Split(',')[0]["calls=".Length..])).SingleOrDefault();
+
+        await InOneMinuteWindowAsync();
+        var before = await IncrementsAsync();
+        for (var i = 0; i < 20; i++)
+            Assert.Equal((999 - i).ToString(), Header(await GetAsync(url, "tester"), "X-RateLimit-Remaining-Minute"));
+        // The 20 counts reach Redis together, in one or two INCRBYs rather than twenty.
+        var key = $"ratelimit:00000000-0000-0000-0000-000000000000:{plugin!["service"]!["id"]}:tester:{DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60 * 1000}:minute";
+        await UntilAsync(async () => (long)await connection.GetDatabase().StringGetAsync(key), total => total == 20, TimeSpan.FromSeconds(10));
+        Assert.InRange(await IncrementsAsync() - before, 1, 3);
+
+        // What another node added to Redis is read back at the next sync.
+        await connection.GetDatabase().StringIncrementAsync(key, 500);
+        await UntilAsync(() => GetAsync(url, "tester"), r => int.Parse(Header(r, "X-RateLimit-Remaining-Minute")) < 500, TimeSpan.FromSeconds(10));
+    }
+
     [Theory]
     [InlineData("postgres")]
     [InlineData("sqlite")]

@@ -59,6 +59,9 @@ public sealed class PluginNodeState
     /// <summary>The redis policy's connections, one per Redis server.</summary>
     public RateLimiting.RedisConnections Redis { get; } = new();
 
+    /// <summary>The stores of instances with a sync_rate, which count between syncs.</summary>
+    public RateLimiting.SyncedCounterStores SyncedCounters { get; } = new();
+
     /// <summary>What the prometheus plugin counted, served on /metrics.</summary>
     public Prometheus.PrometheusMetrics Prometheus { get; } = new();
 

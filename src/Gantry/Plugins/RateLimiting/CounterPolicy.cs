@@ -40,6 +40,9 @@ public sealed class CounterPolicy
             store = new DatabaseCounters(database, clusterTable);
         else if (policy == "cluster")
             setup.Logger.LogWarning("{Plugin}: the cluster policy needs a database and this node has none; this instance counts per node, as the local policy does", plugin);
+        // sync_rate (rate-limiting only; -1 by default) batches the shared store's counts on a timer.
+        if (store != local && config.Number("sync_rate", -1) is var seconds and > 0)
+            store = setup.Node.SyncedCounters.For(config.Id, store, seconds, setup.Logger);
         return new CounterPolicy(plugin, store, config.Flag("fault_tolerant", true), setup.Logger);
     }
 
