@@ -29,7 +29,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     private readonly Node.CertificateCache _certificates = new();
 
     // Chains depend on the plugins, the consumers and the plugins' own entities (credentials), besides the routes.
-    private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Select(e => e.Name)];
+    private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Where(e => !e.ReadOnRequest).Select(e => e.Name)];
 
     private readonly Dictionary<string, PluginDescriptor> _runnable = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
@@ -372,7 +372,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         var entities = new Dictionary<string, Dictionary<Guid, JsonObject>>(StringComparer.Ordinal);
         foreach (var schema in rows.Select(r => _runnable[r.Name]).Distinct().SelectMany(p => p.Entities))
         {
-            if (entities.ContainsKey(schema.Name))
+            if (schema.ReadOnRequest || entities.ContainsKey(schema.Name))
                 continue;
             var kept = previous?.Entities.GetValueOrDefault(schema.Name);
             var ids = kept is null ? null : changes.Ids(schema.Name);

@@ -55,4 +55,7 @@ public sealed class PluginNodeState
 
     /// <summary>What the prometheus plugin counted, served on /metrics.</summary>
     public Prometheus.PrometheusMetrics Prometheus { get; } = new();
+
+    /// <summary>Where oauth2 reads and writes its tokens and codes; null where no store is at hand (unit tests).</summary>
+    public OAuth2.OAuth2Store? OAuth2 { get; init; }
 }
