@@ -31,6 +31,12 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     // Chains depend on the plugins, the consumers and the plugins' own entities (credentials), besides the routes.
     private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Where(e => !e.ReadOnRequest).Select(e => e.Name)];
 
+    // Rows the proxy reads per request (oauth2 tokens and codes): a change of only these leaves every snapshot as it was.
+    private readonly HashSet<string> _readOnRequest = [.. plugins.SelectMany(p => p.Entities.Concat(p.InternalEntities)).Where(e => e.ReadOnRequest).Select(e => e.Name)];
+
+    /// <summary>Whether the changes can alter a snapshot: false when they name only entities read per request.</summary>
+    public bool Feeds(SnapshotChanges changes) => changes.Everything || changes.Types.Any(type => !_readOnRequest.Contains(type));
+
     private readonly Dictionary<string, PluginDescriptor> _runnable = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
     /// <summary>

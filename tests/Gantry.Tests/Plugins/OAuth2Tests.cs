@@ -154,6 +154,7 @@ public abstract class OAuth2Tests(OAuth2Node node) : ProxyPluginTests(node)
         var stored = (await Node.GetAsync($"/consumers/{Prefix}-pw-user/oauth2/{client}")).Body!;
         Assert.StartsWith("$pbkdf2-sha512$", stored["client_secret"]!.GetValue<string>());
         var token = Secure + path + "/oauth2/token";
+        var version = await ConfigurationVersionAsync();
 
         var badKey = await PostAsync(token, ("grant_type", "password"), ("client_id", client), ("client_secret", "s3cret"), ("provision_key", "pk-wrong"), ("authenticated_userid", "u1"));
         AssertError(badKey.Response, badKey.Body, 400, "invalid_provision_key", "Invalid provision_key");
@@ -187,7 +188,14 @@ public abstract class OAuth2Tests(OAuth2Node node) : ProxyPluginTests(node)
         Assert.Equal(404, (await Node.GetAsync("/oauth2_tokens/" + access)).Status);
         var again = await PostAsync(token, ("grant_type", "refresh_token"), ("client_id", client), ("client_secret", "s3cret"), ("refresh_token", refresh));
         AssertError(again.Response, again.Body, 400, "invalid_request", "Invalid refresh_token");
+
+        // Tokens written and deleted never rebuilt the node's configuration.
+        await Task.Delay(600);
+        Assert.Equal(version, await ConfigurationVersionAsync());
     }
+
+    private async Task<long> ConfigurationVersionAsync() =>
+        JsonNode.Parse(await Client.GetStringAsync("http://" + Node.Installation.Environment["GANTRY_STATUS_LISTEN"] + "/status"))!["configuration"]!["version"]!.GetValue<long>();
 
     [Fact]
     public async Task Authorization_code_with_pkce_and_the_implicit_grant_go_through_authorize()

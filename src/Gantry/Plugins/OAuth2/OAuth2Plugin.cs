@@ -36,6 +36,7 @@ public static class OAuth2Plugin
         ConfigChecks = [RequiredWhen("mandatory_scope", "true", "scopes")],
         NoConsumer = true,
         Entities = [OAuth2Credentials.Schema, OAuth2Tokens.Schema],
+        InternalEntities = [OAuth2AuthorizationCodes.Schema],
         Handler = (config, setup) => new OAuth2Handler(config, setup),
     };
 }
