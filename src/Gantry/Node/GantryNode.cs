@@ -118,7 +118,12 @@ internal sealed class GantryNode
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var proxyLogger = loggers.CreateLogger("gantry.proxy");
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
-        var pluginState = new Plugins.Pipeline.PluginNodeState { Database = database };
+        // Without a database (database = off, data planes) tokens can be read from the served configuration but not issued, as in Kong.
+        var pluginState = new Plugins.Pipeline.PluginNodeState
+        {
+            Database = database,
+            OAuth2 = new Plugins.OAuth2.OAuth2Store(dao, new Entities.EntityWriter(dao, readOnly: database is null)),
+        };
         await using var snapshots = new SnapshotHolder(
             new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, pluginState, proxyLogger),
             dao, config.DbUpdateFrequency, proxyLogger);

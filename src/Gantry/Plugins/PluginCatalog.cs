@@ -36,6 +36,12 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>The entities the plugin owns (its credentials), served by the Admin API while it is enabled.</summary>
     public IReadOnlyList<EntitySchema> Entities { get; init; } = [];
 
+    /// <summary>
+    /// Entities the plugin writes while serving requests and the Admin API does not serve (oauth2's
+    /// authorization codes): their writes never rebuild a configuration snapshot.
+    /// </summary>
+    public IReadOnlyList<EntitySchema> InternalEntities { get; init; } = [];
+
     /// <summary>The fields of the plugin's <c>config</c>, with their defaults.</summary>
     public IReadOnlyList<Field> Config { get; init; } = [];
 

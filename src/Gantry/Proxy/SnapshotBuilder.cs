@@ -29,7 +29,13 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
     private readonly Node.CertificateCache _certificates = new();
 
     // Chains depend on the plugins, the consumers and the plugins' own entities (credentials), besides the routes.
-    private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Select(e => e.Name)];
+    private readonly string[] _pluginEntities = ["plugins", "consumers", .. plugins.SelectMany(p => p.Entities).Where(e => !e.ReadOnRequest).Select(e => e.Name)];
+
+    // Rows the proxy reads per request (oauth2 tokens and codes): a change of only these leaves every snapshot as it was.
+    private readonly HashSet<string> _readOnRequest = [.. plugins.SelectMany(p => p.Entities.Concat(p.InternalEntities)).Where(e => e.ReadOnRequest).Select(e => e.Name)];
+
+    /// <summary>Whether the changes can alter a snapshot: false when they name only entities read per request.</summary>
+    public bool Feeds(SnapshotChanges changes) => changes.Everything || changes.Types.Any(type => !_readOnRequest.Contains(type));
 
     private readonly Dictionary<string, PluginDescriptor> _runnable = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
@@ -372,7 +378,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         var entities = new Dictionary<string, Dictionary<Guid, JsonObject>>(StringComparer.Ordinal);
         foreach (var schema in rows.Select(r => _runnable[r.Name]).Distinct().SelectMany(p => p.Entities))
         {
-            if (entities.ContainsKey(schema.Name))
+            if (schema.ReadOnRequest || entities.ContainsKey(schema.Name))
                 continue;
             var kept = previous?.Entities.GetValueOrDefault(schema.Name);
             var ids = kept is null ? null : changes.Ids(schema.Name);

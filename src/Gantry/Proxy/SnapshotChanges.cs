@@ -78,6 +78,9 @@ public sealed class SnapshotChanges
 
     public bool IsEmpty => !Everything && _byType.Count == 0;
 
+    /// <summary>The entity types named; meaningless when <see cref="Everything"/>.</summary>
+    public IEnumerable<string> Types => _byType.Keys;
+
     public bool Touches(string type) => Everything || _byType.ContainsKey(type);
 
     public bool TouchesAny(IEnumerable<string> types) => Everything || types.Any(_byType.ContainsKey);

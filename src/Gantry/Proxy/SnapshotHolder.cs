@@ -99,7 +99,7 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
     {
         var batch = await _events.PeekAsync(cancellationToken);
         var changed = SnapshotChanges.FromEvents(batch.Events.Select(e => e.Data));
-        if (!force && changed.IsEmpty)
+        if (!force && (changed.IsEmpty || !builder.Feeds(changed)))
         {
             _events.Acknowledge(batch);
             return;

@@ -281,20 +281,6 @@ public abstract partial class BundledPluginTests(AdminNode node) : ProxyPluginTe
     }
 
     [Fact]
-    public async Task A_plugin_that_cannot_run_in_this_build_fails_its_routes_closed()
-    {
-        var path = await RouteAsync("closed");
-        var other = await RouteAsync("open");
-        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
-        var plugin = await Node.CreateAsync($"/routes/{Prefix}-closed/plugins", new { name = "oauth2", config = new { enable_client_credentials = true } });
-        var refused = await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.InternalServerError);
-        Assert.Equal("An unexpected error occurred", await Message(refused));
-        Assert.Equal(HttpStatusCode.OK, (await GetAsync(other)).StatusCode);
-        await Node.DeleteAsync("/plugins/" + plugin["id"]!.GetValue<string>());
-        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK);
-    }
-
-    [Fact]
     public async Task An_instance_runs_only_on_the_protocols_it_lists()
     {
         var path = await RouteAsync("https-only");

@@ -21,7 +21,8 @@ public abstract class ProxyPluginTests(AdminNode node) : IAsyncLifetime
     /// <summary>Starts the names of everything a test creates.</summary>
     protected string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..8];
 
-    protected string Proxy => "http://" + Node.Installation.Environment["GANTRY_PROXY_LISTEN"];
+    /// <summary>The node's first (plain) proxy listener.</summary>
+    protected string Proxy => "http://" + Node.Installation.Environment["GANTRY_PROXY_LISTEN"].Split(',')[0].Trim();
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -102,6 +102,13 @@ public sealed class EntitySchema
     /// </summary>
     public bool ExposedOnlyNested { get; init; }
 
+    /// <summary>
+    /// Rows the proxy reads from the store when a request needs one (oauth2 tokens), instead of compiling
+    /// them into every configuration snapshot: they are written by requests, many per second, and a
+    /// snapshot rebuilt per write would cost more than the lookups.
+    /// </summary>
+    public bool ReadOnRequest { get; init; }
+
     /// <summary>Fields a list request may filter on by exact value (<c>/consumers?custom_id=X</c>).</summary>
     public IReadOnlyList<string> ListFilters { get; init; } = [];
 

@@ -23,7 +23,17 @@ public static class OAuth2Credentials
         Path = "oauth2",
         NestedPath = "oauth2",
         EndpointKey = "client_id",
+        OnWrite = HashSecret,
     };
+
+    /// <summary>With hash_secret, the secret is stored only as its hash (a generated one too); a stored hash is left alone.</summary>
+    private static void HashSecret(System.Text.Json.Nodes.JsonObject input, System.Text.Json.Nodes.JsonObject credential)
+    {
+        if (credential["hash_secret"] is not System.Text.Json.Nodes.JsonValue flag || !flag.TryGetValue(out bool hash) || !hash)
+            return;
+        if (credential["client_secret"] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue(out string? secret) && !OAuth2Secret.IsHash(secret))
+            credential["client_secret"] = OAuth2Secret.Hash(secret);
+    }
 
     /// <summary>A redirect URI is absolute and carries no fragment (RFC 6749 section 3.1.2).</summary>
     private static string? UrlError(System.Text.Json.Nodes.JsonNode value)

@@ -29,7 +29,6 @@ public static class OAuth2Plugin
         Realm(),
     ];
 
-    // The handler (the /oauth2/authorize and /oauth2/token endpoints, bearer checks) joins this descriptor with the proxy.
     public static PluginDescriptor Descriptor { get; } = new("oauth2", Bundled: true, OAuth2Migrations.Subsystem)
     {
         Priority = 1400,
@@ -37,5 +36,7 @@ public static class OAuth2Plugin
         ConfigChecks = [RequiredWhen("mandatory_scope", "true", "scopes")],
         NoConsumer = true,
         Entities = [OAuth2Credentials.Schema, OAuth2Tokens.Schema],
+        InternalEntities = [OAuth2AuthorizationCodes.Schema],
+        Handler = (config, setup) => new OAuth2Handler(config, setup),
     };
 }

@@ -28,5 +28,6 @@ public static class OAuth2Tokens
     {
         Table = "oauth2_tokens",
         EndpointKey = "access_token",
+        ReadOnRequest = true,
     };
 }

@@ -67,4 +67,7 @@ public sealed class PluginNodeState
 
     /// <summary>proxy-cache's memory dictionaries: what was cached survives configuration changes.</summary>
     public ProxyCache.ProxyCacheStores ProxyCache { get; } = new();
+
+    /// <summary>Where oauth2 reads and writes its tokens and codes; null where no store is at hand (unit tests).</summary>
+    public OAuth2.OAuth2Store? OAuth2 { get; init; }
 }
