@@ -118,7 +118,7 @@ internal sealed class GantryNode
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var proxyLogger = loggers.CreateLogger("gantry.proxy");
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
-        var pluginState = new Plugins.Pipeline.PluginNodeState();
+        await using var pluginState = new Plugins.Pipeline.PluginNodeState();
         await using var snapshots = new SnapshotHolder(
             new SnapshotBuilder(dao, registry, targetHealth, context.EnabledPlugins, pluginState, proxyLogger),
             dao, config.DbUpdateFrequency, proxyLogger);

@@ -6,7 +6,9 @@ using Gantry.Plugins.BasicAuth;
 using Gantry.Plugins.BotDetection;
 using Gantry.Plugins.CorrelationId;
 using Gantry.Plugins.Cors;
+using Gantry.Plugins.FileLog;
 using Gantry.Plugins.HmacAuth;
+using Gantry.Plugins.HttpLog;
 using Gantry.Plugins.IpRestriction;
 using Gantry.Plugins.Jwt;
 using Gantry.Plugins.KeyAuth;
@@ -17,6 +19,8 @@ using Gantry.Plugins.RequestSizeLimiting;
 using Gantry.Plugins.RequestTermination;
 using Gantry.Plugins.RequestTransformer;
 using Gantry.Plugins.ResponseTransformer;
+using Gantry.Plugins.TcpLog;
+using Gantry.Plugins.UdpLog;
 
 namespace Gantry.Plugins;
 
@@ -80,7 +84,9 @@ public sealed class PluginCatalog
         BotDetectionPlugin.Descriptor,
         CorrelationIdPlugin.Descriptor,
         CorsPlugin.Descriptor,
+        FileLogPlugin.Descriptor,
         HmacAuthPlugin.Descriptor,
+        HttpLogPlugin.Descriptor,
         IpRestrictionPlugin.Descriptor,
         JwtPlugin.Descriptor,
         KeyAuthPlugin.Descriptor,
@@ -91,6 +97,8 @@ public sealed class PluginCatalog
         RequestTerminationPlugin.Descriptor,
         RequestTransformerPlugin.Descriptor,
         ResponseTransformerPlugin.Descriptor,
+        TcpLogPlugin.Descriptor,
+        UdpLogPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;

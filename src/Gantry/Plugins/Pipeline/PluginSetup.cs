@@ -46,7 +46,7 @@ public sealed class PluginSetup(
 }
 
 /// <summary>Plugin state that lives as long as the node, across configuration snapshots.</summary>
-public sealed class PluginNodeState
+public sealed class PluginNodeState : IAsyncDisposable
 {
     public RateLimiting.LocalCounters RateLimitCounters { get; } = new();
 
@@ -55,4 +55,17 @@ public sealed class PluginNodeState
 
     /// <summary>What the prometheus plugin counted, served on /metrics.</summary>
     public Prometheus.PrometheusMetrics Prometheus { get; } = new();
+
+    /// <summary>The log plugins' queues (http-log, tcp-log, udp-log), one per instance.</summary>
+    public Logging.LogQueues LogQueues { get; } = new();
+
+    /// <summary>file-log's writers, one per file.</summary>
+    public FileLog.LogFiles LogFiles { get; } = new();
+
+    /// <summary>Sends what the log queues still hold and closes the log files when the node stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await LogQueues.DisposeAsync();
+        await LogFiles.DisposeAsync();
+    }
 }
