@@ -29,7 +29,7 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
     [Fact]
     public async Task Http_log_delivers_each_requests_entry_once_in_batches_with_basic_auth_from_the_url()
     {
-        await using var collector = new Collector();
+        await using var collector = new LogCollector();
         var path = await RouteAsync("http");
         await Node.CreateAsync($"/routes/{Prefix}-http/plugins", new
         {
@@ -94,7 +94,7 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
     [Fact]
     public async Task Http_log_logs_the_answers_an_earlier_plugin_gave_with_the_consumer_unknown()
     {
-        await using var collector = new Collector();
+        await using var collector = new LogCollector();
         var path = await RouteAsync("denied");
         await Node.CreateAsync($"/routes/{Prefix}-denied/plugins", new { name = "http-log", config = new { http_endpoint = $"http://127.0.0.1:{collector.Port}/" } });
         await Node.CreateAsync($"/routes/{Prefix}-denied/plugins", new { name = "key-auth" });
@@ -308,7 +308,7 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
     }
 
     /// <summary>The entries of requests the test numbered with X-Seq (not the probes that waited for the configuration), in order.</summary>
-    private static List<JsonNode> Sequenced(IEnumerable<JsonNode> entries) =>
+    internal static List<JsonNode> Sequenced(IEnumerable<JsonNode> entries) =>
         entries.Where(e => e["request"]?["headers"]?["x-seq"] is not null)
             .OrderBy(e => int.TryParse(e["request"]!["headers"]!["x-seq"]!.GetValue<string>(), out var n) ? n : -1)
             .ToList();
@@ -332,40 +332,6 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
         using var reader = new StreamReader(stream);
         return await reader.ReadToEndAsync();
     }
-
-    /// <summary>An HTTP log collector on loopback: keeps every post and answers 200.</summary>
-    private sealed class Collector() : LoopbackServer(concurrent: true)
-    {
-        public ConcurrentQueue<Post> PostsQueue { get; } = new();
-
-        public List<Post> Posts => [.. PostsQueue];
-
-        protected override async Task HandleAsync(HttpListenerContext context)
-        {
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var body = await reader.ReadToEndAsync();
-            PostsQueue.Enqueue(new Post(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"],
-                context.Request.ContentType, context.Request.Headers["X-Log-Source"], body));
-            context.Response.StatusCode = 200;
-            context.Response.Close();
-        }
-
-        /// <summary>Every entry posted so far (a batch's entries one by one), once <paramref name="done"/> holds.</summary>
-        public async Task<List<JsonNode>> UntilAsync(Func<List<JsonNode>, bool> done)
-        {
-            var clock = Stopwatch.StartNew();
-            while (true)
-            {
-                var entries = Posts.SelectMany(p => JsonNode.Parse(p.Body) is JsonArray array ? array.Select(e => e!) : [JsonNode.Parse(p.Body)!]).ToList();
-                if (done(entries))
-                    return entries;
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the collector has {entries.Count} entries in {Posts.Count} posts");
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private sealed record Post(string Method, string Path, string? Authorization, string? ContentType, string? Source, string Body);
 }
 
 [Collection(AdminApiCollection.Name)]
@@ -373,3 +339,78 @@ public sealed class SqliteLogPluginTests(SqliteProxyNode node) : LogPluginTests(
 
 [Collection(AdminApiCollection.Name)]
 public sealed class PostgresLogPluginTests(PostgresProxyNode node) : LogPluginTests(node), IClassFixture<PostgresProxyNode>;
+
+/// <summary>What http-log's queue holds when the node stops is sent before it exits.</summary>
+public sealed class LogQueueShutdownTests
+{
+    [Fact]
+    public async Task Stopping_the_node_sends_what_the_http_log_queue_still_holds()
+    {
+        await using var collector = new LogCollector();
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var node = await ProxyNode.StartAsync(gantry);
+        await ProxyNode.ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/held");
+        // A batch that would wait an hour to fill: only the stop sends it.
+        await ProxyNode.CreateAsync(gantry, "/plugins", new
+        {
+            name = "http-log",
+            config = new { http_endpoint = $"http://127.0.0.1:{collector.Port}/", queue = new { max_batch_size = 1000, max_coalescing_delay = 3600 } },
+        });
+        await ProxyNode.CreateAsync(gantry, "/plugins", new { name = "correlation-id", config = new { echo_downstream = true } });
+        var url = ProxyNode.ProxyUrl(gantry) + "/held";
+        var configured = await ProxyNode.UntilAsync(() => ProxyNode.Http.GetAsync(url), r => r.Headers.Contains("Kong-Request-ID"), TimeSpan.FromSeconds(20));
+        Assert.True(configured.Headers.Contains("Kong-Request-ID"), "the plugins never reached the proxy");
+        const int N = 5;
+        for (var i = 0; i < N; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Add("X-Seq", i.ToString());
+            Assert.Equal(HttpStatusCode.OK, (await ProxyNode.Http.SendAsync(request)).StatusCode);
+        }
+        await Task.Delay(500);
+        Assert.Empty(collector.Posts);
+
+        var stop = await gantry.RunAsync("stop");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        var exited = await node.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exited.ExitCode == 0, exited.ToString());
+        var entries = LogPluginTests.Sequenced(await collector.UntilAsync(all => LogPluginTests.Sequenced(all).Count == N));
+        Assert.Equal(N, entries.Count);
+        Assert.Single(collector.Posts);
+    }
+}
+
+/// <summary>An HTTP log collector on loopback: keeps every post and answers 200.</summary>
+internal sealed class LogCollector() : LoopbackServer(concurrent: true)
+{
+    public ConcurrentQueue<Post> PostsQueue { get; } = new();
+
+    public List<Post> Posts => [.. PostsQueue];
+
+    protected override async Task HandleAsync(HttpListenerContext context)
+    {
+        using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        PostsQueue.Enqueue(new Post(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"],
+            context.Request.ContentType, context.Request.Headers["X-Log-Source"], body));
+        context.Response.StatusCode = 200;
+        context.Response.Close();
+    }
+
+    /// <summary>Every entry posted so far (a batch's entries one by one), once <paramref name="done"/> holds.</summary>
+    public async Task<List<JsonNode>> UntilAsync(Func<List<JsonNode>, bool> done)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var entries = Posts.SelectMany(p => JsonNode.Parse(p.Body) is JsonArray array ? array.Select(e => e!) : [JsonNode.Parse(p.Body)!]).ToList();
+            if (done(entries))
+                return entries;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the collector has {entries.Count} entries in {Posts.Count} posts");
+            await Task.Delay(100);
+        }
+    }
+}
+
+internal sealed record Post(string Method, string Path, string? Authorization, string? ContentType, string? Source, string Body);

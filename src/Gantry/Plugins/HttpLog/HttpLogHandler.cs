@@ -23,6 +23,7 @@ public sealed class HttpLogHandler : PluginHandler
             return new LogQueue($"http-log {config.Id}", QueueSettings.From(config.Values["queue"]), sender.SendAsync, setup.Logger)
             {
                 Signature = signature,
+                Owned = sender,
             };
         });
     }
@@ -40,7 +41,7 @@ public sealed class HttpLogHandler : PluginHandler
 }
 
 /// <summary>Posts a batch of entries to one endpoint, with its own connection pool (keepalive) and timeout.</summary>
-internal sealed class HttpLogSender
+internal sealed class HttpLogSender : IDisposable
 {
     private readonly HttpClient _client;
     private readonly Uri _endpoint;
@@ -94,6 +95,8 @@ internal sealed class HttpLogSender
         if (status is < 200 or > 399)
             throw new HttpRequestException($"{_endpoint.GetLeftPart(UriPartial.Path)} answered {status}");
     }
+
+    public void Dispose() => _client.Dispose();
 
     private static byte[] Body(IReadOnlyList<byte[]> batch)
     {

@@ -10,7 +10,7 @@ public static class HttpLogPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        new Field("http_endpoint", FieldKind.String) { Required = true, Secret = false, Check = UrlError },
+        new Field("http_endpoint", FieldKind.String) { Required = true, Check = UrlError },
         Text("method", "POST", oneOf: ["POST", "PUT", "PATCH"]),
         Text("content_type", "application/json", oneOf: ["application/json", "application/json; charset=utf-8"]),
         Number("timeout", 10000),

@@ -63,6 +63,9 @@ public sealed class LogQueue : IAsyncDisposable
     /// <summary>What identifies the settings and destination the queue was built for; a changed config gets a new queue.</summary>
     public required string Signature { get; init; }
 
+    /// <summary>What the sender holds open (connections), closed once the queue has sent what it held.</summary>
+    public IDisposable? Owned { get; init; }
+
     /// <summary>Entries dropped because the queue was full or a batch failed past its retry time.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
@@ -193,6 +196,7 @@ public sealed class LogQueue : IAsyncDisposable
         }
         else
             await _stopping.CancelAsync();
+        Owned?.Dispose();
     }
 
     public async ValueTask DisposeAsync()

@@ -14,7 +14,10 @@ public sealed class TcpLogHandler : PluginHandler
     {
         var signature = config.Values.ToJsonString();
         _queue = setup.Node.LogQueues.For(config.Id, signature, () =>
-            new LogQueue($"tcp-log {config.Id}", QueueSettings.Unbatched, new TcpLogSender(config).SendAsync, setup.Logger) { Signature = signature });
+        {
+            var sender = new TcpLogSender(config);
+            return new LogQueue($"tcp-log {config.Id}", QueueSettings.Unbatched, sender.SendAsync, setup.Logger) { Signature = signature, Owned = sender };
+        });
     }
 
     public override bool LogsEveryRequest => true;
@@ -32,7 +35,7 @@ public sealed class TcpLogHandler : PluginHandler
 /// Writes entries as lines to host:port, over TLS when asked; the connection is reused while it was used
 /// within keepalive milliseconds, as Kong returns its socket to the pool.
 /// </summary>
-internal sealed class TcpLogSender(PluginConfig config)
+internal sealed class TcpLogSender(PluginConfig config) : IDisposable
 {
     private static readonly byte[] LineEnd = "\r\n"u8.ToArray();
     private readonly string _host = config.Text("host")!;
@@ -81,6 +84,8 @@ internal sealed class TcpLogSender(PluginConfig config)
         await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = _sni ?? _host }, cancellation);
         return ssl;
     }
+
+    public void Dispose() => Close();
 
     private void Close()
     {

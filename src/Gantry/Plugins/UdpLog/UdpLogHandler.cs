@@ -13,7 +13,10 @@ public sealed class UdpLogHandler : PluginHandler
     {
         var signature = config.Values.ToJsonString();
         _queue = setup.Node.LogQueues.For(config.Id, signature, () =>
-            new LogQueue($"udp-log {config.Id}", QueueSettings.Unbatched, new UdpLogSender(config).SendAsync, setup.Logger) { Signature = signature });
+        {
+            var sender = new UdpLogSender(config);
+            return new LogQueue($"udp-log {config.Id}", QueueSettings.Unbatched, sender.SendAsync, setup.Logger) { Signature = signature, Owned = sender };
+        });
     }
 
     public override bool LogsEveryRequest => true;
@@ -28,7 +31,7 @@ public sealed class UdpLogHandler : PluginHandler
 }
 
 /// <summary>One socket per instance, connected to the collector once (so the name is resolved once, and again after a failure).</summary>
-internal sealed class UdpLogSender(PluginConfig config)
+internal sealed class UdpLogSender(PluginConfig config) : IDisposable
 {
     private readonly string _host = config.Text("host")!;
     private readonly int _port = (int)config.Number("port", 0);
@@ -55,5 +58,11 @@ internal sealed class UdpLogSender(PluginConfig config)
             _client = null;
             throw;
         }
+    }
+
+    public void Dispose()
+    {
+        _client?.Dispose();
+        _client = null;
     }
 }
