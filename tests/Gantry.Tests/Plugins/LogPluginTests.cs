@@ -110,6 +110,25 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
     }
 
     [Fact]
+    public async Task Http_log_retries_a_failed_batch_and_delivers_each_entry_once()
+    {
+        await using var collector = new LogCollector(failFirst: 3);
+        var path = await RouteAsync("retry");
+        await Node.CreateAsync($"/routes/{Prefix}-retry/plugins", new
+        {
+            name = "http-log",
+            config = new { http_endpoint = $"http://127.0.0.1:{collector.Port}/", queue = new { initial_retry_delay = 0.05, max_retry_delay = 0.2 } },
+        });
+        await UntilConfiguredAsync("retry", path);
+        const int N = 8;
+        for (var i = 0; i < N; i++)
+            Assert.Equal(HttpStatusCode.OK, (await GetAsync(path, ("X-Seq", i.ToString()))).StatusCode);
+        var entries = Sequenced(await collector.UntilAsync(all => Sequenced(all).Count == N));
+        Assert.Equal(3, collector.Failed);
+        Assert.Equal(Enumerable.Range(0, N).Select(i => i.ToString()), entries.Select(e => e["request"]!["headers"]!["x-seq"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_dead_collector_never_slows_requests_down()
     {
         // One port where nothing listens, one collector that accepts connections and never answers.
@@ -382,8 +401,14 @@ public sealed class LogQueueShutdownTests
 }
 
 /// <summary>An HTTP log collector on loopback: keeps every post and answers 200.</summary>
-internal sealed class LogCollector() : LoopbackServer(concurrent: true)
+internal sealed class LogCollector(int failFirst = 0) : LoopbackServer(concurrent: true)
 {
+    private int _posts;
+    private int _failed;
+
+    /// <summary>Posts answered 500 (the first <c>failFirst</c> that carry numbered entries), not kept.</summary>
+    public int Failed => Volatile.Read(ref _failed);
+
     public ConcurrentQueue<Post> PostsQueue { get; } = new();
 
     public List<Post> Posts => [.. PostsQueue];
@@ -392,6 +417,14 @@ internal sealed class LogCollector() : LoopbackServer(concurrent: true)
     {
         using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
+        // Only the test's numbered entries fail, so that a retry is what must deliver them.
+        if (body.Contains("\"x-seq\"", StringComparison.Ordinal) && Interlocked.Increment(ref _posts) <= failFirst)
+        {
+            Interlocked.Increment(ref _failed);
+            context.Response.StatusCode = 500;
+            context.Response.Close();
+            return;
+        }
         PostsQueue.Enqueue(new Post(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"],
             context.Request.ContentType, context.Request.Headers["X-Log-Source"], body));
         context.Response.StatusCode = 200;

@@ -20,6 +20,7 @@ public static partial class FileLogPlugin
     {
         Priority = 9,
         Config = Config,
+        Protocols = LogFields.Protocols,
         Handler = (config, setup) => new FileLogHandler(config, setup),
     };
 

@@ -28,6 +28,7 @@ public static class HttpLogPlugin
     {
         Priority = 12,
         Config = Config,
+        Protocols = LogFields.Protocols,
         Handler = (config, setup) => new HttpLogHandler(config, setup),
         ConfigShorthands = BatchingShorthands,
     };

@@ -7,6 +7,9 @@ namespace Gantry.Plugins.Logging;
 /// <summary>Config fields the log plugins share with Kong's: the queue record and custom_fields_by_lua.</summary>
 public static class LogFields
 {
+    /// <summary>Kong's loggers may be listed for every protocol, stream ones included (a decK dump carries them).</summary>
+    public static IReadOnlyList<string> Protocols { get; } = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"];
+
     /// <summary>Kong 3.x's queue record, its defaults and bounds.</summary>
     public static Field Queue() => new("queue", FieldKind.Record)
     {

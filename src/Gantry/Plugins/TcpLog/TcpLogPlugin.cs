@@ -22,6 +22,7 @@ public static class TcpLogPlugin
     {
         Priority = 7,
         Config = Config,
+        Protocols = LogFields.Protocols,
         Handler = (config, setup) => new TcpLogHandler(config, setup),
     };
 }

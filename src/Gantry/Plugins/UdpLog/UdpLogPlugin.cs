@@ -19,6 +19,7 @@ public static class UdpLogPlugin
     {
         Priority = 8,
         Config = Config,
+        Protocols = LogFields.Protocols,
         Handler = (config, setup) => new UdpLogHandler(config, setup),
     };
 }
