@@ -153,7 +153,7 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
         var closed = await RouteAsync("closed");
         var hanging = await RouteAsync("hanging");
         await Node.CreateAsync($"/routes/{Prefix}-closed/plugins", new { name = "http-log", config = new { http_endpoint = $"http://127.0.0.1:{closedPort}/", timeout = 10000 } });
-        await Node.CreateAsync($"/routes/{Prefix}-hanging/plugins", new { name = "http-log", config = new { http_endpoint = $"http://127.0.0.1:{silentPort}/", timeout = 10000, queue = new { max_entries = 50 } } });
+        var bounded = await Node.CreateAsync($"/routes/{Prefix}-hanging/plugins", new { name = "http-log", config = new { http_endpoint = $"http://127.0.0.1:{silentPort}/", timeout = 10000, queue = new { max_entries = 50 } } });
         await UntilConfiguredAsync("closed", closed);
         await UntilConfiguredAsync("hanging", hanging);
 
@@ -176,6 +176,10 @@ public abstract class LogPluginTests(AdminNode node) : ProxyPluginTests(node)
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{2 * N} requests took {clock.Elapsed.TotalMilliseconds} ms");
         // The silent collector was reached: the plugin was running while requests stayed fast.
         Assert.NotEmpty(accepted);
+        // Its queue filled up (one batch stuck in flight, 50 waiting): the rest were dropped, and the node said so.
+        await Node.Process.WaitForOutputAsync("log entries dropped (the queue holds max_entries)", TimeSpan.FromSeconds(10));
+        Assert.Contains(Node.Process.Stdout.Split('\n'), line => line.Contains($"http-log {bounded["id"]!.GetValue<string>()}: ", StringComparison.Ordinal)
+            && line.Contains("log entries dropped (the queue holds max_entries)", StringComparison.Ordinal));
 
         await stop.CancelAsync();
         await acceptLoop;
