@@ -45,6 +45,7 @@ public sealed class LogQueue : IAsyncDisposable
     private readonly Task _loop;
     private long _queuedBytes;
     private long _lastDropLog;
+    private volatile bool _closed;
 
     public LogQueue(string name, QueueSettings settings, Func<IReadOnlyList<byte[]>, CancellationToken, Task> send, ILogger logger)
     {
@@ -84,7 +85,8 @@ public sealed class LogQueue : IAsyncDisposable
             return true;
         if (_settings.MaxBytes is not null)
             Interlocked.Add(ref _queuedBytes, -entry.Length);
-        Drop(1, "the queue holds max_entries");
+        // A request still on the previous snapshot can log after its instance's config changed.
+        Drop(1, _closed ? "the queue was replaced after a configuration change, or the node is stopping" : "the queue holds max_entries");
         return false;
     }
 
@@ -188,6 +190,7 @@ public sealed class LogQueue : IAsyncDisposable
     /// <summary>Stops taking entries and sends what is queued, for at most <paramref name="grace"/>; what is left then is dropped.</summary>
     public async Task DrainAsync(TimeSpan grace)
     {
+        _closed = true;
         _entries.Writer.TryComplete();
         if (await Task.WhenAny(_loop, Task.Delay(grace)) != _loop)
         {
