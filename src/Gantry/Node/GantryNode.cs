@@ -119,7 +119,7 @@ internal sealed class GantryNode
         var proxyLogger = loggers.CreateLogger("gantry.proxy");
         await using var targetHealth = new HealthRegistry(nodeId, loggers.CreateLogger("gantry.balancer"));
         // Without a database (database = off, data planes) tokens can be read from the served configuration but not issued, as in Kong.
-        var pluginState = new Plugins.Pipeline.PluginNodeState
+        await using var pluginState = new Plugins.Pipeline.PluginNodeState
         {
             Database = database,
             OAuth2 = new Plugins.OAuth2.OAuth2Store(dao, new Entities.EntityWriter(dao, readOnly: database is null)),

@@ -6,7 +6,9 @@ using Gantry.Plugins.BasicAuth;
 using Gantry.Plugins.BotDetection;
 using Gantry.Plugins.CorrelationId;
 using Gantry.Plugins.Cors;
+using Gantry.Plugins.FileLog;
 using Gantry.Plugins.HmacAuth;
+using Gantry.Plugins.HttpLog;
 using Gantry.Plugins.IpRestriction;
 using Gantry.Plugins.Jwt;
 using Gantry.Plugins.KeyAuth;
@@ -20,6 +22,8 @@ using Gantry.Plugins.RequestTransformer;
 using Gantry.Plugins.ResponseRateLimiting;
 using Gantry.Plugins.ResponseTransformer;
 using Gantry.Plugins.Session;
+using Gantry.Plugins.TcpLog;
+using Gantry.Plugins.UdpLog;
 
 namespace Gantry.Plugins;
 
@@ -89,7 +93,9 @@ public sealed class PluginCatalog
         BotDetectionPlugin.Descriptor,
         CorrelationIdPlugin.Descriptor,
         CorsPlugin.Descriptor,
+        FileLogPlugin.Descriptor,
         HmacAuthPlugin.Descriptor,
+        HttpLogPlugin.Descriptor,
         IpRestrictionPlugin.Descriptor,
         JwtPlugin.Descriptor,
         KeyAuthPlugin.Descriptor,
@@ -103,6 +109,8 @@ public sealed class PluginCatalog
         ResponseRateLimitingPlugin.Descriptor,
         ResponseTransformerPlugin.Descriptor,
         SessionPlugin.Descriptor,
+        TcpLogPlugin.Descriptor,
+        UdpLogPlugin.Descriptor,
     ];
 
     private readonly Dictionary<string, PluginDescriptor> _plugins;

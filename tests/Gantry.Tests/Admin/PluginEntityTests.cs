@@ -159,7 +159,7 @@ public abstract class PluginEntityTests(PluginNode node)
         var (status, enabled) = await node.GetAsync("/plugins/enabled");
         Assert.Equal(200, status);
         var names = enabled!["enabled_plugins"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
-        Assert.Equal(["acl", "basic-auth", "bot-detection", "correlation-id", "cors", "hmac-auth", "ip-restriction", "jwt", "key-auth", "oauth2", "prometheus", "proxy-cache", "rate-limiting", "request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting", "response-transformer", "session"], names);
+        Assert.Equal(["acl", "basic-auth", "bot-detection", "correlation-id", "cors", "file-log", "hmac-auth", "http-log", "ip-restriction", "jwt", "key-auth", "oauth2", "prometheus", "proxy-cache", "rate-limiting", "request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting", "response-transformer", "session", "tcp-log", "udp-log"], names);
 
         var (schemaStatus, schema) = await node.GetAsync("/schemas/plugins/key-auth");
         Assert.Equal(200, schemaStatus);

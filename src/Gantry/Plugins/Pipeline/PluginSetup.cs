@@ -46,7 +46,7 @@ public sealed class PluginSetup(
 }
 
 /// <summary>Plugin state that lives as long as the node, across configuration snapshots.</summary>
-public sealed class PluginNodeState
+public sealed class PluginNodeState : IAsyncDisposable
 {
     /// <summary>The node's database, where the cluster policies count; null on a node without one (database = off).</summary>
     public Store.IDatabase? Database { get; init; }
@@ -70,4 +70,17 @@ public sealed class PluginNodeState
 
     /// <summary>Where oauth2 reads and writes its tokens and codes; null where no store is at hand (unit tests).</summary>
     public OAuth2.OAuth2Store? OAuth2 { get; init; }
+
+    /// <summary>The log plugins' queues (http-log, tcp-log, udp-log), one per instance.</summary>
+    public Logging.LogQueues LogQueues { get; } = new();
+
+    /// <summary>file-log's writers, one per file.</summary>
+    public FileLog.LogFiles LogFiles { get; } = new();
+
+    /// <summary>Sends what the log queues still hold and closes the log files when the node stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await LogQueues.DisposeAsync();
+        await LogFiles.DisposeAsync();
+    }
 }

@@ -1,0 +1,28 @@
+using Gantry.Entities.Schema;
+using Gantry.Plugins.Logging;
+using static Gantry.Plugins.PluginFields;
+
+namespace Gantry.Plugins.TcpLog;
+
+/// <summary>tcp-log: sends each request's log entry over TCP (or TLS), one JSON object a line.</summary>
+public static class TcpLogPlugin
+{
+    public static IReadOnlyList<Field> Config { get; } =
+    [
+        new Field("host", FieldKind.String) { Required = true, Check = LogFields.HostError },
+        new Field("port", FieldKind.Integer) { Required = true, Min = 0, Max = 65535 },
+        Number("timeout", 10000),
+        Number("keepalive", 60000),
+        Flag("tls", false),
+        Text("tls_sni"),
+        LogFields.CustomFieldsByLua(),
+    ];
+
+    public static PluginDescriptor Descriptor { get; } = new("tcp-log", Bundled: true, Migrations: null)
+    {
+        Priority = 7,
+        Config = Config,
+        Protocols = LogFields.Protocols,
+        Handler = (config, setup) => new TcpLogHandler(config, setup),
+    };
+}
