@@ -64,12 +64,33 @@ public sealed class CounterPolicy
         }
     }
 
-    /// <summary>Counts a request that already passed: a failure loses the count, and is only logged.</summary>
+    /// <summary>
+    /// Counts the request first and returns the counts with it; null when the store failed, and then the
+    /// request was answered 500 unless fault_tolerant.
+    /// </summary>
+    public async ValueTask<long[]?> AddAsync(PluginRequest request, CounterScope scope, CounterWindow[] windows, long amount)
+    {
+        try
+        {
+            var counts = await Store.AddAsync(scope, windows, amount);
+            Answered();
+            return counts;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Failed(error);
+            if (!_faultTolerant)
+                request.Exit(500, "An unexpected error occurred");
+            return null;
+        }
+    }
+
+    /// <summary>Adds to the counts without deciding anything (a passed request, a refused one taken back): a failure is only logged.</summary>
     public async ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount)
     {
         try
         {
-            await Store.IncrementAsync(scope, windows, amount);
+            await Store.AddAsync(scope, windows, amount);
             Answered();
         }
         catch (Exception error) when (error is not OperationCanceledException)

@@ -66,7 +66,7 @@ public sealed class DatabaseCounters : ICounterStore
         return counts;
     }
 
-    public async ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount)
+    public async ValueTask<long[]> AddAsync(CounterScope scope, CounterWindow[] windows, long amount)
     {
         await _runner.WriteAsync(async (connection, transaction) =>
         {
@@ -86,5 +86,6 @@ public sealed class DatabaseCounters : ICounterStore
             await _runner.WriteAsync((connection, transaction) =>
                 connection.ExecuteAsync(transaction, $"DELETE FROM {_table} WHERE ttl <= @now", CancellationToken.None, ("now", now)), CancellationToken.None);
         }
+        return await GetAsync(scope, windows);
     }
 }

@@ -22,6 +22,9 @@ public interface ICounterStore
     /// <summary>The counts of the windows so far, in the order given.</summary>
     ValueTask<long[]> GetAsync(CounterScope scope, CounterWindow[] windows);
 
-    /// <summary>Adds <paramref name="amount"/> to every window's count.</summary>
-    ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount);
+    /// <summary>
+    /// Adds <paramref name="amount"/> (negative to take a count back) to every window's count and returns
+    /// the counts after it, in one round trip where the store allows.
+    /// </summary>
+    ValueTask<long[]> AddAsync(CounterScope scope, CounterWindow[] windows, long amount);
 }

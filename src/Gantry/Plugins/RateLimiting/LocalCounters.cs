@@ -33,18 +33,19 @@ public sealed class LocalCounters : ICounterStore
         return ValueTask.FromResult(counts);
     }
 
-    public ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount)
+    public ValueTask<long[]> AddAsync(CounterScope scope, CounterWindow[] windows, long amount)
     {
-        foreach (var window in windows)
+        var counts = new long[windows.Length];
+        for (var i = 0; i < windows.Length; i++)
         {
-            var box = _counters.GetOrAdd(new CounterKey(scope, window.Period, window.Start), static (_, end) => new StrongBox(end), window.End);
-            Interlocked.Add(ref box.Value, amount);
+            var box = _counters.GetOrAdd(new CounterKey(scope, windows[i].Period, windows[i].Start), static (_, end) => new StrongBox(end), windows[i].End);
+            counts[i] = Interlocked.Add(ref box.Value, amount);
         }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var next = Volatile.Read(ref _nextSweep);
         if (now >= next && Interlocked.CompareExchange(ref _nextSweep, now + 1, next) == next)
             Sweep(now);
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(counts);
     }
 
     private void Sweep(long now)

@@ -58,8 +58,15 @@ public sealed class RateLimitingHandler : PluginHandler
             var start = WindowStart(period, now);
             windows[i] = new CounterWindow(RateLimitingPlugin.Periods[period], start, WindowEnd(period, start));
         }
-        if (await _policy.GetAsync(request, scope, windows) is { } counts && Decide(request, counts, now))
-            await _policy.IncrementAsync(scope, windows, 1);
+        // Counted first, in one round trip to a shared store; a refused request's count is taken back, so only
+        // requests that passed count, as in Kong, and two requests racing for the last one cannot both pass.
+        if (await _policy.AddAsync(request, scope, windows, 1) is not { } after)
+            return;
+        var before = new long[after.Length];
+        for (var i = 0; i < after.Length; i++)
+            before[i] = after[i] - 1;
+        if (!Decide(request, before, now))
+            await _policy.IncrementAsync(scope, windows, -1);
     }
 
     /// <summary>Sets the headers from the windows' counts before this request and refuses it past a limit; true when it passes.</summary>

@@ -7,7 +7,8 @@ namespace Gantry.Plugins.RateLimiting;
 
 /// <summary>
 /// The <c>redis</c> policy's counts, under Kong's keys (route, service, identifier, window start in
-/// milliseconds, period): read with one MGET, raised with INCRBY and an expiry of the window's length.
+/// milliseconds, period): read with one MGET, raised with INCRBY (whose answers are the new counts) and
+/// an expiry of the window's length sent in the same batch without waiting for its answer.
 /// </summary>
 public sealed class RedisCounters : ICounterStore
 {
@@ -38,18 +39,21 @@ public sealed class RedisCounters : ICounterStore
         return counts;
     }
 
-    public async ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount)
+    public async ValueTask<long[]> AddAsync(CounterScope scope, CounterWindow[] windows, long amount)
     {
         var keys = Keys(scope, windows);
         var batch = (await DatabaseAsync()).CreateBatch();
-        var writes = new Task[windows.Length * 2];
+        var increments = new Task<long>[windows.Length];
         for (var i = 0; i < windows.Length; i++)
         {
-            writes[2 * i] = batch.StringIncrementAsync(keys[i], amount);
-            writes[2 * i + 1] = batch.KeyExpireAsync(keys[i], TimeSpan.FromSeconds(windows[i].End - windows[i].Start));
+            increments[i] = batch.StringIncrementAsync(keys[i], amount);
+            _ = batch.KeyExpireAsync(keys[i], TimeSpan.FromSeconds(windows[i].End - windows[i].Start), CommandFlags.FireAndForget);
         }
         batch.Execute();
-        await Task.WhenAll(writes);
+        var counts = new long[windows.Length];
+        for (var i = 0; i < windows.Length; i++)
+            counts[i] = await increments[i];
+        return counts;
     }
 
     private async Task<IDatabase> DatabaseAsync() => (await _connections.ForAsync(_address)).GetDatabase(_database);

@@ -78,11 +78,15 @@ public sealed class SyncedCounters : ICounterStore, IDisposable
         return counts;
     }
 
-    public ValueTask IncrementAsync(CounterScope scope, CounterWindow[] windows, long amount)
+    public async ValueTask<long[]> AddAsync(CounterScope scope, CounterWindow[] windows, long amount)
     {
-        foreach (var window in windows)
-            Interlocked.Add(ref _entries.GetOrAdd((scope, window), static _ => new Entry()).Pending, amount);
-        return ValueTask.CompletedTask;
+        var counts = await GetAsync(scope, windows);
+        for (var i = 0; i < windows.Length; i++)
+        {
+            Interlocked.Add(ref _entries.GetOrAdd((scope, windows[i]), static _ => new Entry()).Pending, amount);
+            counts[i] += amount;
+        }
+        return counts;
     }
 
     /// <summary>Adds what was counted since the last sync to the shared store and reads the totals back; one sync at a time.</summary>
@@ -105,9 +109,7 @@ public sealed class SyncedCounters : ICounterStore, IDisposable
                 Volatile.Write(ref entry.InFlight, pending);
                 try
                 {
-                    if (pending > 0)
-                        await _shared.IncrementAsync(scope, one, pending);
-                    var total = (await _shared.GetAsync(scope, one))[0];
+                    var total = (pending != 0 ? await _shared.AddAsync(scope, one, pending) : await _shared.GetAsync(scope, one))[0];
                     Volatile.Write(ref entry.Synced, total);
                     Volatile.Write(ref entry.InFlight, 0);
                     entry.Known = true;
