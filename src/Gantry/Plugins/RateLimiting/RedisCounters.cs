@@ -7,8 +7,8 @@ namespace Gantry.Plugins.RateLimiting;
 
 /// <summary>
 /// The <c>redis</c> policy's counts, under Kong's keys (route, service, identifier, window start in
-/// milliseconds, period): read with one MGET, raised with INCRBY (whose answers are the new counts) and
-/// an expiry of the window's length sent in the same batch without waiting for its answer.
+/// milliseconds, period): read with one MGET, raised with INCRBY (whose answers are the new counts); the
+/// request that creates a key sets its expiry to the window's length, without waiting for the answer.
 /// </summary>
 public sealed class RedisCounters : ICounterStore
 {
@@ -42,17 +42,28 @@ public sealed class RedisCounters : ICounterStore
     public async ValueTask<long[]> AddAsync(CounterScope scope, CounterWindow[] windows, long amount)
     {
         var keys = Keys(scope, windows);
-        var batch = (await DatabaseAsync()).CreateBatch();
-        var increments = new Task<long>[windows.Length];
+        var database = await DatabaseAsync();
+        var counts = new long[windows.Length];
+        if (windows.Length == 1)
+        {
+            counts[0] = await database.StringIncrementAsync(keys[0], amount);
+        }
+        else
+        {
+            var batch = database.CreateBatch();
+            var increments = new Task<long>[windows.Length];
+            for (var i = 0; i < windows.Length; i++)
+                increments[i] = batch.StringIncrementAsync(keys[i], amount);
+            batch.Execute();
+            for (var i = 0; i < windows.Length; i++)
+                counts[i] = await increments[i];
+        }
+        // The request that created a window's key gives it the window's lifetime; later ones need not.
         for (var i = 0; i < windows.Length; i++)
         {
-            increments[i] = batch.StringIncrementAsync(keys[i], amount);
-            _ = batch.KeyExpireAsync(keys[i], TimeSpan.FromSeconds(windows[i].End - windows[i].Start), CommandFlags.FireAndForget);
+            if (counts[i] == amount)
+                _ = database.KeyExpireAsync(keys[i], TimeSpan.FromSeconds(windows[i].End - windows[i].Start), CommandFlags.FireAndForget);
         }
-        batch.Execute();
-        var counts = new long[windows.Length];
-        for (var i = 0; i < windows.Length; i++)
-            counts[i] = await increments[i];
         return counts;
     }
 
