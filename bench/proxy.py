@@ -8,7 +8,9 @@ Targets (each a process on loopback):
   yarp     the minimal YARP proxy in front of the upstream
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
-  gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached)
+  gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached);
+           its CPU column includes redis-server's
+  gantry-d1 the same with sync_rate = 1 (counts kept in memory, added to Redis once a second)
   gantry-e request-transformer and response-transformer (headers and query added, renamed, removed)
   gantry-f proxy-cache, every measured request a hit (memory strategy)
   gantry-g http-log to a loopback collector (the anchor upstream's nginx answers its batches)
@@ -202,6 +204,10 @@ def main():
         a.post(f"/routes/{d_route['id']}/plugins", {"name": "key-auth"})
         a.post(f"/routes/{d_route['id']}/plugins", {"name": "rate-limiting", "config": {
             "second": 1000000000, "limit_by": "consumer", "policy": "redis", "redis": {"host": "127.0.0.1", "port": 18096}}})
+        d1_route = a.post("/services/up/routes", {"name": "synced-limit", "paths": ["/d1"]})
+        a.post(f"/routes/{d1_route['id']}/plugins", {"name": "key-auth"})
+        a.post(f"/routes/{d1_route['id']}/plugins", {"name": "rate-limiting", "config": {
+            "second": 1000000000, "limit_by": "consumer", "policy": "redis", "sync_rate": 1, "redis": {"host": "127.0.0.1", "port": 18096}}})
         e_route = a.post("/services/up/routes", {"name": "transformed", "paths": ["/e"]})
         a.post(f"/routes/{e_route['id']}/plugins", {"name": "request-transformer", "config": {
             "remove": {"headers": ["x-drop"]}, "rename": {"headers": ["x-old:x-new"]},
@@ -252,6 +258,7 @@ def main():
             ("gantry-a", "http://127.0.0.1:18090/a", a.pid, {}),
             ("gantry-b", "http://127.0.0.1:18090/b", a.pid, {"header": "apikey: bench-key"}),
             ("gantry-d", "http://127.0.0.1:18090/d", a.pid, {"header": "apikey: bench-key"}),
+            ("gantry-d1", "http://127.0.0.1:18090/d1", a.pid, {"header": "apikey: bench-key"}),
             ("gantry-e", "http://127.0.0.1:18090/e", a.pid, {"header": "x-old: 1"}),
             ("gantry-f", "http://127.0.0.1:18090/f", a.pid, {}),
             ("gantry-g", "http://127.0.0.1:18090/g", a.pid, {}),
@@ -263,7 +270,7 @@ def main():
             run_wrk(url, 2, **options)
         for round_number in range(args.rounds):
             for name, url, pid, options in targets:
-                members = tree(pid)
+                members = tree(pid) + ([redis.pid] if name.startswith("gantry-d") else [])
                 before = cpu_seconds(members)
                 requests, rps, p50, p99 = run_wrk(url, args.seconds, **options)
                 used = cpu_seconds(members) - before
@@ -284,7 +291,7 @@ def main():
                   f"{rps / gantry_a:.2f} |")
         note = "" if build_ms is None else f"; the {args.routes}-route snapshot built in {build_ms} ms"
         print(f"\nnode A and node C RSS are whole processes (node A serves a, b, d, e, f and g){note}")
-        print(f"gantry-d's CPU excludes redis-server's: {rss_mb([redis.pid]):.0f} MB RSS at the end")
+        print(f"gantry-d's and gantry-d1's CPU include redis-server's ({rss_mb([redis.pid]):.0f} MB RSS at the end)")
     finally:
         for node in nodes:
             node.stop()
