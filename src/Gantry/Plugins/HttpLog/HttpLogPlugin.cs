@@ -29,7 +29,7 @@ public static class HttpLogPlugin
         Priority = 12,
         Config = Config,
         Protocols = LogFields.Protocols,
-        Handler = (config, setup) => new HttpLogHandler(config, setup),
+        Handler = (config, setup) => new QueuedLogHandler("http-log", config, setup, QueueSettings.From(config.Values["queue"]), () => new HttpLogSender(config)),
         ConfigShorthands = BatchingShorthands,
     };
 

@@ -47,32 +47,21 @@ public sealed class CounterPolicy
     }
 
     /// <summary>The windows' counts; null when the store failed, and then the request was answered 500 unless fault_tolerant.</summary>
-    public async ValueTask<long[]?> GetAsync(PluginRequest request, CounterScope scope, CounterWindow[] windows)
-    {
-        try
-        {
-            var counts = await Store.GetAsync(scope, windows);
-            Answered();
-            return counts;
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            Failed(error);
-            if (!_faultTolerant)
-                request.Exit(500, "An unexpected error occurred");
-            return null;
-        }
-    }
+    public ValueTask<long[]?> GetAsync(PluginRequest request, CounterScope scope, CounterWindow[] windows) =>
+        AskAsync(request, () => Store.GetAsync(scope, windows));
 
     /// <summary>
     /// Counts the request first and returns the counts with it; null when the store failed, and then the
     /// request was answered 500 unless fault_tolerant.
     /// </summary>
-    public async ValueTask<long[]?> AddAsync(PluginRequest request, CounterScope scope, CounterWindow[] windows, long amount)
+    public ValueTask<long[]?> AddAsync(PluginRequest request, CounterScope scope, CounterWindow[] windows, long amount) =>
+        AskAsync(request, () => Store.AddAsync(scope, windows, amount));
+
+    private async ValueTask<long[]?> AskAsync(PluginRequest request, Func<ValueTask<long[]>> ask)
     {
         try
         {
-            var counts = await Store.AddAsync(scope, windows, amount);
+            var counts = await ask();
             Answered();
             return counts;
         }

@@ -23,6 +23,6 @@ public static class TcpLogPlugin
         Priority = 7,
         Config = Config,
         Protocols = LogFields.Protocols,
-        Handler = (config, setup) => new TcpLogHandler(config, setup),
+        Handler = (config, setup) => new QueuedLogHandler("tcp-log", config, setup, QueueSettings.Unbatched, () => new TcpLogSender(config)),
     };
 }

@@ -20,6 +20,6 @@ public static class UdpLogPlugin
         Priority = 8,
         Config = Config,
         Protocols = LogFields.Protocols,
-        Handler = (config, setup) => new UdpLogHandler(config, setup),
+        Handler = (config, setup) => new QueuedLogHandler("udp-log", config, setup, QueueSettings.Unbatched, () => new UdpLogSender(config)),
     };
 }

@@ -6,42 +6,8 @@ using Gantry.Plugins.Pipeline;
 
 namespace Gantry.Plugins.HttpLog;
 
-/// <summary>
-/// Queues each request's log entry for its instance's <see cref="LogQueue"/>, whose sender posts batches
-/// to http_endpoint: the entry alone when the batch has one, else a JSON array, as Kong sends them.
-/// </summary>
-public sealed class HttpLogHandler : PluginHandler
-{
-    private readonly LogQueue _queue;
-
-    public HttpLogHandler(PluginConfig config, PluginSetup setup)
-    {
-        var signature = config.Values.ToJsonString();
-        _queue = setup.Node.LogQueues.For(config.Id, signature, () =>
-        {
-            var sender = new HttpLogSender(config);
-            return new LogQueue($"http-log {config.Id}", QueueSettings.From(config.Values["queue"]), sender.SendAsync, setup.Logger)
-            {
-                Signature = signature,
-                Owned = sender,
-            };
-        });
-    }
-
-    // Like Kong's, counts the requests other plugins answered (401, 429) too.
-    public override bool LogsEveryRequest => true;
-
-    public override ValueTask AccessAsync(PluginRequest request)
-    {
-        request.CountResponseBytes();
-        return ValueTask.CompletedTask;
-    }
-
-    public override void Log(PluginRequest request) => _queue.Offer(LogEntry.Serialize(request));
-}
-
 /// <summary>Posts a batch of entries to one endpoint, with its own connection pool (keepalive) and timeout.</summary>
-internal sealed class HttpLogSender : IDisposable
+internal sealed class HttpLogSender : ILogSender
 {
     private readonly HttpClient _client;
     private readonly Uri _endpoint;

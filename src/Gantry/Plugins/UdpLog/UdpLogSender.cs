@@ -4,34 +4,8 @@ using Gantry.Plugins.Pipeline;
 
 namespace Gantry.Plugins.UdpLog;
 
-/// <summary>Queues each request's log entry; the instance's queue sends each as one datagram, off the request path.</summary>
-public sealed class UdpLogHandler : PluginHandler
-{
-    private readonly LogQueue _queue;
-
-    public UdpLogHandler(PluginConfig config, PluginSetup setup)
-    {
-        var signature = config.Values.ToJsonString();
-        _queue = setup.Node.LogQueues.For(config.Id, signature, () =>
-        {
-            var sender = new UdpLogSender(config);
-            return new LogQueue($"udp-log {config.Id}", QueueSettings.Unbatched, sender.SendAsync, setup.Logger) { Signature = signature, Owned = sender };
-        });
-    }
-
-    public override bool LogsEveryRequest => true;
-
-    public override ValueTask AccessAsync(PluginRequest request)
-    {
-        request.CountResponseBytes();
-        return ValueTask.CompletedTask;
-    }
-
-    public override void Log(PluginRequest request) => _queue.Offer(LogEntry.Serialize(request));
-}
-
 /// <summary>One socket per instance, connected to the collector once (so the name is resolved once, and again after a failure).</summary>
-internal sealed class UdpLogSender(PluginConfig config) : IDisposable
+internal sealed class UdpLogSender(PluginConfig config) : ILogSender
 {
     private readonly string _host = config.Text("host")!;
     private readonly int _port = (int)config.Number("port", 0);

@@ -5,37 +5,11 @@ using Gantry.Plugins.Pipeline;
 
 namespace Gantry.Plugins.TcpLog;
 
-/// <summary>Queues each request's log entry; the instance's queue sends them one by one over a kept-alive connection.</summary>
-public sealed class TcpLogHandler : PluginHandler
-{
-    private readonly LogQueue _queue;
-
-    public TcpLogHandler(PluginConfig config, PluginSetup setup)
-    {
-        var signature = config.Values.ToJsonString();
-        _queue = setup.Node.LogQueues.For(config.Id, signature, () =>
-        {
-            var sender = new TcpLogSender(config);
-            return new LogQueue($"tcp-log {config.Id}", QueueSettings.Unbatched, sender.SendAsync, setup.Logger) { Signature = signature, Owned = sender };
-        });
-    }
-
-    public override bool LogsEveryRequest => true;
-
-    public override ValueTask AccessAsync(PluginRequest request)
-    {
-        request.CountResponseBytes();
-        return ValueTask.CompletedTask;
-    }
-
-    public override void Log(PluginRequest request) => _queue.Offer(LogEntry.Serialize(request));
-}
-
 /// <summary>
 /// Writes entries as lines to host:port, over TLS when asked; the connection is reused while it was used
 /// within keepalive milliseconds, as Kong returns its socket to the pool.
 /// </summary>
-internal sealed class TcpLogSender(PluginConfig config) : IDisposable
+internal sealed class TcpLogSender(PluginConfig config) : ILogSender
 {
     private static readonly byte[] LineEnd = "\r\n"u8.ToArray();
     private readonly string _host = config.Text("host")!;
