@@ -84,6 +84,26 @@ public abstract partial class BundledPluginTests(AdminNode node) : ProxyPluginTe
     }
 
     [Fact]
+    public async Task A_chunked_body_past_the_plugins_read_limit_is_not_searched_and_reaches_the_upstream_whole()
+    {
+        var path = await RouteAsync("bigbody");
+        await Node.CreateAsync("/consumers", new { username = Prefix + "-bigguest" });
+        await Node.CreateAsync($"/routes/{Prefix}-bigbody/plugins", new { name = "key-auth", config = new { key_in_body = true, anonymous = Prefix + "-bigguest" } });
+        await UntilAsync(() => GetAsync(path), r => r.StatusCode == HttpStatusCode.OK && r.Content.ReadAsStringAsync().Result.Contains("x-anonymous-consumer"));
+
+        // 3 MiB of JSON without a length: read only up to the 1 MiB limit, then rewound and forwarded as sent.
+        var body = "{\"apikey\":\"none\",\"pad\":\"" + new string('x', 3 << 20) + "\"}";
+        var content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body)));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var response = await Client.PostAsync(Proxy + path, content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var echoed = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("true", echoed["headers"]!["x-anonymous-consumer"]!.GetValue<string>());
+        Assert.Equal(body.Length, echoed["body"]!.GetValue<string>().Length);
+        Assert.Equal(body, echoed["body"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Key_auth_with_an_anonymous_consumer_lets_unauthenticated_requests_through_as_that_consumer()
     {
         var path = await RouteAsync("anon");

@@ -35,8 +35,13 @@ public sealed class RequestBody
         if (!isForm && !isJson || http.ContentLength is > Limit)
             return None;
         http.EnableBuffering(Limit);
+        // Read no further than one byte past the limit: a chunked body has no length to refuse up front, and
+        // what is not read stays in the stream for the forwarder.
         using var buffer = new MemoryStream();
-        await http.Body.CopyToAsync(buffer);
+        var chunk = new byte[16384];
+        int read;
+        while (buffer.Length <= Limit && (read = await http.Body.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, Limit + 1 - buffer.Length)))) > 0)
+            buffer.Write(chunk, 0, read);
         http.Body.Position = 0;
         if (buffer.Length > Limit)
             return None;
