@@ -213,6 +213,12 @@ public static partial class ConfProperties
             new("admin_gui_url", AdminGui, ConfKind.List, "",
                 "Comma-separated URLs where users reach the admin GUI; the Admin API accepts cross-origin requests from them.")
             { Check = CheckUrls },
+            new("admin_gui_path", AdminGui, ConfKind.String, "/",
+                "Path prefix under which the admin GUI is served (Kong Manager's ADMIN_GUI_PATH); admin_gui_url may end with it.")
+            { Check = CheckGuiPath },
+            new("admin_gui_api_url", AdminGui, ConfKind.String, "",
+                "URL of the Admin API as the admin GUI's browser reaches it (Kong Manager's ADMIN_API_URL); unset means the GUI's host at admin_listen's port.")
+            { Check = CheckUrls },
         ];
     }
 
@@ -285,6 +291,24 @@ public static partial class ConfProperties
         var maxBits = address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
         return int.TryParse(entry[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var bits) && bits <= maxBits;
     }
+
+    /// <summary>Kong's rules for admin_gui_path, every broken one listed.</summary>
+    private static string? CheckGuiPath(string value)
+    {
+        var broken = new List<string>();
+        if (!value.StartsWith('/'))
+            broken.Add("must start with a slash ('/')");
+        if (value.Length > 2 && value.EndsWith('/'))
+            broken.Add("must not end with a slash ('/')");
+        if (!GuiPathCharacters().IsMatch(value))
+            broken.Add("can only contain letters, digits, hyphens ('-'), underscores ('_'), and slashes ('/')");
+        if (value.Contains("//", StringComparison.Ordinal))
+            broken.Add("must not contain continuous slashes ('/')");
+        return broken.Count == 0 ? null : string.Join("; ", broken);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_/-]*$")]
+    private static partial Regex GuiPathCharacters();
 
     private static string? CheckHeaderName(string value) =>
         HeaderToken().IsMatch(value) ? null : $"expected an HTTP header name or proxy_protocol, got '{value}'";
