@@ -34,56 +34,20 @@ public sealed class HealthEvents(EntityDao dao, HealthRegistry registry, TimeSpa
 {
     public const string Channel = "balancer:post_health";
 
-    // Rows are read again for this long: a transaction that commits late can carry an earlier timestamp
-    // than a row already applied.
-    private readonly ClusterEventCursor _events = new(dao, Channel, TimeSpan.FromSeconds(2));
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private readonly ClusterBroadcast _broadcast = new(dao, Channel, registry.NodeId, frequency, data =>
+    {
+        if (HealthChange.FromJson(data) is { } change)
+            registry.Apply(change);
+    }, logger);
 
     /// <summary>Applies the change here and tells the other nodes.</summary>
     public async Task PublishAsync(HealthChange change, CancellationToken cancellationToken)
     {
         registry.Apply(change);
-        await dao.PublishEventAsync(Channel, change.ToJson(), cancellationToken);
+        await _broadcast.PublishAsync(change.ToJson(), cancellationToken);
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Changes broadcast before this node started are not replayed.
-        await _events.ReadAsync(cancellationToken);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => _broadcast.StartAsync(cancellationToken);
 
-    private async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(frequency);
-        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-        {
-            try
-            {
-                foreach (var (_, node, _, data) in await _events.ReadAsync(_stop.Token))
-                {
-                    if (node != registry.NodeId && HealthChange.FromJson(data) is { } change)
-                        registry.Apply(change);
-                }
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // The database is away; the snapshot holder reports that. Changes are picked up when it answers.
-                logger.LogDebug("cannot read health events: {Message}", e.Message);
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        if (_loop is not null)
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _broadcast.DisposeAsync();
 }

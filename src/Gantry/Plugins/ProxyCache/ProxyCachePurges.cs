@@ -44,50 +44,12 @@ public sealed class ProxyCachePurges(EntityDao dao, ProxyCacheStores stores, Gui
 {
     public const string Channel = "proxy-cache:purge";
 
-    private readonly ClusterEventCursor _events = new(dao, Channel, TimeSpan.FromSeconds(2));
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private readonly ClusterBroadcast _broadcast = new(dao, Channel, nodeId, frequency, data => ProxyCachePurge.FromJson(data)?.ApplyTo(stores), logger);
 
-    public Task BroadcastAsync(ProxyCachePurge purge, CancellationToken cancellationToken) =>
-        dao.PublishEventAsync(Channel, purge.ToJson(), cancellationToken);
+    public Task BroadcastAsync(ProxyCachePurge purge, CancellationToken cancellationToken) => _broadcast.PublishAsync(purge.ToJson(), cancellationToken);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // A node that starts later has nothing cached from before: earlier purges are not replayed.
-        await _events.ReadAsync(cancellationToken);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
-    }
+    /// <summary>A node that starts later has nothing cached from before: earlier purges are not replayed.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => _broadcast.StartAsync(cancellationToken);
 
-    private async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(frequency);
-        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-        {
-            try
-            {
-                foreach (var (_, node, _, data) in await _events.ReadAsync(_stop.Token))
-                {
-                    if (node != nodeId && ProxyCachePurge.FromJson(data) is { } purge)
-                        purge.ApplyTo(stores);
-                }
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // The database is away; the snapshot holder reports that. Purges are picked up when it answers.
-                logger.LogDebug("cannot read proxy-cache purges: {Message}", e.Message);
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        if (_loop is not null)
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _broadcast.DisposeAsync();
 }
