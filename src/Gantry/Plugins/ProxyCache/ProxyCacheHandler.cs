@@ -183,32 +183,17 @@ public sealed class ProxyCacheHandler(PluginConfig config, ProxyCacheStore store
     }
 
     /// <summary>Passes the body on to the client as it comes, keeping a copy up to <see cref="BodyLimit"/>.</summary>
-    private sealed class CopyingStream(Stream inner) : Stream
+    private sealed class CopyingStream(Stream inner) : WriteOnlyStream(inner)
     {
-        public Stream Inner { get; } = inner;
-
         public MemoryStream Copy { get; } = new();
 
         public bool Overflowed { get; private set; }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
             Keep(buffer.Span);
             return Inner.WriteAsync(buffer, cancellationToken);
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override void Write(byte[] buffer, int offset, int count)
         {
@@ -228,15 +213,5 @@ public sealed class ProxyCacheHandler(PluginConfig config, ProxyCacheStore store
             }
             Copy.Write(bytes);
         }
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => Inner.FlushAsync(cancellationToken);
-
-        public override void Flush() => Inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -75,23 +75,11 @@ public sealed class ResponseTransformerHandler(PluginConfig config) : PluginHand
     /// The response body, kept in memory until the upstream's has been copied whole; past
     /// <see cref="BodyLimit"/> (a chunked body) what was kept is sent and the rest streams on unchanged.
     /// </summary>
-    private sealed class HeldBody(Stream inner) : Stream
+    private sealed class HeldBody(Stream inner) : WriteOnlyStream(inner)
     {
-        public Stream Inner { get; } = inner;
-
         public MemoryStream Buffer { get; } = new();
 
         public bool Overflowed { get; private set; }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -106,9 +94,6 @@ public sealed class ResponseTransformerHandler(PluginConfig config) : PluginHand
                 Buffer.Write(buffer.Span);
         }
 
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
 
         // Held data is not flushed: the headers go out with the changed body's length.
@@ -117,11 +102,5 @@ public sealed class ResponseTransformerHandler(PluginConfig config) : PluginHand
         public override void Flush()
         {
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
