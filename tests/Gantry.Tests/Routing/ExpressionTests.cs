@@ -1,5 +1,10 @@
 using System.Net;
+using System.Text.Json.Nodes;
+using Gantry.Entities;
+using Gantry.Entities.Definitions;
+using Gantry.Entities.Schema;
 using Gantry.Routing;
+using Gantry.Store;
 using Gantry.Routing.Expressions;
 using Microsoft.Extensions.Primitives;
 
@@ -166,5 +171,81 @@ public sealed class ExpressionTests
         Assert.Equal("Unknown LHS field 'http.port' (at line 2, column 3)",
             ExpressionParser.ErrorOf("http.path == \"/a\" &&\n  http.port == 80"));
         Assert.Null(ExpressionParser.ErrorOf("http.path == \"/a\""));
+    }
+
+    private static Guid IdOf(int n) => new($"00000000-0000-0000-0000-{n:D12}");
+
+    private static RouteDefinition E(int n, string expression, long priority = 0) =>
+        new() { Id = IdOf(n), Name = "e" + n, Expression = expression, Priority = priority };
+
+    private static string? Routed(Router router, string path, string method = "GET") =>
+        router.Match(method, "example.com", 80, path, new Headers([]), null, false,
+            new RequestConnection(IPAddress.Loopback, 40000, IPAddress.Loopback, 80, null))?.Route.Name;
+
+    [Fact]
+    public void Higher_priority_first_and_ties_go_to_the_larger_id_as_in_the_ATC_router()
+    {
+        var router = Router.Build([
+            E(1, "http.path ^= \"/a\"", priority: 1),
+            E(3, "http.path ^= \"/a\""),
+            E(2, "http.path ^= \"/a/b\""),
+            E(4, "http.path ^= \"/a/b/c\"", priority: 2),
+        ]);
+        Assert.Equal("e4", Routed(router, "/a/b/c"));
+        Assert.Equal("e1", Routed(router, "/a/b"));
+        var tied = Router.Build([E(2, "http.path ^= \"/a\""), E(3, "http.path ^= \"/a\""), E(1, "http.path ^= \"/a\"")]);
+        Assert.Equal("e3", Routed(tied, "/a"));
+        Assert.Null(Routed(tied, "/b"));
+    }
+
+    [Fact]
+    public void Expression_routes_are_tried_before_traditional_ones_and_a_bad_expression_is_left_out()
+    {
+        var problems = new List<string>();
+        var router = Router.Build([
+            new RouteDefinition { Id = IdOf(9), Name = "traditional", Paths = ["/a"] },
+            E(1, "http.path == \"/a\" && http.method == \"POST\""),
+            E(2, "http.path == 5"),
+        ], (route, error) => problems.Add(error.Message));
+        Assert.Equal("e1", Routed(router, "/a", "POST"));
+        Assert.Equal("traditional", Routed(router, "/a", "GET"));
+        var problem = Assert.Single(problems);
+        Assert.StartsWith($"route 'e2' ({IdOf(2)}): expression: Type mismatch between the LHS and RHS values of predicate", problem);
+    }
+
+    [Fact]
+    public void Strip_path_removes_the_matched_prefix_and_a_path_regex_gives_its_captures()
+    {
+        var router = Router.Build([
+            new RouteDefinition { Id = IdOf(1), Name = "p", Expression = "http.path ^= \"/api\"", ServicePath = "/v1" },
+            new RouteDefinition { Id = IdOf(2), Name = "r", Expression = "http.path ~ r#\"^/users/(?<id>\\d+)\"#", StripPath = false },
+        ]);
+        var prefixed = router.Match("GET", "h", 80, "/api/x", new Headers([]), null, false)!.Value;
+        Assert.Equal("/v1/x", prefixed.UpstreamPath);
+        Assert.Equal("/api", prefixed.StrippedPrefix);
+        var captured = router.Match("GET", "h", 80, "/users/42/x", new Headers([]), null, false)!.Value;
+        Assert.Equal("/users/42/x", captured.UpstreamPath);
+        Assert.Equal("42", captured.Captures!.Named["id"]);
+    }
+
+    private static EntityException? Refusal(EntitySchema schema, string json) =>
+        Record.Exception(() => EntityWriter.Validate(schema, JsonNode.Parse(json)!.AsObject(), WriteMode.Insert, null, lenient: false)) as EntityException;
+
+    [Fact]
+    public void The_fields_exist_only_under_the_expressions_flavor()
+    {
+        Assert.Same(Routes.Schema, Routes.SchemaFor(Gantry.Configuration.RouterFlavor.TraditionalCompatible));
+        var traditional = Refusal(Routes.Schema, "{\"expression\": \"http.path == \\\"/a\\\"\", \"priority\": 1, \"paths\": [\"/a\"]}");
+        Assert.Equal("unknown field", traditional!.Fields!["expression"]!.GetValue<string>());
+        Assert.Equal("unknown field", traditional.Fields!["priority"]!.GetValue<string>());
+
+        var expressions = Routes.ExpressionsSchema;
+        Assert.Null(Refusal(expressions, "{\"expression\": \"http.path == \\\"/a\\\"\", \"priority\": 70368744177663}"));
+        Assert.Null(Refusal(expressions, "{\"paths\": [\"/a\"]}"));
+        Assert.NotNull(Refusal(expressions, "{\"expression\": \"http.path == \\\"/a\\\"\", \"priority\": 70368744177664}")!.Fields!["priority"]);
+        Assert.Equal("Router Expression failed validation: cannot set 'regex_priority' with 'expression' simultaneously",
+            Refusal(expressions, "{\"expression\": \"http.path == \\\"/a\\\"\", \"regex_priority\": 3}")!.Fields!["@entity"]![0]!.GetValue<string>());
+        Assert.Equal("Router Expression failed validation: cannot set 'priority' with 'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' simultaneously",
+            Refusal(expressions, "{\"paths\": [\"/a\"], \"priority\": 3}")!.Fields!["@entity"]![0]!.GetValue<string>());
     }
 }
