@@ -31,14 +31,21 @@ public sealed class Router
     private sealed record Compiled(SubRoute[] SubRoutes, RouterConfigurationException? Error, ExpressionNode? Expression = null);
 
     // Routes with an expression (router_flavor = expressions), highest priority first, ties to the larger id as in
-    // Kong's ATC router; tried in turn before the traditional routes. Empty under the other flavors.
+    // Kong's ATC router; tried before the traditional routes. Empty under the other flavors. As Kong's prefilter
+    // does, each is indexed by the path prefix it requires (none: the root), so a request tests only the routes
+    // listed along its path, best rank first.
     private readonly (RouteDefinition Route, ExpressionNode Expression)[] _expressionRoutes;
+    private readonly PrefixTrie _expressionPaths;
 
     private Router(SubRoute[] subRoutes, FrozenDictionary<string, PrefixTrie> exactHosts, PrefixTrie anyHost, Dictionary<RouteDefinition, Compiled> compiled,
         (RouteDefinition, ExpressionNode)[] expressionRoutes)
     {
         _compiled = compiled;
         _expressionRoutes = expressionRoutes;
+        var paths = new PrefixTrie.Builder();
+        for (var rank = 0; rank < expressionRoutes.Length; rank++)
+            paths.Add(ExpressionPrefix.Of(expressionRoutes[rank].Item2), rank);
+        _expressionPaths = paths.Build();
         _subRoutes = subRoutes;
         _exactHosts = exactHosts;
         _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -243,11 +250,33 @@ public sealed class Router
             DestinationIp = connection.DestinationIp,
             DestinationPort = connection.DestinationPort,
         };
-        foreach (var (route, expression) in _expressionRoutes)
+        var best = int.MaxValue;
+        var bestPath = new ExpressionEvaluator.PathMatch();
+        var node = _expressionPaths;
+        var depth = 0;
+        while (node is not null)
         {
-            var matched = new ExpressionEvaluator.PathMatch();
-            if (!ExpressionEvaluator.Evaluate(expression, request, ref matched))
-                continue;
+            foreach (var rank in node.Ranks)
+            {
+                // Ranks ascend, so nothing further in this list can beat what has matched.
+                if (rank >= best)
+                    break;
+                var matched = new ExpressionEvaluator.PathMatch();
+                if (ExpressionEvaluator.Evaluate(_expressionRoutes[rank].Expression, request, ref matched))
+                {
+                    best = rank;
+                    bestPath = matched;
+                    break;
+                }
+            }
+            if (depth == normalized.Length)
+                break;
+            node = node.Child(normalized[depth++]);
+        }
+        if (best != int.MaxValue)
+        {
+            var route = _expressionRoutes[best].Route;
+            var matched = bestPath;
             // strip_path removes what the path predicate matched, when it is where the path begins.
             var prefix = matched.Matched is { } text && normalized.StartsWith(text, StringComparison.Ordinal) ? text : "";
             var upstream = UpstreamPath.Compute(route.ServicePath, route.StripPath, normalized, prefix.Length);

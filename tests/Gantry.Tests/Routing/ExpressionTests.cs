@@ -199,6 +199,26 @@ public sealed class ExpressionTests
     }
 
     [Fact]
+    public void The_path_index_keeps_priority_order_across_prefixes()
+    {
+        // e1 is indexed under /a/b/c, e2 under /a, e3 at the root: the best priority wins wherever it is listed.
+        var router = Router.Build([
+            E(1, "http.path ^= \"/a/b/c\" && http.method == \"GET\"", priority: 1),
+            E(2, "http.path ^= \"/a\" && http.path ^= \"/a/b\"", priority: 5),
+            E(3, "http.path ~ \"^/a\" || http.method == \"PUT\"", priority: 3),
+            E(4, "!(http.path ^= \"/z\")", priority: 0),
+        ]);
+        Assert.Equal("e2", Routed(router, "/a/b/c/d"));
+        Assert.Equal("e3", Routed(router, "/a/x"));
+        Assert.Equal("e3", Routed(router, "/q", "PUT"));
+        Assert.Equal("e4", Routed(router, "/q"));
+        Assert.Null(Routed(router, "/z"));
+        Assert.Equal("/a/b", ExpressionPrefix.Of(ExpressionParser.Parse("http.path ^= \"/a\" && http.path ^= \"/a/b\"")));
+        Assert.Equal("", ExpressionPrefix.Of(ExpressionParser.Parse("lower(http.path) ^= \"/a\"")));
+        Assert.Equal("", ExpressionPrefix.Of(ExpressionParser.Parse("http.path ^= \"/a\" || http.path ^= \"/b\"")));
+    }
+
+    [Fact]
     public void Expression_routes_are_tried_before_traditional_ones_and_a_bad_expression_is_left_out()
     {
         var problems = new List<string>();

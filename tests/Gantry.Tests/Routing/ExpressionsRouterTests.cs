@@ -92,6 +92,17 @@ public abstract class ExpressionsRouterTests(ExpressionsNode node) : ProxyPlugin
         Assert.Equal(400, status);
         Assert.NotNull(body!["fields"]!["priority"]);
     }
+
+    [Fact]
+    public async Task The_schema_endpoint_describes_the_expressions_fields()
+    {
+        var (status, body) = await Node.GetAsync("/schemas/routes");
+        Assert.Equal(200, status);
+        var fields = body!["fields"]!.AsArray().Select(f => f!.AsObject().Single()).ToDictionary(f => f.Key, f => f.Value!);
+        Assert.Equal("string", fields["expression"]["type"]!.GetValue<string>());
+        Assert.Equal("integer", fields["priority"]["type"]!.GetValue<string>());
+        Assert.Equal("[0,70368744177663]", fields["priority"]["between"]!.ToJsonString());
+    }
 }
 
 [Collection(AdminApiCollection.Name)]
