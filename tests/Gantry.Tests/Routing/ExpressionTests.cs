@@ -215,6 +215,8 @@ public sealed class ExpressionTests
         Assert.Null(Routed(router, "/z"));
         Assert.Equal("/a/b", ExpressionPrefix.Of(ExpressionParser.Parse("http.path ^= \"/a\" && http.path ^= \"/a/b\"")));
         Assert.Equal("", ExpressionPrefix.Of(ExpressionParser.Parse("lower(http.path) ^= \"/a\"")));
+        Assert.Equal("/re", ExpressionPrefix.Of(ExpressionParser.Parse("http.path ~ \"^/re\\\\d\"")));
+        Assert.Equal("", ExpressionPrefix.Of(ExpressionParser.Parse("http.path ~ \"/re\"")));
         Assert.Equal("", ExpressionPrefix.Of(ExpressionParser.Parse("http.path ^= \"/a\" || http.path ^= \"/b\"")));
     }
 
