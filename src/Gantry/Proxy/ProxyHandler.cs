@@ -34,9 +34,13 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
         // Routes match the raw path normalised (unreserved escapes decoded, dot segments resolved); every
         // other escape, an encoded CR or LF among them, stays encoded all the way upstream.
         var rawPath = RawRequestPath.Of(http);
+        var connection = snapshot.Router.HasExpressionRoutes
+            ? new RequestConnection(http.Connection.RemoteIpAddress, http.Connection.RemotePort, http.Connection.LocalIpAddress, http.Connection.LocalPort,
+                request.QueryString.Value)
+            : default;
         var match = snapshot.Router.Match(request.Method, request.Host.Value, http.Connection.LocalPort, rawPath,
             new KestrelHeaders(request.Headers), http.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.HostName,
-            request.IsHttps);
+            request.IsHttps, connection);
         if (match is not { } found)
         {
             await KongError(http, 404, "no Route matched with those values", started, requestId);

@@ -103,7 +103,7 @@ internal sealed class PathRegex
         return (positional.ToArray(), names.ToArray());
     }
 
-    private static string LiteralPrefixOf(string pattern)
+    internal static string LiteralPrefixOf(string pattern)
     {
         // Any '|' may put an unanchored branch at the top level, so promise nothing.
         if (pattern.Contains('|'))

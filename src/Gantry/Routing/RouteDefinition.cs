@@ -41,6 +41,12 @@ public sealed record RouteDefinition
     private string? _label;
     public long CreatedAt { get; init; }
 
+    /// <summary>The route's expression (router_flavor = expressions); a route with one matches by it alone.</summary>
+    public string? Expression { get; init; }
+
+    /// <summary>An expression route's rank: higher first, ties to the larger id.</summary>
+    public long Priority { get; init; }
+
     /// <summary>The route as the router reads it, from its stored record and the service it points at (null when none or unknown).</summary>
     public static RouteDefinition From(RouteRecord route, ServiceRecord? service) => new()
     {
@@ -61,6 +67,8 @@ public sealed record RouteDefinition
         ServicePath = service?.Path,
         ServiceLabel = service is null ? null : service.Name ?? service.Id.ToString(),
         CreatedAt = (long)route.CreatedAt,
+        Expression = route.Expression,
+        Priority = route.Priority,
     };
 
     /// <summary>How error messages name the route: its name when it has one, always its id.</summary>

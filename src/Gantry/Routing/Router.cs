@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
+using System.Net;
 using System.Text.RegularExpressions;
+using Gantry.Routing.Expressions;
 
 namespace Gantry.Routing;
 
@@ -26,11 +28,24 @@ public sealed class Router
     // rebuild given this router compiles again only the definitions it has not seen.
     private readonly Dictionary<RouteDefinition, Compiled> _compiled;
 
-    private sealed record Compiled(SubRoute[] SubRoutes, RouterConfigurationException? Error);
+    private sealed record Compiled(SubRoute[] SubRoutes, RouterConfigurationException? Error, ExpressionNode? Expression = null);
 
-    private Router(SubRoute[] subRoutes, FrozenDictionary<string, PrefixTrie> exactHosts, PrefixTrie anyHost, Dictionary<RouteDefinition, Compiled> compiled)
+    // Routes with an expression (router_flavor = expressions), highest priority first, ties to the larger id as in
+    // Kong's ATC router; tried before the traditional routes. Empty under the other flavors. As Kong's prefilter
+    // does, each is indexed by the path prefix it requires (none: the root), so a request tests only the routes
+    // listed along its path, best rank first.
+    private readonly (RouteDefinition Route, ExpressionNode Expression)[] _expressionRoutes;
+    private readonly PrefixTrie _expressionPaths;
+
+    private Router(SubRoute[] subRoutes, FrozenDictionary<string, PrefixTrie> exactHosts, PrefixTrie anyHost, Dictionary<RouteDefinition, Compiled> compiled,
+        (RouteDefinition, ExpressionNode)[] expressionRoutes)
     {
         _compiled = compiled;
+        _expressionRoutes = expressionRoutes;
+        var paths = new PrefixTrie.Builder();
+        for (var rank = 0; rank < expressionRoutes.Length; rank++)
+            paths.Add(ExpressionPrefix.Of(expressionRoutes[rank].Item2), rank);
+        _expressionPaths = paths.Build();
         _subRoutes = subRoutes;
         _exactHosts = exactHosts;
         _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -38,6 +53,9 @@ public sealed class Router
     }
 
     public int RouteCount { get; private init; }
+
+    /// <summary>Whether any route matches by expression, so callers gather <see cref="RequestConnection"/> only then.</summary>
+    public bool HasExpressionRoutes => _expressionRoutes.Length > 0;
 
     public static Router Build(IReadOnlyList<RouteDefinition> routes) => Build(routes, static (_, error) => throw error);
 
@@ -51,6 +69,7 @@ public sealed class Router
         var compiledNow = new Dictionary<RouteDefinition, Compiled>(routes.Count, ReferenceEqualityComparer.Instance);
         var output = new List<SubRoute>(4);
         var seen = new HashSet<Guid>();
+        var expressionRoutes = new List<(RouteDefinition, ExpressionNode)>();
         foreach (var route in routes)
         {
             if (!seen.Add(route.Id))
@@ -63,20 +82,38 @@ public sealed class Router
                 output.Clear();
                 try
                 {
-                    RouteCompiler.Compile(route, output);
-                    compiled = new Compiled(output.ToArray(), null);
+                    if (route.Expression is { } expression)
+                    {
+                        compiled = new Compiled([], null, ExpressionParser.Parse(expression));
+                    }
+                    else
+                    {
+                        RouteCompiler.Compile(route, output);
+                        compiled = new Compiled(output.ToArray(), null);
+                    }
                 }
                 catch (RouterConfigurationException error)
                 {
                     compiled = new Compiled([], error);
                 }
+                catch (ExpressionException error)
+                {
+                    compiled = new Compiled([], new RouterConfigurationException($"{route.Describe()}: expression: {error.Message}", error));
+                }
             }
             compiledNow[route] = compiled;
             if (compiled.Error is not null)
                 invalid(route, compiled.Error);
+            else if (compiled.Expression is not null)
+                expressionRoutes.Add((route, compiled.Expression));
             else
                 subRoutes.AddRange(compiled.SubRoutes);
         }
+        expressionRoutes.Sort(static (a, b) =>
+        {
+            var byPriority = b.Item1.Priority.CompareTo(a.Item1.Priority);
+            return byPriority != 0 ? byPriority : b.Item1.Id.CompareTo(a.Item1.Id);
+        });
 
         // Highest key first; ties go to the larger id. Guid.CompareTo orders like the canonical
         // lowercase string, which is how Kong compares UUIDs.
@@ -113,7 +150,8 @@ public sealed class Router
         var frozen = new Dictionary<string, PrefixTrie>(exact.Count, StringComparer.OrdinalIgnoreCase);
         foreach (var (host, builder) in exact)
             frozen.Add(host, builder.Build());
-        return new Router(subRoutes.ToArray(), frozen.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), anyHost.Build(), compiledNow)
+        return new Router(subRoutes.ToArray(), frozen.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase), anyHost.Build(), compiledNow,
+            expressionRoutes.ToArray())
         {
             RouteCount = routes.Count,
         };
@@ -147,13 +185,18 @@ public sealed class Router
     /// <param name="headers">Request headers, read only for routes that declare headers.</param>
     /// <param name="sni">The TLS server name, or null.</param>
     /// <param name="isHttps">Whether the request came over TLS; snis are checked only then.</param>
-    public RouteMatch? Match<THeaders>(string method, string? host, int port, string path, THeaders headers, string? sni, bool isHttps)
+    /// <param name="connection">What only expression routes read (addresses, ports, the query); ignored when there are none.</param>
+    public RouteMatch? Match<THeaders>(string method, string? host, int port, string path, THeaders headers, string? sni, bool isHttps,
+        RequestConnection connection = default)
         where THeaders : IRequestHeaders
     {
         var hostName = HostPattern.SplitPort((host ?? "").AsSpan(), out var hostPort);
         if (hostPort >= 0)
             port = hostPort;
         var normalized = PathNormalizer.Normalize(path);
+        if (_expressionRoutes.Length > 0
+            && MatchExpression(method, hostName, normalized, headers, sni, isHttps, connection) is { } byExpression)
+            return byExpression;
         var request = new RouteRequest(method, hostName, port, normalized, sni, isHttps);
 
         var best = new Candidate { Rank = int.MaxValue };
@@ -194,6 +237,68 @@ public sealed class Router
         }
     }
 
+    private RouteMatch? MatchExpression<THeaders>(string method, ReadOnlySpan<char> host, string normalized, THeaders headers, string? sni, bool isHttps,
+        RequestConnection connection)
+        where THeaders : IRequestHeaders
+    {
+        var request = new ExpressionRequest<THeaders>(method, host.ToString().ToLowerInvariant(), normalized, isHttps ? "https" : "http", headers)
+        {
+            Query = connection.Query,
+            Sni = sni,
+            SourceIp = connection.SourceIp,
+            SourcePort = connection.SourcePort,
+            DestinationIp = connection.DestinationIp,
+            DestinationPort = connection.DestinationPort,
+        };
+        var best = int.MaxValue;
+        var bestPath = new ExpressionEvaluator.PathMatch();
+        var node = _expressionPaths;
+        var depth = 0;
+        while (node is not null)
+        {
+            foreach (var rank in node.Ranks)
+            {
+                // Ranks ascend, so nothing further in this list can beat what has matched.
+                if (rank >= best)
+                    break;
+                var matched = new ExpressionEvaluator.PathMatch();
+                if (ExpressionEvaluator.Evaluate(_expressionRoutes[rank].Expression, request, ref matched))
+                {
+                    best = rank;
+                    bestPath = matched;
+                    break;
+                }
+            }
+            if (depth == normalized.Length)
+                break;
+            node = node.Child(normalized[depth++]);
+        }
+        if (best != int.MaxValue)
+        {
+            var route = _expressionRoutes[best].Route;
+            var matched = bestPath;
+            // strip_path removes what the path predicate matched, when it is where the path begins.
+            var prefix = matched.Matched is { } text && normalized.StartsWith(text, StringComparison.Ordinal) ? text : "";
+            var upstream = UpstreamPath.Compute(route.ServicePath, route.StripPath, normalized, prefix.Length);
+            return new RouteMatch(route, upstream, route.StripPath ? prefix : "", matched.Regex is { } regex ? Capture(regex) : null);
+        }
+        return null;
+    }
+
+    private static RouteCaptures Capture(Match match)
+    {
+        var unnamed = new List<string>();
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (Group group in match.Groups)
+        {
+            if (int.TryParse(group.Name, out _))
+                unnamed.Add(group.Success ? group.Value : "");
+            else if (group.Success)
+                named[group.Name] = group.Value;
+        }
+        return new RouteCaptures(unnamed, named);
+    }
+
     private static RouteCaptures Capture(PathRegex regex, Match match)
     {
         var unnamed = new string[regex.PositionalGroups.Length];
@@ -221,3 +326,6 @@ public sealed class Router
         public Match? RegexMatch;
     }
 }
+
+/// <summary>The connection's facts that only expression routes read (net.src.*, net.dst.*, http.queries.*).</summary>
+public readonly record struct RequestConnection(IPAddress? SourceIp, int SourcePort, IPAddress? DestinationIp, int DestinationPort, string? Query);

@@ -28,7 +28,8 @@ public static class CoreEntities
     /// <param name="context">The node that writes through this registry (its role); a standalone node when null.</param>
     public static EntityRegistry Registry(IReadOnlyList<PluginDescriptor> enabledPlugins, ValidationContext? context = null) =>
         new([
-            .. Core,
+            // Routes' fields depend on the router flavor; every other core entity is the same on every node.
+            .. Core.Select(schema => schema == Routes.Schema ? Routes.SchemaFor(context?.RouterFlavor ?? default) : schema),
             Plugins.Schema(enabledPlugins, context),
             .. enabledPlugins.SelectMany(p => p.Entities),
         ]);

@@ -17,7 +17,21 @@ public static class Routes
 
     private static readonly long[] RedirectCodes = [426, 301, 302, 307, 308];
 
-    public static EntitySchema Schema { get; } = new("routes",
+    public static EntitySchema Schema { get; } = Build(expressions: false);
+
+    /// <summary>
+    /// Under <c>router_flavor = expressions</c> routes gain <c>expression</c> and <c>priority</c>, as in Kong;
+    /// a route has either an expression or the traditional fields, never both.
+    /// </summary>
+    public static EntitySchema ExpressionsSchema { get; } = Build(expressions: true);
+
+    public static EntitySchema SchemaFor(Configuration.RouterFlavor flavor) =>
+        flavor == Configuration.RouterFlavor.Expressions ? ExpressionsSchema : Schema;
+
+    /// <summary>Kong's bound: priorities stay exact in a Lua number once it packs them with its own bits.</summary>
+    public const long MaxPriority = (1L << 46) - 1;
+
+    private static EntitySchema Build(bool expressions) => new("routes",
     [
         Id(),
         CreatedAt(),
@@ -63,14 +77,65 @@ public static class Routes
         new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
         Tags(),
         Foreign("service", "services"),
+        .. (expressions ? ExpressionFields : []),
     ])
     {
         Table = "routes",
         EndpointKey = "name",
         OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
-        EntityChecks = [Check],
+        EntityChecks = expressions ? [ExpressionsCheck] : [Check],
         CompiledChecks = [Compiles],
     };
+
+    private static Field[] ExpressionFields =>
+    [
+        new Field("expression", FieldKind.String),
+        Integer("priority", 0, 0, MaxPriority, required: true),
+    ];
+
+    private static readonly string[] TraditionalMatchFields = ["snis", "sources", "destinations", "methods", "hosts", "paths", "headers"];
+
+    private const string TraditionalMatchList = "'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations'";
+
+    /// <summary>
+    /// Kong's rules under the expressions flavor: an expression excludes the traditional matching fields and
+    /// regex_priority, priority applies only to expressions, and the expression must parse and type-check.
+    /// A route without an expression is a traditional route and meets the traditional rules.
+    /// </summary>
+    private static IEnumerable<(string?, string)> ExpressionsCheck(JsonObject route)
+    {
+        const string failed = "Router Expression failed validation: ";
+        var expression = route["expression"] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
+        var othersSet = TraditionalMatchFields.Any(f => IsSet(route[f]));
+        if (expression is null)
+        {
+            if (othersSet)
+            {
+                if (route["priority"] is JsonValue p && SchemaValidator.ToDouble(p) != 0)
+                    yield return (null, failed + "cannot set 'priority' with " + TraditionalMatchList + " simultaneously");
+                foreach (var error in Check(route))
+                    yield return error;
+            }
+            yield break;
+        }
+        foreach (var error in Check(route).Where(e => e.Item1 == "protocols"))
+        {
+            yield return error;
+            yield break;
+        }
+        if (othersSet)
+        {
+            yield return (null, failed + "cannot set 'expression' with " + TraditionalMatchList + " simultaneously");
+            yield break;
+        }
+        if (route["regex_priority"] is JsonValue r && SchemaValidator.ToDouble(r) != 0)
+        {
+            yield return (null, failed + "cannot set 'regex_priority' with 'expression' simultaneously");
+            yield break;
+        }
+        if (Routing.Expressions.ExpressionParser.ErrorOf(expression) is { } parseError)
+            yield return (null, failed + parseError);
+    }
 
     /// <summary>A stream route's source or destination: an IP or CIDR block, a port, or both.</summary>
     private static Field Endpoint(string name) => new(name, FieldKind.Record)

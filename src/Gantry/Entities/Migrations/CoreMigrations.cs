@@ -7,5 +7,5 @@ namespace Gantry.Entities.Migrations;
 public static class CoreMigrations
 {
     public static Subsystem Subsystem { get; } = new("core", isPlugin: false, [Core000Base.Migration, Core001CompositeUniques.Migration, Core002ConsumerUsernameLower.Migration,
-        Core003ClusteringDataPlanes.Migration]);
+        Core003ClusteringDataPlanes.Migration, Core004RoutesExpression.Migration]);
 }

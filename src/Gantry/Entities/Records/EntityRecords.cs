@@ -56,10 +56,12 @@ public sealed record EntityRef(Guid Id);
 public sealed record ServiceRecord(Guid Id, string? Name, string Protocol, string Host, int Port, string? Path, int Retries,
     int ConnectTimeout, int WriteTimeout, int ReadTimeout, bool Enabled);
 
+/// <param name="Expression">Set only under router_flavor = expressions, whose schema has the field.</param>
+/// <param name="Priority">The expression's rank (higher first); 0 when the schema has no such field.</param>
 public sealed record RouteRecord(Guid Id, string? Name, IReadOnlyList<string> Protocols, IReadOnlyList<string>? Methods,
     IReadOnlyList<string>? Hosts, IReadOnlyList<string>? Paths, IReadOnlyDictionary<string, IReadOnlyList<string>>? Headers,
     IReadOnlyList<string>? Snis, int RegexPriority, bool StripPath, bool PreserveHost, string PathHandling, int HttpsRedirectStatusCode,
-    EntityRef? Service, double CreatedAt);
+    EntityRef? Service, double CreatedAt, string? Expression = null, long Priority = 0);
 
 public sealed record TargetRecord(Guid Id, EntityRef Upstream, string Target, int Weight);
 

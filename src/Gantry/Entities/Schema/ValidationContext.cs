@@ -15,5 +15,9 @@ public sealed record ValidationContext(NodeRole Role)
     /// <summary>False on a node configured with <c>database = off</c> (database-less, and every data plane).</summary>
     public bool HasDatabase { get; init; } = true;
 
-    public static ValidationContext Of(GantryConfig config) => new(config.Role) { HasDatabase = config.Database != DatabaseKind.Off };
+    /// <summary>Which route fields exist: <c>expression</c> and <c>priority</c> only under the expressions flavor.</summary>
+    public RouterFlavor RouterFlavor { get; init; } = RouterFlavor.TraditionalCompatible;
+
+    public static ValidationContext Of(GantryConfig config) =>
+        new(config.Role) { HasDatabase = config.Database != DatabaseKind.Off, RouterFlavor = config.RouterFlavor };
 }
