@@ -14,6 +14,12 @@ internal static class RouteCompiler
 
     public static void Compile(RouteDefinition route, List<SubRoute> output)
     {
+        // Writes refuse such a route; one found in the store is a route of the expressions flavor (its
+        // expression is not read under this flavor), and compiled without matchers it would take every request.
+        if (route.Protocols.Any(p => p is "http" or "https" or "grpc" or "grpcs")
+            && route.Methods is not { Count: > 0 } && route.Hosts is not { Count: > 0 } && route.Paths is not { Count: > 0 }
+            && route.Headers is not { Count: > 0 } && route.Snis is not { Count: > 0 })
+            throw new RouterConfigurationException($"{route.Describe()}: has no methods, hosts, paths or headers to match (a route with an expression needs router_flavor = expressions).");
         var methods = CompileMethods(route);
         var hosts = CompileHosts(route);
         var headers = CompileHeaders(route);

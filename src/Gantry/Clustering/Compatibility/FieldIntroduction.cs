@@ -28,6 +28,11 @@ public sealed record FieldIntroduction(ReleaseVersion Release, string EntityType
 /// </summary>
 public static class FieldIntroductions
 {
-    /// <summary>Empty so far: 0.3.0, the first release with hybrid mode, has no older data plane to feed.</summary>
-    public static IReadOnlyList<FieldIntroduction> BuiltIn { get; } = [];
+    /// <summary>0.3.0 is the first release with hybrid mode: rows start with the release after it.</summary>
+    public static IReadOnlyList<FieldIntroduction> BuiltIn { get; } =
+    [
+        // The expressions router's route fields (router_flavor = expressions).
+        FieldIntroduction.OfEntity("0.4.0", "routes", "expression"),
+        FieldIntroduction.OfEntity("0.4.0", "routes", "priority"),
+    ];
 }
