@@ -144,7 +144,9 @@ public sealed class CompatibilityTests
     {
         Assert.True(Stripper.Strips(new ReleaseVersion(0, 3, 9)));
         Assert.False(Stripper.Strips(new ReleaseVersion(0, 4, 0)));
-        Assert.False(FieldStripper.Default.Strips(new ReleaseVersion(0, 0, 1)));
+        // The built-in table starts with the release after 0.3.0 (the expressions router's route fields).
+        Assert.True(FieldStripper.Default.Strips(new ReleaseVersion(0, 3, 0)));
+        Assert.False(FieldStripper.Default.Strips(new ReleaseVersion(0, 4, 0)));
         Assert.Same(FieldStripper.Default, FieldStripper.For(GantryHost.Default));
     }
 
