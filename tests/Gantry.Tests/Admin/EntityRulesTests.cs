@@ -58,18 +58,6 @@ public abstract class EntityRulesTests(AdminNode node)
     }
 
     [Fact]
-    public async Task Service_path_is_refused_for_stream_protocols()
-    {
-        AssertViolation(await node.PostAsync("/services", new { host = "a.test", protocol = "tcp", path = "/x" }), "path", "value must be null");
-    }
-
-    [Fact]
-    public async Task Service_tls_fields_are_refused_without_tls()
-    {
-        AssertViolation(await node.PostAsync("/services", new { host = "a.test", protocol = "http", tls_verify = true }), "tls_verify", "value must be null");
-    }
-
-    [Fact]
     public async Task Service_with_routes_cannot_be_deleted_until_they_are_gone()
     {
         var service = await ServiceAsync();
@@ -444,33 +432,6 @@ public abstract class EntityRulesTests(AdminNode node)
     }
 
     [Fact]
-    public async Task Hash_on_header_needs_the_header_name()
-    {
-        AssertViolation(await node.PostAsync("/upstreams", new { name = Unique("up"), hash_on = "header" }), "hash_on_header", "required field missing");
-    }
-
-    [Fact]
-    public async Task Hash_fallback_must_be_none_after_cookie()
-    {
-        AssertViolation(await node.PostAsync("/upstreams", new { name = Unique("up"), hash_on = "cookie", hash_on_cookie = "c", hash_fallback = "ip" }),
-            "hash_fallback", "expected one of: none");
-    }
-
-    [Fact]
-    public async Task Hash_fallback_cannot_be_a_cookie()
-    {
-        AssertViolation(await node.PostAsync("/upstreams", new { name = Unique("up"), hash_on = "ip", hash_fallback = "cookie" }),
-            "hash_fallback", "expected one of: none, consumer, ip, header, path, query_arg, uri_capture");
-    }
-
-    [Fact]
-    public async Task Hash_fallback_must_differ_from_hash_on()
-    {
-        AssertViolation(await node.PostAsync("/upstreams", new { name = Unique("up"), hash_on = "ip", hash_fallback = "ip" }), null,
-            "values of these fields must be distinct: 'hash_on', 'hash_fallback'");
-    }
-
-    [Fact]
     public async Task Algorithm_follows_hash_on()
     {
         var hashed = await node.CreateAsync("/upstreams", new { name = Unique("up"), hash_on = "ip" });
@@ -494,7 +455,7 @@ public abstract class EntityRulesTests(AdminNode node)
         Assert.Equal(System.Text.Json.JsonValueKind.Number, named["created_at"]!.GetValueKind());
         Assert.Equal("[::1]:8000", (await node.CreateAsync(path, new { target = "::1" }))["target"]!.GetValue<string>());
         Assert.Equal("[::2]:81", (await node.CreateAsync(path, new { target = "[::2]:81" }))["target"]!.GetValue<string>());
-        AssertViolation(await node.PostAsync(path, new { target = "bad host" }), "target", "Invalid target ('bad host'); not a valid hostname or ip address");
+        AssertViolation(await node.PostAsync(path, new { target = "bad host" }), "target", "Invalid target; not a valid hostname or ip address");
         AssertViolation(await node.PostAsync(path, new { target = "a.test", weight = 70000 }), "weight", "value should be between 0 and 65535");
     }
 

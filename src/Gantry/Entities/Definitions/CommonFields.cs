@@ -69,8 +69,21 @@ public static partial class CommonFields
     public static string? HostError(JsonNode value)
     {
         var host = value.GetValue<string>();
-        return HostPattern().IsMatch(host) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) ? null : $"invalid value: {host}";
+        // IsHostName takes IPv4 addresses; only an IPv6 address (it has colons) is left to IPAddress.
+        return IsHostName(host) || (host.Contains(':') && System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _)) ? null : $"invalid value: {host}";
     }
+
+    /// <summary>
+    /// A host name, not an address: a name made only of digits and dots is read as an IPv4 address, as Kong
+    /// reads it, so "123" is a malformed address (which IPAddress.TryParse would take as 0.0.0.123), not a name.
+    /// </summary>
+    public static bool IsHostName(string host) => !DigitsAndDots().IsMatch(host) ? HostPattern().IsMatch(host) : DottedQuad().IsMatch(host) && System.Net.IPAddress.TryParse(host, out _);
+
+    [GeneratedRegex(@"^[0-9.]+$")]
+    private static partial Regex DigitsAndDots();
+
+    [GeneratedRegex(@"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$")]
+    private static partial Regex DottedQuad();
 
     /// <summary>
     /// A host a route or certificate matches: a host name or IP address with at most one '*' standing for
@@ -122,6 +135,13 @@ public static partial class CommonFields
     public static (string?, string)? AtLeastOneOf(JsonObject entity, params string[] fields) =>
         fields.Any(f => IsSet(entity[f])) ? null : (null, $"at least one of these fields must be non-empty: {string.Join(", ", fields.Select(f => $"'{f}'"))}");
 
+    /// <summary>
+    /// A rule that applies because of another field's value (a hash fallback because of hash_on): the
+    /// offending field says what is wrong, and the entity says which field's value called for the rule.
+    /// </summary>
+    public static IEnumerable<(string?, string)> FailedConditional(string ifField, string thenField, string message) =>
+        [(thenField, message), (null, $"failed conditional validation given value of field '{ifField}'")];
+
     public static bool IsSet(JsonNode? value) => value switch
     {
         null => false,
@@ -148,18 +168,24 @@ public static partial class CommonFields
             return "should start with: /";
         if (path.Contains("//", StringComparison.Ordinal))
             return "must not have empty segments";
+        foreach (var c in path)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || "-._~/%!$&'()*+,;=:@".Contains(c)))
+                return $"invalid path: '{path}' (characters outside of the reserved list of RFC 3986 found)";
+        }
+        return PercentEncodingError(path);
+    }
+
+    /// <summary>Every '%' starts an escape of two hex digits; the error quotes the '%' and up to two characters after it.</summary>
+    public static string? PercentEncodingError(string path)
+    {
         for (var i = 0; i < path.Length; i++)
         {
-            var c = path[i];
-            if (c == '%')
-            {
-                if (i + 2 >= path.Length || !Uri.IsHexDigit(path[i + 1]) || !Uri.IsHexDigit(path[i + 2]))
-                    return "invalid url-encoded value: '" + path.Substring(i, Math.Min(3, path.Length - i)) + "'";
-            }
-            else if (!(char.IsAsciiLetterOrDigit(c) || "-._~/!$&'()*+,;=:@".Contains(c)))
-            {
-                return $"invalid path: '{path}' (characters outside of the reserved list of RFC 3986 found)";
-            }
+            if (path[i] != '%')
+                continue;
+            if (i + 2 >= path.Length || !Uri.IsHexDigit(path[i + 1]) || !Uri.IsHexDigit(path[i + 2]))
+                return "invalid url-encoded value: '" + path.Substring(i, Math.Min(3, path.Length - i)) + "'";
+            i += 2;
         }
         return null;
     }

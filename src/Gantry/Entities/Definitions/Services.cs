@@ -9,6 +9,9 @@ public static class Services
 {
     public static readonly string[] Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
 
+    /// <summary>2^31-2 milliseconds: Kong's bound on a timeout, below the largest timer its runtime accepts.</summary>
+    public const long MaxTimeout = 2147483646;
+
     public static EntitySchema Schema { get; } = new("services",
     [
         Id(),
@@ -20,9 +23,9 @@ public static class Services
         new Field("host", FieldKind.String) { Required = true, Check = HostError },
         Integer("port", 80, 0, 65535),
         new Field("path", FieldKind.String) { Check = PathError },
-        Integer("connect_timeout", 60000, 1, int.MaxValue),
-        Integer("write_timeout", 60000, 1, int.MaxValue),
-        Integer("read_timeout", 60000, 1, int.MaxValue),
+        Integer("connect_timeout", 60000, 1, MaxTimeout),
+        Integer("write_timeout", 60000, 1, MaxTimeout),
+        Integer("read_timeout", 60000, 1, MaxTimeout),
         Tags(),
         Foreign("client_certificate", "certificates"),
         Boolean("tls_verify"),
@@ -43,14 +46,19 @@ public static class Services
     {
         var protocol = service["protocol"]?.GetValue<string>();
         if (protocol is "tcp" or "tls" or "tls_passthrough" or "udp" or "grpc" or "grpcs" && service["path"] is not null)
-            yield return ("path", "value must be null");
+        {
+            foreach (var error in FailedConditional("protocol", "path", "value must be null"))
+                yield return error;
+        }
         // Client certificates and upstream verification only make sense where Gantry speaks TLS to the upstream.
         if (protocol is not ("https" or "tls"))
         {
             foreach (var field in (string[])["client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"])
             {
-                if (service[field] is not null)
-                    yield return (field, "value must be null");
+                if (service[field] is null)
+                    continue;
+                foreach (var error in FailedConditional("protocol", field, "value must be null"))
+                    yield return error;
             }
         }
     }

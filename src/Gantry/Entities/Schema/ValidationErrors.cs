@@ -47,7 +47,41 @@ public sealed class ValidationErrors
 
     public JsonObject Fields => _tree;
 
-    public string Message => _flat.Count == 1
-        ? $"schema violation ({_flat[0]})"
-        : $"{_flat.Count} schema violations ({string.Join("; ", _flat)})";
+    /// <summary>
+    /// Kong's order: rules across the entity first, then the fields by name, a record's fields by name within
+    /// it, so that the message is the same whatever order the rules ran in.
+    /// </summary>
+    public string Message
+    {
+        get
+        {
+            var lines = new List<string>();
+            Flatten(_tree, "", lines);
+            return lines.Count == 1 ? $"schema violation ({lines[0]})" : $"{lines.Count} schema violations ({string.Join("; ", lines)})";
+        }
+    }
+
+    private static void Flatten(JsonObject node, string prefix, List<string> lines)
+    {
+        var owner = prefix.Length == 0 ? "" : prefix + ": ";
+        if (node["@entity"] is JsonArray entity)
+        {
+            foreach (var message in entity)
+                lines.Add(owner + message!.GetValue<string>());
+        }
+        var names = node.Select(pair => pair.Key).Where(name => name != "@entity").ToList();
+        names.Sort(CompareKeys);
+        foreach (var name in names)
+        {
+            var path = prefix.Length == 0 ? name : $"{prefix}.{name}";
+            if (node[name] is JsonObject child)
+                Flatten(child, path, lines);
+            else
+                lines.Add($"{path}: {node[name]!.GetValue<string>()}");
+        }
+    }
+
+    /// <summary>Names in ordinal order; list positions ("2", "10") by number, as Kong sorts its numeric keys.</summary>
+    private static int CompareKeys(string a, string b) =>
+        int.TryParse(a, out var x) && int.TryParse(b, out var y) ? x.CompareTo(y) : string.CompareOrdinal(a, b);
 }

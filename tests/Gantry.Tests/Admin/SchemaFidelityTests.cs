@@ -1,0 +1,147 @@
+using Gantry.Tests.Support;
+using System.Text.Json.Nodes;
+
+namespace Gantry.Tests.Admin;
+
+/// <summary>
+/// Kong 3.9's schema rules for the core entities, one row per rule, each answered as Kong answers it (status,
+/// <c>fields</c> and <c>message</c>) by a real node on each store: a regression names the rule it broke.
+/// In a body, <c>{name}</c> becomes a fresh name; in a path, <c>{upstream}</c> an upstream made for the row.
+/// </summary>
+public abstract class SchemaFidelityTests(AdminNode node)
+{
+    /// <param name="Fields">The expected <c>fields</c> JSON for a 400; null for a success.</param>
+    /// <param name="Message">The expected <c>message</c> for a 400, when it is worth pinning (multi-violation order).</param>
+    public sealed record Rule(string Path, string Body, int Status, string? Fields = null, string? Message = null);
+
+    private const string Conditional = "failed conditional validation given value of field";
+
+    private static readonly Dictionary<string, Rule> Rules = new()
+    {
+        // ---- upstreams: hashing ----
+        ["upstream: a cookie may be the fallback of another mode"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "consumer", "hash_fallback": "cookie", "hash_on_cookie": "sticky"}""", 201),
+        ["upstream: a cookie fallback needs hash_on_cookie"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "consumer", "hash_fallback": "cookie"}""", 400,
+            $$"""{"hash_on_cookie": "required field missing", "@entity": ["{{Conditional}} 'hash_fallback'"]}""",
+            $"2 schema violations ({Conditional} 'hash_fallback'; hash_on_cookie: required field missing)"),
+        ["upstream: hash_fallback equal to hash_on (consumer)"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "consumer", "hash_fallback": "consumer"}""", 400,
+            $$"""{"hash_fallback": "expected one of: none, ip, header, cookie, path, query_arg, uri_capture", "@entity": ["{{Conditional}} 'hash_on'"]}""",
+            $"2 schema violations ({Conditional} 'hash_on'; hash_fallback: expected one of: none, ip, header, cookie, path, query_arg, uri_capture)"),
+        ["upstream: hash_fallback equal to hash_on (ip)"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "ip", "hash_fallback": "ip"}""", 400,
+            $$"""{"hash_fallback": "expected one of: none, consumer, header, cookie, path, query_arg, uri_capture", "@entity": ["{{Conditional}} 'hash_on'"]}"""),
+        ["upstream: hash_fallback equal to hash_on (path)"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "path", "hash_fallback": "path"}""", 400,
+            $$"""{"hash_fallback": "expected one of: none, consumer, header, cookie, query_arg, ip, uri_capture", "@entity": ["{{Conditional}} 'hash_on'"]}"""),
+        ["upstream: hashing on a cookie takes no fallback"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "cookie", "hash_on_cookie": "c", "hash_fallback": "ip"}""", 400,
+            $$"""{"hash_fallback": "expected one of: none", "@entity": ["{{Conditional}} 'hash_on'"]}"""),
+        ["upstream: hashing on a header needs hash_on_header"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "header"}""", 400,
+            $$"""{"hash_on_header": "required field missing", "@entity": ["{{Conditional}} 'hash_on'"]}"""),
+        ["upstream: a query_arg fallback needs hash_fallback_query_arg"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "ip", "hash_fallback": "query_arg"}""", 400,
+            $$"""{"hash_fallback_query_arg": "required field missing", "@entity": ["{{Conditional}} 'hash_fallback'"]}"""),
+        ["upstream: two headers hashed in turn must differ"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "header", "hash_on_header": "X-A", "hash_fallback": "header", "hash_fallback_header": "X-A"}""", 400,
+            """{"@entity": ["values of these fields must be distinct: 'hash_on_header', 'hash_fallback_header'"]}"""),
+        ["upstream: two different headers may hash in turn"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "header", "hash_on_header": "X-A", "hash_fallback": "header", "hash_fallback_header": "X-B"}""", 201),
+        ["upstream: two query args hashed in turn must differ"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "query_arg", "hash_on_query_arg": "q", "hash_fallback": "query_arg", "hash_fallback_query_arg": "q"}""", 400,
+            """{"@entity": ["values of these fields must be distinct: 'hash_on_query_arg', 'hash_fallback_query_arg'"]}"""),
+        ["upstream: two uri captures hashed in turn must differ"] = new("/upstreams",
+            """{"name": "{name}", "hash_on": "uri_capture", "hash_on_uri_capture": "c", "hash_fallback": "uri_capture", "hash_fallback_uri_capture": "c"}""", 400,
+            """{"@entity": ["values of these fields must be distinct: 'hash_on_uri_capture', 'hash_fallback_uri_capture'"]}"""),
+        ["upstream: slots between 10 and 65536"] = new("/upstreams",
+            """{"name": "{name}", "slots": 65537}""", 400, """{"slots": "value should be between 10 and 65536"}"""),
+
+        // ---- services ----
+        ["service: a timeout above 2^31-2 is refused"] = new("/services",
+            """{"host": "a.test", "connect_timeout": 2147483647}""", 400,
+            """{"connect_timeout": "value should be between 1 and 2147483646"}""",
+            "schema violation (connect_timeout: value should be between 1 and 2147483646)"),
+        ["service: a timeout of 2^31-2 is accepted"] = new("/services",
+            """{"host": "a.test", "read_timeout": 2147483646, "write_timeout": 2147483646}""", 201),
+        ["service: a zero timeout is refused"] = new("/services",
+            """{"host": "a.test", "write_timeout": 0}""", 400, """{"write_timeout": "value should be between 1 and 2147483646"}"""),
+        ["service: a stream protocol takes no path"] = new("/services",
+            """{"host": "a.test", "protocol": "tcp", "path": "/x"}""", 400,
+            $$"""{"path": "value must be null", "@entity": ["{{Conditional}} 'protocol'"]}""",
+            $"2 schema violations ({Conditional} 'protocol'; path: value must be null)"),
+        ["service: tls_verify only where TLS is spoken upstream"] = new("/services",
+            """{"host": "a.test", "protocol": "http", "tls_verify": true}""", 400,
+            $$"""{"tls_verify": "value must be null", "@entity": ["{{Conditional}} 'protocol'"]}"""),
+        ["service: a host of digits is a malformed IPv4 address"] = new("/services",
+            """{"host": "123"}""", 400, """{"host": "invalid value: 123"}"""),
+        ["service: violations are listed by field name"] = new("/services",
+            """{"retries": -1, "port": 70000, "host": "a.test", "connect_timeout": 0}""", 400,
+            """{"retries": "value should be between 0 and 32767", "port": "value should be between 0 and 65535", "connect_timeout": "value should be between 1 and 2147483646"}""",
+            "3 schema violations (connect_timeout: value should be between 1 and 2147483646; port: value should be between 0 and 65535; retries: value should be between 0 and 32767)"),
+        ["service: a service path keeps to RFC 3986's characters"] = new("/services",
+            """{"host": "a.test", "path": "/a{b}"}""", 400,
+            """{"path": "invalid path: '/a{b}' (characters outside of the reserved list of RFC 3986 found)"}"""),
+
+        // ---- targets ----
+        ["target: digits alone are not an address"] = new("/upstreams/{upstream}/targets",
+            """{"target": "123"}""", 400,
+            """{"target": "Invalid target; not a valid hostname or ip address"}""",
+            "schema violation (target: Invalid target; not a valid hostname or ip address)"),
+        ["target: a port above 65535"] = new("/upstreams/{upstream}/targets",
+            """{"target": "a.test:70000"}""", 400, """{"target": "Invalid target; not a valid hostname or ip address"}"""),
+        ["target: a name that is no host name"] = new("/upstreams/{upstream}/targets",
+            """{"target": "bad host"}""", 400, """{"target": "Invalid target; not a valid hostname or ip address"}"""),
+        ["target: an IPv4 address with a port"] = new("/upstreams/{upstream}/targets",
+            """{"target": "10.0.0.1:81"}""", 201),
+        ["target: weight between 0 and 65535"] = new("/upstreams/{upstream}/targets",
+            """{"target": "b.test", "weight": 65536}""", 400, """{"weight": "value should be between 0 and 65535"}"""),
+
+        // ---- routes (paths only; expression and priority belong to the expressions router) ----
+        ["route: a plain path may hold any character"] = new("/routes",
+            """{"paths": ["/kong(-ee){0,1}.com"]}""", 201),
+        ["route: a plain path's escapes must be valid"] = new("/routes",
+            """{"paths": ["/a%zz"]}""", 400, """{"paths": {"1": "invalid url-encoded value: '%zz'"}}"""),
+        ["route: a plain path must be normalized"] = new("/routes",
+            """{"paths": ["/a/../b"]}""", 400, """{"paths": {"1": "non-normalized path, consider use '/b' instead"}}"""),
+        ["route: an escaped unreserved character must be written plain"] = new("/routes",
+            """{"paths": ["/%7Eu"]}""", 400, """{"paths": {"1": "non-normalized path, consider use '/~u' instead"}}"""),
+        ["route: a plain path has no empty segments"] = new("/routes",
+            """{"paths": ["/a//b"]}""", 400, """{"paths": {"1": "must not have empty segments"}}"""),
+    };
+
+    public static TheoryData<string> RuleNames => [.. Rules.Keys];
+
+    [Theory]
+    [MemberData(nameof(RuleNames))]
+    public async Task Rule_answers_as_Kong(string rule)
+    {
+        var row = Rules[rule];
+        var path = row.Path;
+        if (path.Contains("{upstream}", StringComparison.Ordinal))
+        {
+            var upstream = await node.CreateAsync("/upstreams", new { name = Fresh() });
+            path = path.Replace("{upstream}", upstream["id"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+        var (status, body) = await node.PostAsync(path, row.Body.Replace("{name}", Fresh(), StringComparison.Ordinal));
+        Assert.True(status == row.Status, $"{rule}: expected {row.Status}, got {status}: {body?.ToJsonString()}");
+        if (row.Fields is not null)
+        {
+            Assert.Equal(2, body!["code"]!.GetValue<int>());
+            Assert.Equal("schema violation", body["name"]!.GetValue<string>());
+            var expected = JsonNode.Parse(row.Fields);
+            Assert.True(JsonNode.DeepEquals(expected, body["fields"]), $"{rule}: fields {body["fields"]?.ToJsonString()}, expected {expected!.ToJsonString()}");
+        }
+        if (row.Message is not null)
+            Assert.Equal(row.Message, body!["message"]!.GetValue<string>());
+    }
+
+    private static string Fresh() => $"fid-{Guid.NewGuid():N}"[..20];
+}
+
+[Collection(AdminApiCollection.Name)]
+public sealed class SqliteSchemaFidelityTests(SqliteAdminNode node) : SchemaFidelityTests(node), IClassFixture<SqliteAdminNode>;
+
+[Collection(AdminApiCollection.Name)]
+public sealed class PostgresSchemaFidelityTests(PostgresAdminNode node) : SchemaFidelityTests(node), IClassFixture<PostgresAdminNode>;
