@@ -581,27 +581,6 @@ public abstract class EntityRulesTests(AdminNode node)
     }
 
     [Fact]
-    public async Task Ca_certificate_must_be_a_ca()
-    {
-        AssertViolation(await node.PostAsync("/ca_certificates", new { cert = TestCertificates.Rsa().Cert }), "cert",
-            "certificate does not appear to be a CA because it is missing the \"CA\" basic constraint");
-    }
-
-    [Fact]
-    public async Task Ca_certificate_is_exactly_one_certificate()
-    {
-        AssertViolation(await node.PostAsync("/ca_certificates", new { cert = TestCertificates.Ca().Cert + TestCertificates.Ca().Cert }), "cert",
-            "please submit only one certificate at a time");
-    }
-
-    [Fact]
-    public async Task Ca_certificate_must_not_be_expired()
-    {
-        AssertViolation(await node.PostAsync("/ca_certificates", new { cert = TestCertificates.ExpiredCa().Cert }), "cert",
-            "certificate expired, \"Not After\" time is in the past");
-    }
-
-    [Fact]
     public async Task Ca_certificate_used_by_a_service_cannot_be_deleted()
     {
         var ca = await node.CreateAsync("/ca_certificates", new { cert = TestCertificates.Ca(subject: "CN=" + Unique("ca")).Cert });

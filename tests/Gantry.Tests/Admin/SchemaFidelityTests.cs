@@ -98,6 +98,16 @@ public abstract class SchemaFidelityTests(AdminNode node)
         ["target: weight between 0 and 65535"] = new("/upstreams/{upstream}/targets",
             """{"target": "b.test", "weight": 65536}""", 400, """{"weight": "value should be between 0 and 65535"}"""),
 
+        // ---- CA certificates: what kind of certificate is a rule of the entity ----
+        ["ca_certificate: exactly one certificate"] = new("/ca_certificates",
+            """{"cert": {two_cas}}""", 400, """{"@entity": ["please submit only one certificate at a time"]}""",
+            "schema violation (please submit only one certificate at a time)"),
+        ["ca_certificate: not expired"] = new("/ca_certificates",
+            """{"cert": {expired_ca}}""", 400, """{"@entity": ["certificate expired, \"Not After\" time is in the past"]}"""),
+        ["ca_certificate: a CA"] = new("/ca_certificates",
+            """{"cert": {leaf}}""", 400, """{"@entity": ["certificate does not appear to be a CA because it is missing the \"CA\" basic constraint"]}"""),
+        ["ca_certificate: a CA is accepted"] = new("/ca_certificates", """{"cert": {ca}}""", 201),
+
         // ---- routes (paths only; expression and priority belong to the expressions router) ----
         ["route: a plain path may hold any character"] = new("/routes",
             """{"paths": ["/kong(-ee){0,1}.com"]}""", 201),
@@ -124,7 +134,7 @@ public abstract class SchemaFidelityTests(AdminNode node)
             var upstream = await node.CreateAsync("/upstreams", new { name = Fresh() });
             path = path.Replace("{upstream}", upstream["id"]!.GetValue<string>(), StringComparison.Ordinal);
         }
-        var (status, body) = await node.PostAsync(path, row.Body.Replace("{name}", Fresh(), StringComparison.Ordinal));
+        var (status, body) = await node.PostAsync(path, Fill(row.Body));
         Assert.True(status == row.Status, $"{rule}: expected {row.Status}, got {status}: {body?.ToJsonString()}");
         if (row.Fields is not null)
         {
@@ -136,6 +146,26 @@ public abstract class SchemaFidelityTests(AdminNode node)
         if (row.Message is not null)
             Assert.Equal(row.Message, body!["message"]!.GetValue<string>());
     }
+
+    /// <summary>Fresh names, and PEM material made for the row, as JSON strings.</summary>
+    private static string Fill(string body)
+    {
+        body = body.Replace("{name}", Fresh(), StringComparison.Ordinal);
+        foreach (var (placeholder, make) in Pem)
+        {
+            if (body.Contains(placeholder, StringComparison.Ordinal))
+                body = body.Replace(placeholder, JsonValue.Create(make()).ToJsonString(), StringComparison.Ordinal);
+        }
+        return body;
+    }
+
+    private static readonly (string Placeholder, Func<string> Make)[] Pem =
+    [
+        ("{two_cas}", () => TestCertificates.Ca().Cert + TestCertificates.Ca().Cert),
+        ("{expired_ca}", () => TestCertificates.ExpiredCa().Cert),
+        ("{leaf}", () => TestCertificates.Rsa().Cert),
+        ("{ca}", () => TestCertificates.Ca().Cert),
+    ];
 
     private static string Fresh() => $"fid-{Guid.NewGuid():N}"[..20];
 }
