@@ -112,13 +112,16 @@ public abstract class SchemaFidelityTests(AdminNode node)
         ["route: a plain path may hold any character"] = new("/routes",
             """{"paths": ["/kong(-ee){0,1}.com"]}""", 201),
         ["route: a plain path's escapes must be valid"] = new("/routes",
-            """{"paths": ["/a%zz"]}""", 400, """{"paths": {"1": "invalid url-encoded value: '%zz'"}}"""),
+            """{"paths": ["/a%zz"]}""", 400, """{"paths": ["invalid url-encoded value: '%zz'"]}"""),
         ["route: a plain path must be normalized"] = new("/routes",
-            """{"paths": ["/a/../b"]}""", 400, """{"paths": {"1": "non-normalized path, consider use '/b' instead"}}"""),
+            """{"paths": ["/a/../b"]}""", 400, """{"paths": ["non-normalized path, consider use '/b' instead"]}"""),
         ["route: an escaped unreserved character must be written plain"] = new("/routes",
-            """{"paths": ["/%7Eu"]}""", 400, """{"paths": {"1": "non-normalized path, consider use '/~u' instead"}}"""),
+            """{"paths": ["/%7Eu"]}""", 400, """{"paths": ["non-normalized path, consider use '/~u' instead"]}"""),
+        ["route: a list's element errors are a list, null where an element is fine"] = new("/routes",
+            """{"paths": ["/ok", "relative"]}""", 400, """{"paths": [null, "should start with: / (fixed path) or ~/ (regex path)"]}""",
+            "schema violation (paths.2: should start with: / (fixed path) or ~/ (regex path))"),
         ["route: a plain path has no empty segments"] = new("/routes",
-            """{"paths": ["/a//b"]}""", 400, """{"paths": {"1": "must not have empty segments"}}"""),
+            """{"paths": ["/a//b"]}""", 400, """{"paths": ["must not have empty segments"]}"""),
     };
 
     public static TheoryData<string> RuleNames => [.. Rules.Keys];

@@ -45,7 +45,46 @@ public sealed class ValidationErrors
 
     public void AddEntity(string message) => Add([], message);
 
-    public JsonObject Fields => _tree;
+    /// <summary>
+    /// The tree as Kong's JSON shows it: the errors of a list's elements are a list themselves, with null at
+    /// the positions that are fine (<c>{"protocols": [null, "expected one of: …"]}</c>).
+    /// </summary>
+    public JsonObject Fields => (JsonObject)WithLists(_tree);
+
+    /// <summary>Kong's encoder writes a table keyed 1..n as an array up to this index.</summary>
+    private const int MaxListPosition = 32768;
+
+    private static JsonNode WithLists(JsonObject node)
+    {
+        var positions = new SortedDictionary<int, JsonNode?>();
+        foreach (var (key, value) in node)
+        {
+            if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position)
+                || position < 1 || position > MaxListPosition)
+            {
+                positions = null;
+                break;
+            }
+            positions[position] = value;
+        }
+        if (positions is { Count: > 0 })
+        {
+            var list = new JsonArray();
+            foreach (var (position, value) in positions)
+            {
+                while (list.Count < position - 1)
+                    list.Add(null);
+                list.Add(Copy(value));
+            }
+            return list;
+        }
+        var copy = new JsonObject();
+        foreach (var (key, value) in node)
+            copy[key] = Copy(value);
+        return copy;
+    }
+
+    private static JsonNode? Copy(JsonNode? value) => value is JsonObject child ? WithLists(child) : value?.DeepClone();
 
     /// <summary>
     /// Kong's order: rules across the entity first, then the fields by name, a record's fields by name within
