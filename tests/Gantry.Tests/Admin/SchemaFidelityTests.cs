@@ -108,6 +108,35 @@ public abstract class SchemaFidelityTests(AdminNode node)
             """{"cert": {leaf}}""", 400, """{"@entity": ["certificate does not appear to be a CA because it is missing the \"CA\" basic constraint"]}"""),
         ["ca_certificate: a CA is accepted"] = new("/ca_certificates", """{"cert": {ca}}""", 201),
 
+        // ---- keys ----
+        ["key: jwk and pem exclude each other"] = new("/keys",
+            """{"kid": "k", "jwk": "{\"kid\":\"k\"}", "pem": {"public_key": {public_key}}}""", 400,
+            """{"@entity": ["only one or none of these fields must be set: 'jwk', 'pem'"]}"""),
+        ["key: jwk or pem is needed"] = new("/keys",
+            """{"kid": "k"}""", 400, """{"@entity": ["at least one of these fields must be non-empty: 'jwk', 'pem'"]}"""),
+        ["key: a pem record needs a key"] = new("/keys",
+            """{"kid": "k", "pem": {}}""", 400, """{"pem": {"@entity": ["at least one of these fields must be non-empty: 'private_key', 'public_key'"]}}"""),
+        ["key: a jwk must be JSON"] = new("/keys",
+            """{"kid": "k", "jwk": "not json"}""", 400, """{"@entity": ["could not json decode jwk string"]}"""),
+        ["key: the jwk's kid is the key's"] = new("/keys",
+            """{"kid": "one", "jwk": "{\"kid\":\"two\",\"kty\":\"oct\"}"}""", 400, """{"@entity": ["kid in jwk.kid must be equal to keys.kid"]}"""),
+        ["key: a public key that does not load"] = new("/keys",
+            """{"kid": "k", "pem": {"public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}}""", 400,
+            """{"pem": "could not load public key"}"""),
+        ["key: a private key that does not load"] = new("/keys",
+            """{"kid": "k", "pem": {"private_key": "nope"}}""", 400, """{"pem": "could not load private key"}"""),
+        ["key: a pair must be one key"] = new("/keys",
+            """{"kid": "k", "pem": {"public_key": {public_key}, "private_key": {private_key}}}""", 400,
+            """{"pem": "public key does not match private key"}"""),
+
+        // ---- vaults ----
+        ["vault: an unknown vault type"] = new("/vaults",
+            """{"name": "aws", "prefix": "my-aws"}""", 400, """{"name": "vault 'aws' is not installed"}"""),
+        ["vault: a prefix may not name a vault type"] = new("/vaults",
+            """{"name": "env", "prefix": "env"}""", 400, """{"prefix": "must not be one of: env"}"""),
+        ["vault: a prefix is lower-case letters, digits and dashes"] = new("/vaults",
+            """{"name": "env", "prefix": "My_Env"}""", 400, """{"prefix": "invalid value: My_Env"}"""),
+
         // ---- routes (paths only; expression and priority belong to the expressions router) ----
         ["route: a plain path may hold any character"] = new("/routes",
             """{"paths": ["/kong(-ee){0,1}.com"]}""", 201),
@@ -168,6 +197,8 @@ public abstract class SchemaFidelityTests(AdminNode node)
         ("{expired_ca}", () => TestCertificates.ExpiredCa().Cert),
         ("{leaf}", () => TestCertificates.Rsa().Cert),
         ("{ca}", () => TestCertificates.Ca().Cert),
+        ("{public_key}", () => System.Security.Cryptography.ECDsa.Create().ExportSubjectPublicKeyInfoPem()),
+        ("{private_key}", () => System.Security.Cryptography.ECDsa.Create().ExportPkcs8PrivateKeyPem()),
     ];
 
     private static string Fresh() => $"fid-{Guid.NewGuid():N}"[..20];
