@@ -157,13 +157,6 @@ public abstract class EntityRulesTests(AdminNode node)
     }
 
     [Fact]
-    public async Task Snis_need_a_tls_protocol()
-    {
-        AssertViolation(await node.PostAsync("/routes", new { protocols = new[] { "http" }, hosts = new[] { "a.test" }, snis = new[] { "a.test" } }),
-            "snis", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
-    }
-
-    [Fact]
     public async Task Sources_are_only_for_stream_routes()
     {
         AssertViolation(await node.PostAsync("/routes", new { protocols = new[] { "http" }, paths = new[] { "/s" }, sources = new[] { new { ip = "10.0.0.0/8" } } }),

@@ -99,6 +99,12 @@ public abstract class SchemaFidelityTests(AdminNode node)
             """{"target": "b.test", "weight": 65536}""", 400, """{"weight": "value should be between 0 and 65535"}"""),
 
         // ---- CA certificates: what kind of certificate is a rule of the entity ----
+        ["certificate: cert_alt and key_alt go together"] = new("/certificates",
+            """{"cert": {leaf_cert}, "key": {leaf_key}, "cert_alt": {ca}}""", 400,
+            """{"@entity": ["all or none of these fields must be set: 'cert_alt', 'key_alt'"]}"""),
+        ["certificate: the key must be the certificate's"] = new("/certificates",
+            """{"cert": {leaf_cert}, "key": {private_key}}""", 400, """{"@entity": ["certificate does not match key"]}"""),
+
         ["ca_certificate: exactly one certificate"] = new("/ca_certificates",
             """{"cert": {two_cas}}""", 400, """{"@entity": ["please submit only one certificate at a time"]}""",
             "schema violation (please submit only one certificate at a time)"),
@@ -138,6 +144,18 @@ public abstract class SchemaFidelityTests(AdminNode node)
             """{"name": "env", "prefix": "My_Env"}""", 400, """{"prefix": "invalid value: My_Env"}"""),
 
         // ---- routes (paths only; expression and priority belong to the expressions router) ----
+        ["route: snis need a TLS protocol"] = new("/routes",
+            """{"protocols": ["http"], "hosts": ["a.test"], "snis": ["a.test"]}""", 400,
+            """{"snis": "length must be 0", "@entity": ["'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"]}""",
+            "2 schema violations ('snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'; snis: length must be 0)"),
+        ["route: a name beyond ASCII"] = new("/routes",
+            """{"name": "caf\u00e9-{name}", "paths": ["/cafe"]}""", 201),
+        ["route: a name with an ASCII character outside . - _ ~"] = new("/routes",
+            """{"name": "a b", "paths": ["/ab"]}""", 400,
+            """{"name": "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~"}"""),
+        ["service: a name with an ASCII character outside . - _ ~"] = new("/services",
+            """{"name": "a/b", "host": "a.test"}""", 400,
+            """{"name": "invalid value 'a/b': the only accepted ascii characters are alphanumerics or ., -, _, and ~"}"""),
         ["route: a plain path may hold any character"] = new("/routes",
             """{"paths": ["/kong(-ee){0,1}.com"]}""", 201),
         ["route: a plain path's escapes must be valid"] = new("/routes",
@@ -191,12 +209,16 @@ public abstract class SchemaFidelityTests(AdminNode node)
         return body;
     }
 
+    private static readonly TestCertificates.Pair Leaf = TestCertificates.Ecdsa();
+
     private static readonly (string Placeholder, Func<string> Make)[] Pem =
     [
         ("{two_cas}", () => TestCertificates.Ca().Cert + TestCertificates.Ca().Cert),
         ("{expired_ca}", () => TestCertificates.ExpiredCa().Cert),
         ("{leaf}", () => TestCertificates.Rsa().Cert),
         ("{ca}", () => TestCertificates.Ca().Cert),
+        ("{leaf_cert}", () => Leaf.Cert),
+        ("{leaf_key}", () => Leaf.Key),
         ("{public_key}", () => System.Security.Cryptography.ECDsa.Create().ExportSubjectPublicKeyInfoPem()),
         ("{private_key}", () => System.Security.Cryptography.ECDsa.Create().ExportPkcs8PrivateKeyPem()),
     ];

@@ -38,15 +38,25 @@ public static partial class CommonFields
         },
     };
 
-    /// <summary>Names of services, routes, upstreams: letters, digits and . - _ ~.</summary>
+    /// <summary>Names of services and routes: ASCII letters, digits and . - _ ~, and any character beyond ASCII.</summary>
     public static Field Name(bool required = false, bool unique = true) => new("name", FieldKind.String)
     {
         Required = required,
         Unique = unique,
         MinLength = 1,
-        Pattern = NamePattern(),
-        PatternMessage = "invalid value; it must only contain alphanumeric and '., -, _, ~' characters",
+        Check = NameError,
     };
+
+    private static string? NameError(JsonNode value)
+    {
+        var name = value.GetValue<string>();
+        foreach (var c in name)
+        {
+            if (c < 0x80 && !char.IsAsciiLetterOrDigit(c) && c is not ('.' or '-' or '_' or '~'))
+                return $"invalid value '{name}': the only accepted ascii characters are alphanumerics or ., -, _, and ~";
+        }
+        return null;
+    }
 
     public static Field Foreign(string name, string reference, bool required = false) =>
         new(name, FieldKind.Foreign) { Reference = reference, Required = required };
@@ -192,9 +202,6 @@ public static partial class CommonFields
 
     [GeneratedRegex(@"^[\x21-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+$")]
     private static partial Regex TagPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9._~-]+$")]
-    private static partial Regex NamePattern();
 
     [GeneratedRegex(@"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")]
     internal static partial Regex HostPattern();

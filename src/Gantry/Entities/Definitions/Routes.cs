@@ -183,7 +183,10 @@ public static class Routes
             }
         }
         if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))
-            yield return ("snis", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+        {
+            yield return ("snis", "length must be 0");
+            yield return (null, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+        }
     }
 
     /// <summary>Last, the route as the router will compile it: what passes here is what every node can serve.</summary>
