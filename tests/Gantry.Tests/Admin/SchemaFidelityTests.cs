@@ -143,6 +143,17 @@ public abstract class SchemaFidelityTests(AdminNode node)
         ["vault: a prefix is lower-case letters, digits and dashes"] = new("/vaults",
             """{"name": "env", "prefix": "My_Env"}""", 400, """{"prefix": "invalid value: My_Env"}"""),
 
+        // ---- the plugins entity's own fields ----
+        ["plugin: a plugin that is not enabled"] = new("/plugins",
+            """{"name": "no-such-plugin"}""", 400,
+            """{"name": "plugin 'no-such-plugin' not enabled; add it to the 'plugins' configuration property"}"""),
+        ["plugin: an instance name with an ASCII character outside . - _ ~"] = new("/plugins",
+            """{"name": "correlation-id", "instance_name": "a:b"}""", 400,
+            """{"instance_name": "invalid value 'a:b': the only accepted ascii characters are alphanumerics or ., -, _, and ~"}"""),
+        ["plugin: a protocol that is not one"] = new("/plugins",
+            """{"name": "correlation-id", "instance_name": "{name}", "protocols": ["ftp"]}""", 400,
+            """{"protocols": ["expected one of: grpc, grpcs, http, https"]}"""),
+
         // ---- routes (paths only; expression and priority belong to the expressions router) ----
         ["route: snis need a TLS protocol"] = new("/routes",
             """{"protocols": ["http"], "hosts": ["a.test"], "snis": ["a.test"]}""", 400,

@@ -44,10 +44,11 @@ public static partial class CommonFields
         Required = required,
         Unique = unique,
         MinLength = 1,
-        Check = NameError,
+        Check = Utf8NameError,
     };
 
-    private static string? NameError(JsonNode value)
+    /// <summary>Kong's utf8_name: what service, route and plugin instance names may hold.</summary>
+    public static string? Utf8NameError(JsonNode value)
     {
         var name = value.GetValue<string>();
         foreach (var c in name)
