@@ -573,7 +573,7 @@ public abstract class EntityRulesTests(AdminNode node)
         AssertStatus(409, clash);
         Assert.Equal($"UNIQUE violation detected on '{{name=\"{name}\"}}'", clash.Body!["message"]!.GetValue<string>());
         AssertViolation(await node.PostAsync("/snis", new { name = "a.*.test", certificate = new { id = certificate["id"]!.GetValue<string>() } }),
-            "name", "invalid wildcard: must be placed at leftmost or rightmost label");
+            "name", "wildcard must be leftmost or rightmost character");
     }
 
     [Fact]

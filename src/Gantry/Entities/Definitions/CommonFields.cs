@@ -121,22 +121,36 @@ public static partial class CommonFields
                 return "invalid wildcard: must be placed at leftmost or rightmost label";
             host = host.Replace("*", "wildcard", StringComparison.Ordinal);
         }
-        if (HostPattern().IsMatch(host) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+        if (DigitsAndDots().IsMatch(host) && !IsHostName(host))
+            return $"invalid ipv4 address: {value}";
+        if (IsHostName(host) || (host.Contains(':') && System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _)))
             return null;
         return $"invalid hostname: {value}";
     }
 
-    /// <summary>An SNI name: a wildcard host without port or IP address; '*' alone names the default certificate.</summary>
+    /// <summary>
+    /// An SNI name, Kong's wildcard host: at most one '*', as its first or last character, then a host name
+    /// (the '*' read as a letter), neither an IP address nor with a port. '*' alone names the default certificate.
+    /// </summary>
     public static string? SniNameError(JsonNode value)
     {
         var name = value.GetValue<string>();
-        if (name == "*")
-            return null;
-        if (System.Net.IPAddress.TryParse(name.Trim('[', ']'), out _))
+        var star = name.IndexOf('*');
+        if (star > 0 && star != name.Length - 1)
+            return "wildcard must be leftmost or rightmost character";
+        if (star >= 0 && name.IndexOf('*', star + 1) >= 0)
+            return "only one wildcard must be specified";
+        var host = name.Replace("*", "wildcard", StringComparison.Ordinal);
+        // Kong reads two colons or more as IPv6, digits and dots as IPv4, anything else as name[:port].
+        if (host.Count(c => c == ':') > 1 || host.StartsWith('['))
+            return System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) ? "must not be an IP" : $"invalid value: {host}";
+        var colon = host.IndexOf(':');
+        var bare = colon < 0 ? host : host[..colon];
+        if (!IsHostName(bare))
+            return $"invalid value: {host}";
+        if (DigitsAndDots().IsMatch(bare))
             return "must not be an IP";
-        if (name.Contains(':'))
-            return "must not have a port";
-        return WildcardHostError(name, allowPort: false);
+        return colon < 0 ? null : "must not have a port";
     }
 
     /// <summary>The name field of an SNI, shared by the snis entity and a certificate's snis list.</summary>
