@@ -140,7 +140,14 @@ public static partial class CommonFields
             return "wildcard must be leftmost or rightmost character";
         if (star >= 0 && name.IndexOf('*', star + 1) >= 0)
             return "only one wildcard must be specified";
-        var host = name.Replace("*", "wildcard", StringComparison.Ordinal);
+        return ServerNameError(name.Replace("*", "wildcard", StringComparison.Ordinal));
+    }
+
+    /// <summary>A server name sent in TLS (an upstream's <c>https_sni</c>): a host name, neither an IP address nor with a port.</summary>
+    public static string? ServerNameError(JsonNode value) => ServerNameError(value.GetValue<string>());
+
+    private static string? ServerNameError(string host)
+    {
         // Kong reads two colons or more as IPv6, digits and dots as IPv4, anything else as name[:port].
         if (host.Count(c => c == ':') > 1 || host.StartsWith('['))
             return System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) ? "must not be an IP" : $"invalid value: {host}";

@@ -148,7 +148,7 @@ public static class Upstreams
             Number("timeout", 1, 0, 65535),
             Integer("concurrency", 10, 1, 2147483648),
             new Field("http_path", FieldKind.String) { Default = "/", Check = PathError },
-            new Field("https_sni", FieldKind.String) { Check = HostError },
+            new Field("https_sni", FieldKind.String) { Check = ServerNameError },
             Boolean("https_verify_certificate", true),
             new Field("headers", FieldKind.Map) { Keys = HeaderName("header"), Elements = new Field("values", FieldKind.Array) { Elements = new Field("value", FieldKind.String) } },
             Record("healthy",
