@@ -87,6 +87,8 @@ public abstract class SchemaFidelityTests(AdminNode node)
         ["service: tls_verify only where TLS is spoken upstream"] = new("/services",
             """{"host": "a.test", "protocol": "http", "tls_verify": true}""", 400,
             $$"""{"tls_verify": "value must be null", "@entity": ["{{Conditional}} 'protocol'"]}"""),
+        ["service: a url without a host leaves the host missing"] = new("/services",
+            """{"url": "not a url"}""", 400, """{"host": "required field missing"}"""),
         ["service: a host of digits is a malformed IPv4 address"] = new("/services",
             """{"host": "123"}""", 400, """{"host": "invalid value: 123"}"""),
         ["service: violations are listed by field name"] = new("/services",

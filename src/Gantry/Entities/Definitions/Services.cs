@@ -87,10 +87,15 @@ public static class Services
         input.Remove("url");
         if (url is null)
             return;
-        if (url.GetValueKind() != System.Text.Json.JsonValueKind.String
-            || !Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        if (url.GetValueKind() != System.Text.Json.JsonValueKind.String)
         {
-            errors.Add(["url"], "missing host in url");
+            errors.Add(["url"], "expected a string");
+            return;
+        }
+        if (!Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            // As in Kong, a url without a host leaves the service without one, and the host is what is missing.
+            input["host"] = null;
             return;
         }
         input["protocol"] = uri.Scheme;
