@@ -433,8 +433,25 @@ public sealed partial class DeclarativeLoader(EntityRegistry registry)
             var path = prefix is null ? name : $"{prefix}.{name}";
             if (value is JsonObject nested)
                 Flatten(nested, path, entry);
+            else if (value is JsonArray list)
+                FlattenList(list, path, entry);
             else if (value is not null)
                 entry.Fail(path, value is JsonValue v && v.TryGetValue(out string? text) ? text : value.ToJsonString());
+        }
+    }
+
+    /// <summary>A list's errors by position (1-based, as in the message); null positions are fine.</summary>
+    private static void FlattenList(JsonArray list, string path, Entry entry)
+    {
+        for (var i = 0; i < list.Count; i++)
+        {
+            var at = $"{path}.{i + 1}";
+            if (list[i] is JsonObject nested)
+                Flatten(nested, at, entry);
+            else if (list[i] is JsonArray inner)
+                FlattenList(inner, at, entry);
+            else if (list[i] is JsonValue v)
+                entry.Fail(at, v.TryGetValue(out string? text) ? text : v.ToJsonString());
         }
     }
 

@@ -302,9 +302,9 @@ public sealed class SqliteProxyCacheTests(SqliteProxyNode node) : ProxyCacheTest
         var codes = await Node.PostAsync("/plugins", new { name = "proxy-cache", config = new { strategy = "memory", response_code = new[] { 99 }, cache_ttl = 0, request_method = new[] { "DELETE" } } });
         Assert.Equal(400, codes.Status);
         var fields = codes.Body!["fields"]!["config"]!;
-        Assert.Equal("value should be between 100 and 900", fields["response_code"]!["1"]!.GetValue<string>());
+        Assert.Equal("value should be between 100 and 900", fields["response_code"]![0]!.GetValue<string>());
         Assert.Equal("value must be greater than 0", fields["cache_ttl"]!.GetValue<string>());
-        Assert.Equal("expected one of: HEAD, GET, POST, PATCH, PUT", fields["request_method"]!["1"]!.GetValue<string>());
+        Assert.Equal("expected one of: HEAD, GET, POST, PATCH, PUT", fields["request_method"]![0]!.GetValue<string>());
 
         var created = await Node.CreateAsync("/plugins", new { name = "proxy-cache", enabled = false, config = new { strategy = "memory" } });
         var config = created["config"]!;

@@ -22,6 +22,7 @@ public static class CaCertificates
     ])
     {
         Table = "ca_certificates",
+        EntityChecks = [Check],
         Normalize = entity =>
         {
             using var certificate = PemMaterial.Certificate(entity["cert"]!.GetValue<string>(), out _);
@@ -29,18 +30,23 @@ public static class CaCertificates
         },
     };
 
+    /// <summary>The PEM must hold a certificate; what kind of certificate it must be is a rule of the entity, as in Kong.</summary>
     private static string? CertificateError(JsonNode value)
     {
-        var pem = value.GetValue<string>();
+        using var certificate = PemMaterial.Certificate(value.GetValue<string>(), out var error);
+        return certificate is null ? error : null;
+    }
+
+    private static IEnumerable<(string?, string)> Check(JsonObject entity)
+    {
+        var pem = entity["cert"]!.GetValue<string>();
         if (PemMaterial.CertificateCount(pem) > 1)
-            return "please submit only one certificate at a time";
-        using var certificate = PemMaterial.Certificate(pem, out var error);
-        if (certificate is null)
-            return error;
+            return [(null, "please submit only one certificate at a time")];
+        using var certificate = PemMaterial.Certificate(pem, out _);
+        if (certificate!.NotAfter.ToUniversalTime() < DateTime.UtcNow)
+            return [(null, "certificate expired, \"Not After\" time is in the past")];
         if (!PemMaterial.IsCa(certificate))
-            return "certificate does not appear to be a CA because it is missing the \"CA\" basic constraint";
-        if (certificate.NotAfter.ToUniversalTime() < DateTime.UtcNow)
-            return "certificate expired, \"Not After\" time is in the past";
-        return null;
+            return [(null, "certificate does not appear to be a CA because it is missing the \"CA\" basic constraint")];
+        return [];
     }
 }

@@ -38,15 +38,26 @@ public static partial class CommonFields
         },
     };
 
-    /// <summary>Names of services, routes, upstreams: letters, digits and . - _ ~.</summary>
+    /// <summary>Names of services and routes: ASCII letters, digits and . - _ ~, and any character beyond ASCII.</summary>
     public static Field Name(bool required = false, bool unique = true) => new("name", FieldKind.String)
     {
         Required = required,
         Unique = unique,
         MinLength = 1,
-        Pattern = NamePattern(),
-        PatternMessage = "invalid value; it must only contain alphanumeric and '., -, _, ~' characters",
+        Check = Utf8NameError,
     };
+
+    /// <summary>Kong's utf8_name: what service, route and plugin instance names may hold.</summary>
+    public static string? Utf8NameError(JsonNode value)
+    {
+        var name = value.GetValue<string>();
+        foreach (var c in name)
+        {
+            if (c < 0x80 && !char.IsAsciiLetterOrDigit(c) && c is not ('.' or '-' or '_' or '~'))
+                return $"invalid value '{name}': the only accepted ascii characters are alphanumerics or ., -, _, and ~";
+        }
+        return null;
+    }
 
     public static Field Foreign(string name, string reference, bool required = false) =>
         new(name, FieldKind.Foreign) { Reference = reference, Required = required };
@@ -69,8 +80,21 @@ public static partial class CommonFields
     public static string? HostError(JsonNode value)
     {
         var host = value.GetValue<string>();
-        return HostPattern().IsMatch(host) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) ? null : $"invalid value: {host}";
+        // IsHostName takes IPv4 addresses; only an IPv6 address (it has colons) is left to IPAddress.
+        return IsHostName(host) || (host.Contains(':') && System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _)) ? null : $"invalid value: {host}";
     }
+
+    /// <summary>
+    /// A host name, not an address: a name made only of digits and dots is read as an IPv4 address, as Kong
+    /// reads it, so "123" is a malformed address (which IPAddress.TryParse would take as 0.0.0.123), not a name.
+    /// </summary>
+    public static bool IsHostName(string host) => !DigitsAndDots().IsMatch(host) ? HostPattern().IsMatch(host) : DottedQuad().IsMatch(host) && System.Net.IPAddress.TryParse(host, out _);
+
+    [GeneratedRegex(@"^[0-9.]+$")]
+    private static partial Regex DigitsAndDots();
+
+    [GeneratedRegex(@"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$")]
+    private static partial Regex DottedQuad();
 
     /// <summary>
     /// A host a route or certificate matches: a host name or IP address with at most one '*' standing for
@@ -97,22 +121,43 @@ public static partial class CommonFields
                 return "invalid wildcard: must be placed at leftmost or rightmost label";
             host = host.Replace("*", "wildcard", StringComparison.Ordinal);
         }
-        if (HostPattern().IsMatch(host) || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+        if (DigitsAndDots().IsMatch(host) && !IsHostName(host))
+            return $"invalid ipv4 address: {value}";
+        if (IsHostName(host) || (host.Contains(':') && System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _)))
             return null;
         return $"invalid hostname: {value}";
     }
 
-    /// <summary>An SNI name: a wildcard host without port or IP address; '*' alone names the default certificate.</summary>
+    /// <summary>
+    /// An SNI name, Kong's wildcard host: at most one '*', as its first or last character, then a host name
+    /// (the '*' read as a letter), neither an IP address nor with a port. '*' alone names the default certificate.
+    /// </summary>
     public static string? SniNameError(JsonNode value)
     {
         var name = value.GetValue<string>();
-        if (name == "*")
-            return null;
-        if (System.Net.IPAddress.TryParse(name.Trim('[', ']'), out _))
+        var star = name.IndexOf('*');
+        if (star > 0 && star != name.Length - 1)
+            return "wildcard must be leftmost or rightmost character";
+        if (star >= 0 && name.IndexOf('*', star + 1) >= 0)
+            return "only one wildcard must be specified";
+        return ServerNameError(name.Replace("*", "wildcard", StringComparison.Ordinal));
+    }
+
+    /// <summary>A server name sent in TLS (an upstream's <c>https_sni</c>): a host name, neither an IP address nor with a port.</summary>
+    public static string? ServerNameError(JsonNode value) => ServerNameError(value.GetValue<string>());
+
+    private static string? ServerNameError(string host)
+    {
+        // Kong reads two colons or more as IPv6, digits and dots as IPv4, anything else as name[:port].
+        if (host.Count(c => c == ':') > 1 || host.StartsWith('['))
+            return System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _) ? "must not be an IP" : $"invalid value: {host}";
+        var colon = host.IndexOf(':');
+        var bare = colon < 0 ? host : host[..colon];
+        if (!IsHostName(bare))
+            return $"invalid value: {host}";
+        if (DigitsAndDots().IsMatch(bare))
             return "must not be an IP";
-        if (name.Contains(':'))
-            return "must not have a port";
-        return WildcardHostError(name, allowPort: false);
+        return colon < 0 ? null : "must not have a port";
     }
 
     /// <summary>The name field of an SNI, shared by the snis entity and a certificate's snis list.</summary>
@@ -121,6 +166,13 @@ public static partial class CommonFields
     /// <summary>"at least one of these fields must be non-empty: 'a', 'b'": empty strings, lists and maps count as unset.</summary>
     public static (string?, string)? AtLeastOneOf(JsonObject entity, params string[] fields) =>
         fields.Any(f => IsSet(entity[f])) ? null : (null, $"at least one of these fields must be non-empty: {string.Join(", ", fields.Select(f => $"'{f}'"))}");
+
+    /// <summary>
+    /// A rule that applies because of another field's value (a hash fallback because of hash_on): the
+    /// offending field says what is wrong, and the entity says which field's value called for the rule.
+    /// </summary>
+    public static IEnumerable<(string?, string)> FailedConditional(string ifField, string thenField, string message) =>
+        [(thenField, message), (null, $"failed conditional validation given value of field '{ifField}'")];
 
     public static bool IsSet(JsonNode? value) => value switch
     {
@@ -148,27 +200,30 @@ public static partial class CommonFields
             return "should start with: /";
         if (path.Contains("//", StringComparison.Ordinal))
             return "must not have empty segments";
+        foreach (var c in path)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || "-._~/%!$&'()*+,;=:@".Contains(c)))
+                return $"invalid path: '{path}' (characters outside of the reserved list of RFC 3986 found)";
+        }
+        return PercentEncodingError(path);
+    }
+
+    /// <summary>Every '%' starts an escape of two hex digits; the error quotes the '%' and up to two characters after it.</summary>
+    public static string? PercentEncodingError(string path)
+    {
         for (var i = 0; i < path.Length; i++)
         {
-            var c = path[i];
-            if (c == '%')
-            {
-                if (i + 2 >= path.Length || !Uri.IsHexDigit(path[i + 1]) || !Uri.IsHexDigit(path[i + 2]))
-                    return "invalid url-encoded value: '" + path.Substring(i, Math.Min(3, path.Length - i)) + "'";
-            }
-            else if (!(char.IsAsciiLetterOrDigit(c) || "-._~/!$&'()*+,;=:@".Contains(c)))
-            {
-                return $"invalid path: '{path}' (characters outside of the reserved list of RFC 3986 found)";
-            }
+            if (path[i] != '%')
+                continue;
+            if (i + 2 >= path.Length || !Uri.IsHexDigit(path[i + 1]) || !Uri.IsHexDigit(path[i + 2]))
+                return "invalid url-encoded value: '" + path.Substring(i, Math.Min(3, path.Length - i)) + "'";
+            i += 2;
         }
         return null;
     }
 
     [GeneratedRegex(@"^[\x21-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+$")]
     private static partial Regex TagPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9._~-]+$")]
-    private static partial Regex NamePattern();
 
     [GeneratedRegex(@"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")]
     internal static partial Regex HostPattern();

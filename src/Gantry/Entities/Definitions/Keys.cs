@@ -16,15 +16,15 @@ public static class Keys
         Foreign("set", "key_sets"),
         new Field("name", FieldKind.String) { Unique = true, MinLength = 1 },
         new Field("kid", FieldKind.String) { Required = true, MinLength = 1 },
-        new Field("jwk", FieldKind.String) { Secret = true, Check = JwkError },
+        new Field("jwk", FieldKind.String) { Secret = true },
         new Field("pem", FieldKind.Record)
         {
             Fields =
             [
-                new Field("private_key", FieldKind.String) { Secret = true, Check = PemKeyError },
-                new Field("public_key", FieldKind.String) { Check = PemKeyError },
+                new Field("private_key", FieldKind.String) { Secret = true },
+                new Field("public_key", FieldKind.String),
             ],
-            Check = pem => AtLeastOneOf(pem.AsObject(), "private_key", "public_key")?.Item2,
+            Check = PemPairError,
         },
         Tags(),
     ])
@@ -36,53 +36,55 @@ public static class Keys
         EntityChecks = [Check],
     };
 
-    private static string? JwkError(JsonNode value)
+    /// <summary>
+    /// Each key must load, and a pair must be one key (Kong's messages name the key, not the parser's reason).
+    /// A record with neither is a rule of the record, reported by <see cref="Check"/>.
+    /// </summary>
+    private static string? PemPairError(JsonNode value)
     {
-        var text = value.GetValue<string>();
-        if (IsVaultReference(text))
+        var publicPem = value["public_key"] is JsonValue pub ? pub.GetValue<string>() : null;
+        var privatePem = value["private_key"] is JsonValue pri ? pri.GetValue<string>() : null;
+        if ((publicPem is not null && IsVaultReference(publicPem)) || (privatePem is not null && IsVaultReference(privatePem)))
             return null;
-        try
-        {
-            return JsonNode.Parse(text) is JsonObject ? null : "could not json decode jwk string";
-        }
-        catch (JsonException)
-        {
-            return "could not json decode jwk string";
-        }
+        using var publicKey = publicPem is null ? null : PemMaterial.Key(publicPem, out _);
+        if (publicPem is not null && publicKey is null)
+            return "could not load public key";
+        using var privateKey = privatePem is null ? null : PemMaterial.Key(privatePem, out _);
+        if (privatePem is not null && privateKey is null)
+            return "could not load private key";
+        if (publicKey is not null && privateKey is not null
+            && !PemMaterial.PublicKeyInfo(privateKey).AsSpan().SequenceEqual(PemMaterial.PublicKeyInfo(publicKey)))
+            return "public key does not match private key";
+        return null;
     }
 
-    private static string? PemKeyError(JsonNode value)
-    {
-        var text = value.GetValue<string>();
-        if (IsVaultReference(text))
-            return null;
-        using var key = PemMaterial.Key(text, out var error);
-        return error;
-    }
-
+    /// <summary>Kong's order: the two formats exclude each other, one is needed, then the JWK must parse and agree on its kid.</summary>
     private static IEnumerable<(string?, string)> Check(JsonObject key)
     {
         var hasJwk = IsSet(key["jwk"]);
         var hasPem = IsSet(key["pem"]);
-        if (hasJwk == hasPem)
-        {
-            yield return (null, "exactly one of these fields must be non-empty: 'jwk', 'pem'");
-            yield break;
-        }
+        if (hasJwk && hasPem)
+            return [(null, "only one or none of these fields must be set: 'jwk', 'pem'")];
+        if (!hasJwk && !hasPem)
+            return [(null, "at least one of these fields must be non-empty: 'jwk', 'pem'")];
+        if (hasPem && !IsSet(key["pem"]!["private_key"]) && !IsSet(key["pem"]!["public_key"]))
+            return [("pem.@entity", "at least one of these fields must be non-empty: 'private_key', 'public_key'")];
         if (hasJwk && key["jwk"]!.GetValue<string>() is var jwk && !IsVaultReference(jwk))
         {
-            var kid = JsonNode.Parse(jwk)?["kid"];
-            if (kid is not JsonValue k || !k.TryGetValue(out string? jwkKid) || jwkKid != key["kid"]!.GetValue<string>())
-                yield return (null, "kid in jwk.kid must be equal to keys.kid");
+            JsonNode? parsed;
+            try
+            {
+                parsed = JsonNode.Parse(jwk);
+            }
+            catch (JsonException)
+            {
+                parsed = null;
+            }
+            if (parsed is not JsonObject)
+                return [(null, "could not json decode jwk string")];
+            if (parsed["kid"] is not JsonValue k || !k.TryGetValue(out string? jwkKid) || jwkKid != key["kid"]!.GetValue<string>())
+                return [(null, "kid in jwk.kid must be equal to keys.kid")];
         }
-        if (hasPem && key["pem"]!["private_key"]?.GetValue<string>() is { } privatePem && key["pem"]!["public_key"]?.GetValue<string>() is { } publicPem
-            && !IsVaultReference(privatePem) && !IsVaultReference(publicPem))
-        {
-            using var privateKey = PemMaterial.Key(privatePem, out _);
-            using var publicKey = PemMaterial.Key(publicPem, out _);
-            if (privateKey is not null && publicKey is not null
-                && !PemMaterial.PublicKeyInfo(privateKey).AsSpan().SequenceEqual(PemMaterial.PublicKeyInfo(publicKey)))
-                yield return ("pem", "public key does not match private key");
-        }
+        return [];
     }
 }

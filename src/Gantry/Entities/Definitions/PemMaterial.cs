@@ -29,13 +29,25 @@ public static class PemMaterial
         }
         try
         {
-            return X509Certificate2.CreateFromPem(pem);
+            return X509Certificate2.CreateFromPem(FirstCertificate(pem));
         }
         catch (CryptographicException e)
         {
             error = $"invalid certificate: {e.Message}";
             return null;
         }
+    }
+
+    /// <summary>
+    /// The first certificate of a chain: it is the one the entity describes, and .NET refuses a chain whose
+    /// blocks are not separated by a line break, which OpenSSL (so Kong) reads.
+    /// </summary>
+    private static string FirstCertificate(string pem)
+    {
+        const string end = "-----END CERTIFICATE-----";
+        var begin = pem.IndexOf(CertificateLabel, StringComparison.Ordinal);
+        var close = pem.IndexOf(end, begin, StringComparison.Ordinal);
+        return close < 0 ? pem : pem[begin..(close + end.Length)];
     }
 
     /// <summary>The private or public key in the PEM (RSA or EC); null with a message when it does not parse.</summary>

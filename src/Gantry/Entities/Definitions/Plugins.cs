@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Gantry.Entities.Schema;
 using Gantry.Plugins;
 using static Gantry.Entities.Definitions.CommonFields;
@@ -20,7 +19,7 @@ public static partial class Plugins
         CreatedAt(),
         UpdatedAt(),
         new Field("name", FieldKind.String) { Required = true, Check = nameCheck },
-        new Field("instance_name", FieldKind.String) { Unique = true, MinLength = 1, Pattern = InstanceNamePattern(), PatternMessage = "invalid value" },
+        new Field("instance_name", FieldKind.String) { Unique = true, MinLength = 1, Check = Utf8NameError },
         Foreign("route", "routes"),
         Foreign("service", "services"),
         Foreign("consumer", "consumers"),
@@ -105,8 +104,4 @@ public static partial class Plugins
         static string Id(JsonNode? reference) => reference?["id"]?.GetValue<string>() ?? "";
         plugin["cache_key"] = $"plugins:{plugin["name"]}:{Id(plugin["route"])}:{Id(plugin["service"])}:{Id(plugin["consumer"])}:";
     }
-
-    // Kong's instance names: letters (any script), digits and . - _ ~
-    [GeneratedRegex(@"^[\p{L}\p{N}._~-]+$")]
-    private static partial Regex InstanceNamePattern();
 }

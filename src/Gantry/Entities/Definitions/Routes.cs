@@ -166,7 +166,12 @@ public static class Routes
         return null;
     }
 
-    /// <summary>A prefix path starts with '/'; a regex path with '~/', and the router must be able to run it.</summary>
+    /// <summary>
+    /// A regex path starts with '~/' and the router must be able to run it. A prefix path starts with '/' and
+    /// may hold any character (Kong 3.x matches it as written, so "/kong(-ee){0,1}.com" is a plain prefix),
+    /// but its escapes must be valid and it must already be in the form request paths are normalized to,
+    /// or it could never match.
+    /// </summary>
     private static string? RoutePathError(JsonNode value)
     {
         var path = value.GetValue<string>();
@@ -174,7 +179,14 @@ public static class Routes
             return Routing.PathRegex.Error(path[1..]);
         if (!path.StartsWith('/'))
             return "should start with: / (fixed path) or ~/ (regex path)";
-        return PathError(value);
+        if (path.Contains("//", StringComparison.Ordinal))
+            return "must not have empty segments";
+        if (PercentEncodingError(path) is { } escape)
+            return escape;
+        // The normalizer cuts a query off request paths; a '?' in a route path is matched as written.
+        if (!path.Contains('?') && Routing.PathNormalizer.Normalize(path) is var normalized && normalized != path)
+            return $"non-normalized path, consider use '{normalized}' instead";
+        return null;
     }
 
     private static IEnumerable<(string?, string)> Check(JsonObject route)
@@ -236,7 +248,10 @@ public static class Routes
             }
         }
         if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))
-            yield return ("snis", "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+        {
+            yield return ("snis", "length must be 0");
+            yield return (null, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+        }
     }
 
     /// <summary>Last, the route as the router will compile it: what passes here is what every node can serve.</summary>

@@ -9,6 +9,9 @@ public static class Services
 {
     public static readonly string[] Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
 
+    /// <summary>2^31-2 milliseconds: Kong's bound on a timeout, below the largest timer its runtime accepts.</summary>
+    public const long MaxTimeout = 2147483646;
+
     public static EntitySchema Schema { get; } = new("services",
     [
         Id(),
@@ -20,9 +23,9 @@ public static class Services
         new Field("host", FieldKind.String) { Required = true, Check = HostError },
         Integer("port", 80, 0, 65535),
         new Field("path", FieldKind.String) { Check = PathError },
-        Integer("connect_timeout", 60000, 1, int.MaxValue),
-        Integer("write_timeout", 60000, 1, int.MaxValue),
-        Integer("read_timeout", 60000, 1, int.MaxValue),
+        Integer("connect_timeout", 60000, 1, MaxTimeout),
+        Integer("write_timeout", 60000, 1, MaxTimeout),
+        Integer("read_timeout", 60000, 1, MaxTimeout),
         Tags(),
         Foreign("client_certificate", "certificates"),
         Boolean("tls_verify"),
@@ -43,14 +46,19 @@ public static class Services
     {
         var protocol = service["protocol"]?.GetValue<string>();
         if (protocol is "tcp" or "tls" or "tls_passthrough" or "udp" or "grpc" or "grpcs" && service["path"] is not null)
-            yield return ("path", "value must be null");
+        {
+            foreach (var error in FailedConditional("protocol", "path", "value must be null"))
+                yield return error;
+        }
         // Client certificates and upstream verification only make sense where Gantry speaks TLS to the upstream.
         if (protocol is not ("https" or "tls"))
         {
             foreach (var field in (string[])["client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"])
             {
-                if (service[field] is not null)
-                    yield return (field, "value must be null");
+                if (service[field] is null)
+                    continue;
+                foreach (var error in FailedConditional("protocol", field, "value must be null"))
+                    yield return error;
             }
         }
     }
@@ -79,10 +87,15 @@ public static class Services
         input.Remove("url");
         if (url is null)
             return;
-        if (url.GetValueKind() != System.Text.Json.JsonValueKind.String
-            || !Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        if (url.GetValueKind() != System.Text.Json.JsonValueKind.String)
         {
-            errors.Add(["url"], "missing host in url");
+            errors.Add(["url"], "expected a string");
+            return;
+        }
+        if (!Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            // As in Kong, a url without a host leaves the service without one, and the host is what is missing.
+            input["host"] = null;
             return;
         }
         input["protocol"] = uri.Scheme;

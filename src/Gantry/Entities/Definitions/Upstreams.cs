@@ -14,9 +14,6 @@ public static class Upstreams
 
     public static readonly string[] HashOn = ["none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"];
 
-    // A cookie is set by the balancer itself, so it can only be the primary input.
-    public static readonly string[] HashFallback = ["none", "consumer", "ip", "header", "path", "query_arg", "uri_capture"];
-
     public static EntitySchema Schema { get; } = new("upstreams",
     [
         Id(),
@@ -25,7 +22,7 @@ public static class Upstreams
         new Field("name", FieldKind.String) { Required = true, Unique = true, MinLength = 1, Check = NameError },
         String("algorithm", "round-robin", oneOf: Algorithms),
         String("hash_on", "none", oneOf: HashOn),
-        String("hash_fallback", "none", oneOf: HashFallback),
+        String("hash_fallback", "none", oneOf: HashOn),
         HeaderName("hash_on_header"),
         HeaderName("hash_fallback_header"),
         new Field("hash_on_cookie", FieldKind.String) { MinLength = 1, Pattern = CookieName(), PatternMessage = "invalid cookie name" },
@@ -84,39 +81,48 @@ public static class Upstreams
             input["algorithm"] = hashOn == "none" ? (algorithm == "consistent-hashing" ? "round-robin" : algorithm ?? "round-robin") : "consistent-hashing";
     }
 
+    /// <summary>
+    /// The hashing rules in Kong's order: each mode needs the field naming what it hashes, the fallback is
+    /// limited by the primary (none and cookie allow no fallback; a cookie may be the fallback of another
+    /// mode, since the balancer sets it), and two headers, query args or captures hashed in turn must differ.
+    /// </summary>
     private static IEnumerable<(string?, string)> Check(JsonObject upstream)
     {
         var hashOn = upstream["hash_on"]!.GetValue<string>();
         var fallback = upstream["hash_fallback"]!.GetValue<string>();
-        string? Named(string mode, string prefix) => mode switch
+        var errors = new List<(string?, string)>();
+        void Require(string ifField, string mode, string wanted, string thenField)
         {
-            "header" => $"{prefix}_header",
-            "cookie" => "hash_on_cookie",
-            "query_arg" => $"{prefix}_query_arg",
-            "uri_capture" => $"{prefix}_uri_capture",
-            _ => null,
-        };
-        if (Named(hashOn, "hash_on") is { } onField && upstream[onField] is null)
-            yield return (onField, "required field missing");
-        if (Named(fallback, "hash_fallback") is { } fallbackField && upstream[fallbackField] is null)
-            yield return (fallbackField, "required field missing");
-        if (hashOn is "none" or "cookie" && fallback != "none")
-            yield return ("hash_fallback", "expected one of: none");
-        else if (hashOn == fallback && hashOn != "none")
-        {
-            // Two headers (or query args, or captures) may hash in turn, but not the same one twice.
-            if (hashOn is "header" or "query_arg" or "uri_capture")
-            {
-                var on = upstream[Named(hashOn, "hash_on")!]?.GetValue<string>();
-                var fb = upstream[Named(fallback, "hash_fallback")!]?.GetValue<string>();
-                if (on is not null && string.Equals(on, fb, StringComparison.OrdinalIgnoreCase))
-                    yield return (null, $"values of these fields must be distinct: '{Named(hashOn, "hash_on")}', '{Named(fallback, "hash_fallback")}'");
-            }
-            else
-            {
-                yield return (null, "values of these fields must be distinct: 'hash_on', 'hash_fallback'");
-            }
+            if (mode == wanted && upstream[thenField] is null)
+                errors.AddRange(FailedConditional(ifField, thenField, "required field missing"));
         }
+        void Limit(string wanted, string[] allowed)
+        {
+            if (hashOn == wanted && !allowed.Contains(fallback))
+                errors.AddRange(FailedConditional("hash_on", "hash_fallback", $"expected one of: {string.Join(", ", allowed)}"));
+        }
+        void Distinct(string a, string b)
+        {
+            if (upstream[a] is JsonValue x && upstream[b] is JsonValue y && x.GetValue<string>() is { Length: > 0 } first && first == y.GetValue<string>())
+                errors.Add((null, $"values of these fields must be distinct: '{a}', '{b}'"));
+        }
+        Require("hash_on", hashOn, "header", "hash_on_header");
+        Require("hash_fallback", fallback, "header", "hash_fallback_header");
+        Require("hash_on", hashOn, "cookie", "hash_on_cookie");
+        Require("hash_fallback", fallback, "cookie", "hash_on_cookie");
+        Limit("none", ["none"]);
+        Limit("cookie", ["none"]);
+        Limit("consumer", ["none", "ip", "header", "cookie", "path", "query_arg", "uri_capture"]);
+        Limit("ip", ["none", "consumer", "header", "cookie", "path", "query_arg", "uri_capture"]);
+        Limit("path", ["none", "consumer", "header", "cookie", "query_arg", "ip", "uri_capture"]);
+        Distinct("hash_on_header", "hash_fallback_header");
+        Require("hash_on", hashOn, "query_arg", "hash_on_query_arg");
+        Require("hash_fallback", fallback, "query_arg", "hash_fallback_query_arg");
+        Distinct("hash_on_query_arg", "hash_fallback_query_arg");
+        Require("hash_on", hashOn, "uri_capture", "hash_on_uri_capture");
+        Require("hash_fallback", fallback, "uri_capture", "hash_fallback_uri_capture");
+        Distinct("hash_on_uri_capture", "hash_fallback_uri_capture");
+        return errors;
     }
 
     // ---- health checks ----
@@ -142,7 +148,7 @@ public static class Upstreams
             Number("timeout", 1, 0, 65535),
             Integer("concurrency", 10, 1, 2147483648),
             new Field("http_path", FieldKind.String) { Default = "/", Check = PathError },
-            new Field("https_sni", FieldKind.String) { Check = HostError },
+            new Field("https_sni", FieldKind.String) { Check = ServerNameError },
             Boolean("https_verify_certificate", true),
             new Field("headers", FieldKind.Map) { Keys = HeaderName("header"), Elements = new Field("values", FieldKind.Array) { Elements = new Field("value", FieldKind.String) } },
             Record("healthy",

@@ -45,9 +45,82 @@ public sealed class ValidationErrors
 
     public void AddEntity(string message) => Add([], message);
 
-    public JsonObject Fields => _tree;
+    /// <summary>
+    /// The tree as Kong's JSON shows it: the errors of a list's elements are a list themselves, with null at
+    /// the positions that are fine (<c>{"protocols": [null, "expected one of: …"]}</c>).
+    /// </summary>
+    public JsonObject Fields => (JsonObject)WithLists(_tree);
 
-    public string Message => _flat.Count == 1
-        ? $"schema violation ({_flat[0]})"
-        : $"{_flat.Count} schema violations ({string.Join("; ", _flat)})";
+    /// <summary>Kong's encoder writes a table keyed 1..n as an array up to this index.</summary>
+    private const int MaxListPosition = 32768;
+
+    private static JsonNode WithLists(JsonObject node)
+    {
+        var positions = new SortedDictionary<int, JsonNode?>();
+        foreach (var (key, value) in node)
+        {
+            if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var position)
+                || position < 1 || position > MaxListPosition)
+            {
+                positions = null;
+                break;
+            }
+            positions[position] = value;
+        }
+        if (positions is { Count: > 0 })
+        {
+            var list = new JsonArray();
+            foreach (var (position, value) in positions)
+            {
+                while (list.Count < position - 1)
+                    list.Add(null);
+                list.Add(Copy(value));
+            }
+            return list;
+        }
+        var copy = new JsonObject();
+        foreach (var (key, value) in node)
+            copy[key] = Copy(value);
+        return copy;
+    }
+
+    private static JsonNode? Copy(JsonNode? value) => value is JsonObject child ? WithLists(child) : value?.DeepClone();
+
+    /// <summary>
+    /// Kong's order: rules across the entity first, then the fields by name, a record's fields by name within
+    /// it, so that the message is the same whatever order the rules ran in.
+    /// </summary>
+    public string Message
+    {
+        get
+        {
+            var lines = new List<string>();
+            Flatten(_tree, "", lines);
+            return lines.Count == 1 ? $"schema violation ({lines[0]})" : $"{lines.Count} schema violations ({string.Join("; ", lines)})";
+        }
+    }
+
+    private static void Flatten(JsonObject node, string prefix, List<string> lines)
+    {
+        var owner = prefix.Length == 0 ? "" : prefix + ": ";
+        if (node["@entity"] is JsonArray entity)
+        {
+            foreach (var message in entity)
+                lines.Add(owner + message!.GetValue<string>());
+        }
+        var names = node.Select(pair => pair.Key).Where(name => name != "@entity").ToList();
+        names.Sort(CompareKeys);
+        foreach (var name in names)
+        {
+            var path = prefix.Length == 0 ? name : $"{prefix}.{name}";
+            if (node[name] is JsonObject child)
+                Flatten(child, path, lines);
+            else
+                lines.Add($"{path}: {node[name]!.GetValue<string>()}");
+        }
+    }
+
+    /// <summary>Names in ordinal order; list positions ("2", "10") by number, as Kong sorts its numeric keys.</summary>
+    private static int CompareKeys(string a, string b) =>
+        int.TryParse(a, out var x) && int.TryParse(b, out var y) ? x.CompareTo(y) : string.CompareOrdinal(a, b);
 }
