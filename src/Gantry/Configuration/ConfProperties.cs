@@ -204,7 +204,7 @@ public static partial class ConfProperties
 
             // Routing
             new("router_flavor", Routing, ConfKind.Enum, "traditional_compatible",
-                "Router engine: traditional_compatible (route fields compiled to expressions), traditional, or expressions (routes written as expressions).")
+                "Router engine: traditional_compatible (route fields compiled to expressions), traditional, or expressions (routes may carry Kong's expression and priority fields; see docs/proxy.md).")
             { Allowed = ["traditional_compatible", "traditional", "expressions"] },
 
             // Admin GUI

@@ -31,7 +31,7 @@ public sealed class InvalidEntityTests
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
             var error = await refused.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("schema violation", error.GetProperty("name").GetString());
-            Assert.Contains("invalid regex: '/a++b'", error.GetProperty("fields").GetProperty("paths").GetProperty("2").GetString());
+            Assert.Contains("invalid regex: '/a++b'", error.GetProperty("fields").GetProperty("paths")[1].GetString());
             Assert.Equal(0, await gantry.CountAsync("SELECT count(*) FROM routes"));
 
             // Look-around runs as in Kong's PCRE.
