@@ -24,50 +24,14 @@ public sealed class ClusterRateLimitingTests
         config = new { minute, limit_by = "header", header_name = "X-Client", policy = "cluster", fault_tolerant = faultTolerant },
     };
 
-    /// <summary>Another node of the installation on the same database (for SQLite, the same file).</summary>
-    private static Dictionary<string, string> SameDatabase(TestInstallation gantry)
-    {
-        var other = SecondNode(gantry);
-        if (!gantry.IsPostgres)
-            other["GANTRY_SQLITE_PATH"] = gantry.SqlitePath;
-        return other;
-    }
-
     [Theory]
     [InlineData("postgres")]
     [InlineData("sqlite")]
     public async Task Two_nodes_sharing_the_database_enforce_one_limit_together(string store)
     {
-        await using var upstream = new EchoUpstream();
         await using var gantry = await TestInstallation.CreateAsync(store);
-        await using var nodeA = await StartAsync(gantry);
-        var other = SameDatabase(gantry);
-        await using var nodeB = GantryProcess.Start(other, "start");
-        await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
-        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/shared");
-        await CreateAsync(gantry, "/routes", new { name = "limited", paths = new[] { "/limited" }, service = new { name = "echo" } });
-        var plugin = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/routes/limited/plugins", Limited(5))).Content.ReadFromJsonAsync<JsonObject>();
-        Assert.Equal("cluster", plugin!["config"]!["policy"]!.GetValue<string>());
-        string[] urls = [ProxyUrl(gantry) + "/limited", ProxyUrl(other) + "/limited"];
-        foreach (var url in urls)
-            Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(url, 5)).StatusCode);
-
-        await InOneMinuteWindowAsync();
-        for (var i = 0; i < 5; i++)
-        {
-            var passed = await GetAsync(urls[i % 2], "tester");
-            Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
-            Assert.Equal((4 - i).ToString(), Header(passed, "X-RateLimit-Remaining-Minute"));
-        }
-        foreach (var url in urls)
-        {
-            var refused = await GetAsync(url, "tester");
-            Assert.Equal((HttpStatusCode)429, refused.StatusCode);
-            Assert.Equal("API rate limit exceeded", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
-            Assert.Equal("0", Header(refused, "X-RateLimit-Remaining-Minute"));
-            Assert.InRange(int.Parse(Header(refused, "Retry-After")), 1, 60);
-        }
-        Assert.Equal("4", Header(await GetAsync(urls[1], "someone-else"), "X-RateLimit-Remaining-Minute"));
+        var plugin = await TwoNodesEnforceOneLimitOf5Async(gantry, Limited(5));
+        Assert.Equal("cluster", plugin["config"]!["policy"]!.GetValue<string>());
 
         // One row per window, under the route's id and the zero service id of a route-scoped instance; refused requests are not counted.
         var route = plugin["route"]!["id"]!.GetValue<string>();

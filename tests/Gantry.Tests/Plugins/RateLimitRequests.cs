@@ -1,3 +1,9 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gantry.Tests.Proxy;
+using Gantry.Tests.Support;
 using static Gantry.Tests.Support.ProxyNode;
 
 namespace Gantry.Tests.Plugins;
@@ -29,5 +35,51 @@ public static class RateLimitRequests
         var second = DateTimeOffset.UtcNow.Second;
         if (second >= 45)
             await Task.Delay(TimeSpan.FromSeconds(61 - second));
+    }
+
+    /// <summary>
+    /// Two nodes of the installation on its database (for SQLite, the same file) serve /limited through
+    /// <paramref name="plugin"/> (a limit of 5 a minute by X-Client): five requests alternating between the
+    /// nodes pass with Kong's headers counting down, the sixth is refused 429 on either node, and another
+    /// client keeps its own count. Returns the instance as the Admin API created it.
+    /// </summary>
+    public static async Task<JsonObject> TwoNodesEnforceOneLimitOf5Async(TestInstallation gantry, object plugin)
+    {
+        await using var upstream = new EchoUpstream();
+        await using var nodeA = await StartAsync(gantry);
+        var other = SecondNode(gantry);
+        if (!gantry.IsPostgres)
+            other["GANTRY_SQLITE_PATH"] = gantry.SqlitePath;
+        await using var nodeB = GantryProcess.Start(other, "start");
+        await nodeB.WaitForOutputAsync("started", TimeSpan.FromSeconds(60));
+        await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/shared");
+        await CreateAsync(gantry, "/routes", new { name = "limited", paths = new[] { "/limited" }, service = new { name = "echo" } });
+        var created = await (await Http.PostAsJsonAsync(gantry.AdminUrl + "/routes/limited/plugins", plugin)).Content.ReadFromJsonAsync<JsonObject>();
+        string[] urls = [ProxyUrl(gantry) + "/limited", ProxyUrl(other) + "/limited"];
+        foreach (var url in urls)
+            Assert.Equal(HttpStatusCode.OK, (await UntilLimitedAsync(url, 5)).StatusCode);
+
+        await InOneMinuteWindowAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            var passed = await GetAsync(urls[i % 2], "tester");
+            Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+            Assert.Equal((4 - i).ToString(), Header(passed, "X-RateLimit-Remaining-Minute"));
+            Assert.Equal((4 - i).ToString(), Header(passed, "RateLimit-Remaining"));
+        }
+        foreach (var url in urls)
+        {
+            var refused = await GetAsync(url, "tester");
+            Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+            Assert.Equal("API rate limit exceeded", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+            Assert.Equal("5", Header(refused, "X-RateLimit-Limit-Minute"));
+            Assert.Equal("0", Header(refused, "X-RateLimit-Remaining-Minute"));
+            Assert.Equal("5", Header(refused, "RateLimit-Limit"));
+            Assert.InRange(int.Parse(Header(refused, "Retry-After")), 1, 60);
+            Assert.Equal(Header(refused, "Retry-After"), Header(refused, "RateLimit-Reset"));
+        }
+        // Another client still has its own count, on either node.
+        Assert.Equal("4", Header(await GetAsync(urls[1], "someone-else"), "X-RateLimit-Remaining-Minute"));
+        return created!;
     }
 }
