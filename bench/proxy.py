@@ -137,13 +137,13 @@ def run_wrk(url, seconds, script=None, header=None):
 
 
 class Gantry:
-    def __init__(self, work, name, base_port, log_level="notice"):
+    def __init__(self, work, name, base_port, log_level="notice", extra_env=None):
         self.prefix = os.path.join(work, name)
         self.proxy = f"127.0.0.1:{base_port}"
         self.admin = f"http://127.0.0.1:{base_port + 1}"
         self.env = dict(os.environ, GANTRY_PREFIX=self.prefix, GANTRY_DATABASE="sqlite", GANTRY_PROXY_LISTEN=self.proxy,
                         GANTRY_ADMIN_LISTEN=self.admin[7:], GANTRY_STATUS_LISTEN=f"127.0.0.1:{base_port + 2}",
-                        GANTRY_LOG_LEVEL=log_level, GANTRY_DB_UPDATE_FREQUENCY="0.5")
+                        GANTRY_LOG_LEVEL=log_level, GANTRY_DB_UPDATE_FREQUENCY="0.5", **(extra_env or {}))
         subprocess.run([os.path.join(ROOT, "bin", "gantry"), "start", "--daemon"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(self.prefix, "pids", "gantry.pid")) as f:
             self.pid = int(f.read().strip())
