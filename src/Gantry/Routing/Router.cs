@@ -77,6 +77,9 @@ public sealed class Router
                 invalid(route, new RouterConfigurationException($"{route.Describe()}: the id appears more than once."));
                 continue;
             }
+            // Gantry proxies no streams: a tcp, tls, udp or tls_passthrough route is valid but matches no HTTP request.
+            if (ExpressionParser.IsStream(route.Protocols))
+                continue;
             if (previous is null || !previous._compiled.TryGetValue(route, out var compiled))
             {
                 output.Clear();
