@@ -303,6 +303,35 @@ public sealed class ExpressionTests
     }
 
     [Fact]
+    public void Traditional_routes_keep_their_own_order_below_every_expression_route_as_Kong_keys_them()
+    {
+        // The strongest key an HTTP route's fields can earn, against the weakest expression route's.
+        Assert.True(RoutePriority.Compute(5, true, 255, true, int.MaxValue, (1 << 19) - 1) < Router.ExpressionRouteKey);
+
+        var router = Router.Build([
+            new RouteDefinition
+            {
+                Id = IdOf(9), Name = "five-fields", Methods = ["GET", "POST"], Hosts = ["example.com"], Paths = ["/a"], Snis = ["example.com"],
+                Headers = new Dictionary<string, IReadOnlyList<string>> { ["x-tier"] = ["gold"] },
+            },
+            new RouteDefinition { Id = IdOf(8), Name = "short", Paths = ["/a"] },
+            new RouteDefinition { Id = IdOf(7), Name = "long", Paths = ["/a/b"] },
+            new RouteDefinition { Id = IdOf(6), Name = "regex", Paths = ["~/a/b/c$"], RegexPriority = 1 },
+            E(1, "http.path ^= \"/a\" && http.method == \"POST\""),
+        ]);
+        string? Route(string method, string path, bool gold) => router.Match(method, "example.com", 80, path,
+            new Headers(gold ? new() { ["x-tier"] = "gold" } : []), null, false,
+            new RequestConnection(IPAddress.Loopback, 40000, IPAddress.Loopback, 80, null))?.Route.Name;
+
+        Assert.Equal("e1", Route("POST", "/a", gold: true));
+        Assert.Equal("five-fields", Route("GET", "/a", gold: true));
+        Assert.Equal("short", Route("GET", "/a", gold: false));
+        Assert.Equal("long", Route("GET", "/a/b", gold: false));
+        Assert.Equal("regex", Route("GET", "/a/b/c", gold: false));
+        Assert.Equal("e1", Route("POST", "/a/b/c", gold: false));
+    }
+
+    [Fact]
     public void Strip_path_removes_the_matched_prefix_and_a_path_regex_gives_its_captures()
     {
         var router = Router.Build([
