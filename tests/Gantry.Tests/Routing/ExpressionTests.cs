@@ -366,4 +366,18 @@ public sealed class ExpressionTests
         Assert.Equal("Router Expression failed validation: cannot set 'priority' with 'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' simultaneously",
             Refusal(expressions, "{\"paths\": [\"/a\"], \"priority\": 3}")!.Fields!["@entity"]![0]!.GetValue<string>());
     }
+
+    [Fact]
+    public void Writes_check_segment_names_and_read_a_stream_route_against_the_stream_fields()
+    {
+        var expressions = Routes.ExpressionsSchema;
+        string? EntityError(string json) => Refusal(expressions, json)?.Fields?["@entity"]?[0]?.GetValue<string>();
+
+        Assert.Equal("Router Expression failed validation: illformed http.path.segments.* field (at line 1, column 1)",
+            EntityError("{\"expression\": \"http.path.segments.01 == \\\"a\\\"\"}"));
+        Assert.Null(Refusal(expressions, "{\"expression\": \"http.path.segments.0_2 == \\\"a/b/c\\\" && any(http.queries.q) == \\\"1\\\"\"}"));
+        Assert.Equal("Router Expression failed validation: Unknown LHS field 'http.path' (at line 1, column 1)",
+            EntityError("{\"protocols\": [\"tcp\"], \"expression\": \"http.path == \\\"/a\\\"\"}"));
+        Assert.Null(Refusal(expressions, "{\"protocols\": [\"tls\"], \"expression\": \"tls.sni == \\\"db\\\" && net.dst.port == 5432\"}"));
+    }
 }
