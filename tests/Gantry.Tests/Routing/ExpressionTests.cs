@@ -149,9 +149,12 @@ public sealed class ExpressionTests
         var router = Router.Build([
             new RouteDefinition { Id = IdOf(1), Name = "stream", Protocols = ["tcp"], Expression = "net.dst.port == 80", Priority = 9 },
             new RouteDefinition { Id = IdOf(2), Name = "stream-traditional", Protocols = ["tls"], Snis = ["example.com"] },
-            E(3, "http.path ^= \"/\""),
+            new RouteDefinition { Id = IdOf(4), Name = "stream-sources", Protocols = ["tcp"] },
+            E(3, "http.path ^= \"/a\""),
         ]);
         Assert.Equal("e3", Routed(router, "/a"));
+        // A stream route has nothing an HTTP request could fail, so in the HTTP router it would take every request.
+        Assert.Null(Routed(router, "/b"));
     }
 
     [Theory]
