@@ -16,13 +16,18 @@ Targets (each a process on loopback):
   gantry-g http-log to a loopback collector (the anchor upstream's nginx answers its batches)
   gantry-c1 the same 10,000-route node, every request on one of its routes (separates size from spread)
   gantry-c Gantry with 10,000 generated routes, each request on a random one of them
+  gantry-x1 a node with router_flavor = expressions and 10,000 expression routes (http.path ^= "/r<i>/"), every
+           request on one of them
+  gantry-x the same node, each request on a random one of them (compare with gantry-c, the same routes as paths)
 
 After a 2 s warm-up of each target, every round runs wrk (-t1 -c32 --latency) once per target, in turn; the table gives medians over
 rounds of requests/s, p50 and p99 latency, CPU time of the target's processes per request
 (user + system, from /proc) and their resident memory at the end. Needs nginx and wrk
 (apt-get install nginx wrk redis-server).
 
-usage: bench/proxy.py [--rounds 3] [--seconds 5] [--routes 10000]
+usage: bench/proxy.py [--rounds 3] [--seconds 5] [--routes 10000] [--only gantry-x,gantry-c]
+  --only measures the listed targets alone and starts only what they need (the anchor upstream always),
+  for a quick look at one case; the ratio columns are left empty when their reference is not measured.
 """
 import argparse
 import concurrent.futures
@@ -137,13 +142,13 @@ def run_wrk(url, seconds, script=None, header=None):
 
 
 class Gantry:
-    def __init__(self, work, name, base_port, log_level="notice", extra_env=None):
+    def __init__(self, work, name, base_port, log_level="notice", **settings):
         self.prefix = os.path.join(work, name)
         self.proxy = f"127.0.0.1:{base_port}"
         self.admin = f"http://127.0.0.1:{base_port + 1}"
         self.env = dict(os.environ, GANTRY_PREFIX=self.prefix, GANTRY_DATABASE="sqlite", GANTRY_PROXY_LISTEN=self.proxy,
                         GANTRY_ADMIN_LISTEN=self.admin[7:], GANTRY_STATUS_LISTEN=f"127.0.0.1:{base_port + 2}",
-                        GANTRY_LOG_LEVEL=log_level, GANTRY_DB_UPDATE_FREQUENCY="0.5", **(extra_env or {}))
+                        GANTRY_LOG_LEVEL=log_level, GANTRY_DB_UPDATE_FREQUENCY="0.5", **settings)
         subprocess.run([os.path.join(ROOT, "bin", "gantry"), "start", "--daemon"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(self.prefix, "pids", "gantry.pid")) as f:
             self.pid = int(f.read().strip())
@@ -158,12 +163,52 @@ class Gantry:
         subprocess.run([os.path.join(ROOT, "bin", "gantry"), "stop"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def setup_node_a(work, nodes):
+    """Node A: /a without plugins, /b behind key-auth and rate-limiting, and one route per plugin case."""
+    a = Gantry(work, "gantry-a", 18090)
+    nodes.append(a)
+    a.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
+    a.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
+    b_route = a.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
+    a.post("/consumers", {"username": "bench"})
+    a.post("/consumers/bench/key-auth", {"key": "bench-key"})
+    a.post(f"/routes/{b_route['id']}/plugins", {"name": "key-auth"})
+    a.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+    d_route = a.post("/services/up/routes", {"name": "shared-limit", "paths": ["/d"]})
+    a.post(f"/routes/{d_route['id']}/plugins", {"name": "key-auth"})
+    a.post(f"/routes/{d_route['id']}/plugins", {"name": "rate-limiting", "config": {
+        "second": 1000000000, "limit_by": "consumer", "policy": "redis", "redis": {"host": "127.0.0.1", "port": 18096}}})
+    d1_route = a.post("/services/up/routes", {"name": "synced-limit", "paths": ["/d1"]})
+    a.post(f"/routes/{d1_route['id']}/plugins", {"name": "key-auth"})
+    a.post(f"/routes/{d1_route['id']}/plugins", {"name": "rate-limiting", "config": {
+        "second": 1000000000, "limit_by": "consumer", "policy": "redis", "sync_rate": 1, "redis": {"host": "127.0.0.1", "port": 18096}}})
+    e_route = a.post("/services/up/routes", {"name": "transformed", "paths": ["/e"]})
+    a.post(f"/routes/{e_route['id']}/plugins", {"name": "request-transformer", "config": {
+        "remove": {"headers": ["x-drop"]}, "rename": {"headers": ["x-old:x-new"]},
+        "add": {"headers": ["x-added:1"], "querystring": ["q:1"]}}})
+    a.post(f"/routes/{e_route['id']}/plugins", {"name": "response-transformer", "config": {
+        "remove": {"headers": ["server"]}, "add": {"headers": ["x-served-by:gantry"]}}})
+    f_route = a.post("/services/up/routes", {"name": "cached", "paths": ["/f"]})
+    a.post(f"/routes/{f_route['id']}/plugins", {"name": "proxy-cache", "config": {
+        "strategy": "memory", "content_type": ["text/plain"], "cache_ttl": 3600}})
+    g_route = a.post("/services/up/routes", {"name": "logged", "paths": ["/g"]})
+    a.post(f"/routes/{g_route['id']}/plugins", {"name": "http-log", "config": {
+        "http_endpoint": "http://127.0.0.1:18080/collector", "queue": {"max_batch_size": 100}}})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--routes", type=int, default=10000)
+    parser.add_argument("--only", default="", help="comma-separated targets to measure (default: all)")
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+
+    def wanted(*names):
+        return not only or any(name in only for name in names)
+
+    node_a_targets = ("gantry-a", "gantry-b", "gantry-d", "gantry-d1", "gantry-e", "gantry-f", "gantry-g")
     for tool in ("nginx", "wrk", "redis-server"):
         if not shutil.which(tool):
             sys.exit(f"Error: {tool} is not installed (apt-get install nginx wrk redis-server)")
@@ -179,6 +224,8 @@ def main():
         with open("/tmp/anchor-proxy.pid") as f:
             pids["nginx"] = int(f.read())
         for anchor in ("yarp-min", "kestrel-hello"):
+            if not wanted("yarp" if anchor == "yarp-min" else "kestrel"):
+                continue
             shutil.copytree(os.path.join(anchors, anchor), os.path.join(work, anchor))
             subprocess.run(["dotnet", "build", os.path.join(work, anchor), "-c", "Release", "-o", os.path.join(work, anchor + "-bin"),
                             "--nologo", "-v", "quiet"], check=True, stdout=subprocess.DEVNULL)
@@ -186,85 +233,85 @@ def main():
             processes.append(process)
             pids["yarp" if anchor == "yarp-min" else "kestrel"] = process.pid
 
-        redis = subprocess.Popen(["redis-server", "--port", "18096", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        processes.append(redis)
+        redis = None
+        if wanted("gantry-d", "gantry-d1"):
+            redis = subprocess.Popen(["redis-server", "--port", "18096", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            processes.append(redis)
 
-        # Node A: route /a without plugins, route /b behind key-auth and rate-limiting.
-        a = Gantry(work, "gantry-a", 18090)
-        nodes.append(a)
-        a.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-        a.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
-        b_route = a.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
-        a.post("/consumers", {"username": "bench"})
-        a.post("/consumers/bench/key-auth", {"key": "bench-key"})
-        a.post(f"/routes/{b_route['id']}/plugins", {"name": "key-auth"})
-        a.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
-        d_route = a.post("/services/up/routes", {"name": "shared-limit", "paths": ["/d"]})
-        a.post(f"/routes/{d_route['id']}/plugins", {"name": "key-auth"})
-        a.post(f"/routes/{d_route['id']}/plugins", {"name": "rate-limiting", "config": {
-            "second": 1000000000, "limit_by": "consumer", "policy": "redis", "redis": {"host": "127.0.0.1", "port": 18096}}})
-        d1_route = a.post("/services/up/routes", {"name": "synced-limit", "paths": ["/d1"]})
-        a.post(f"/routes/{d1_route['id']}/plugins", {"name": "key-auth"})
-        a.post(f"/routes/{d1_route['id']}/plugins", {"name": "rate-limiting", "config": {
-            "second": 1000000000, "limit_by": "consumer", "policy": "redis", "sync_rate": 1, "redis": {"host": "127.0.0.1", "port": 18096}}})
-        e_route = a.post("/services/up/routes", {"name": "transformed", "paths": ["/e"]})
-        a.post(f"/routes/{e_route['id']}/plugins", {"name": "request-transformer", "config": {
-            "remove": {"headers": ["x-drop"]}, "rename": {"headers": ["x-old:x-new"]},
-            "add": {"headers": ["x-added:1"], "querystring": ["q:1"]}}})
-        a.post(f"/routes/{e_route['id']}/plugins", {"name": "response-transformer", "config": {
-            "remove": {"headers": ["server"]}, "add": {"headers": ["x-served-by:gantry"]}}})
-        f_route = a.post("/services/up/routes", {"name": "cached", "paths": ["/f"]})
-        a.post(f"/routes/{f_route['id']}/plugins", {"name": "proxy-cache", "config": {
-            "strategy": "memory", "content_type": ["text/plain"], "cache_ttl": 3600}})
-        g_route = a.post("/services/up/routes", {"name": "logged", "paths": ["/g"]})
-        a.post(f"/routes/{g_route['id']}/plugins", {"name": "http-log", "config": {
-            "http_endpoint": "http://127.0.0.1:18080/collector", "queue": {"max_batch_size": 100}}})
+        def many_routes(node, route):
+            node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
+            started = time.time()
 
-        # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
-        c = Gantry(work, "gantry-c", 18093)  # at notice the snapshot build time is in its log
-        nodes.append(c)
-        c.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-        started = time.time()
+            def create(i):
+                status, answer = http("POST", node.admin + "/services/up/routes", route(i))
+                if status != 201:
+                    raise RuntimeError(f"route {i}: {status} {answer[:200]!r}")
 
-        def create(i):
-            status, answer = http("POST", c.admin + "/services/up/routes", {"name": f"r{i}", "paths": [f"/r{i}"]})
-            if status != 201:
-                raise RuntimeError(f"route {i}: {status} {answer[:200]!r}")
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(create, range(args.routes)))
+            print(f"{os.path.basename(node.prefix)}: created {args.routes} routes in {time.time() - started:.1f} s", file=sys.stderr)
 
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(create, range(args.routes)))
-        print(f"created {args.routes} routes in {time.time() - started:.1f} s", file=sys.stderr)
+        def build_ms(node):
+            """The snapshot build time with every route, from the node's log (it logs builds at notice)."""
+            builds = re.findall(r"built in (\d+) ms \((\d+) routes", open(os.path.join(node.prefix, "logs", "error.log")).read())
+            return next((int(ms) for ms, routes in reversed(builds) if int(routes) == args.routes), None)
+
+        if wanted(*node_a_targets):
+            setup_node_a(work, nodes)
+
+        c = x = None
+        if wanted("gantry-c", "gantry-c1"):
+            # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
+            c = Gantry(work, "gantry-c", 18093)  # at notice the snapshot build time is in its log
+            nodes.append(c)
+            many_routes(c, lambda i: {"name": f"r{i}", "paths": [f"/r{i}"]})
+        if wanted("gantry-x", "gantry-x1"):
+            # Node X: the same routes as expressions, under router_flavor = expressions.
+            x = Gantry(work, "gantry-x", 18097, GANTRY_ROUTER_FLAVOR="expressions")
+            nodes.append(x)
+            many_routes(x, lambda i: {"name": f"r{i}", "expression": f'http.path ^= "/r{i}/"'})
         script = os.path.join(work, "spread.lua")
         with open(script, "w") as f:
             f.write(f"math.randomseed(42)\nrequest = function()\n  return wrk.format('GET', '/r' .. math.random(0, {args.routes - 1}) .. '/x')\nend\n")
 
-        wait_until(lambda: http("GET", "http://127.0.0.1:18090/a")[0] == 200 and
-                   http("GET", "http://127.0.0.1:18090/b", headers={"apikey": "bench-key"})[0] == 200 and
-                   http("GET", "http://127.0.0.1:18090/d", headers={"apikey": "bench-key"})[0] == 200 and
-                   http("GET", "http://127.0.0.1:18090/f")[0] == 200 and http("GET", "http://127.0.0.1:18090/g")[0] == 200 and
-                   http("GET", "http://127.0.0.1:18082/")[0] == 200 and http("GET", "http://127.0.0.1:18083/")[0] == 200,
-                   "the anchors and node A serving")
-        wait_until(lambda: http("GET", f"http://127.0.0.1:18093/r{args.routes - 1}/x")[0] == 200, "node C serving its last route", timeout=120)
-        time.sleep(1.5)  # let node C finish the rebuild that includes the last route before measuring
-        builds = re.findall(r"built in (\d+) ms \((\d+) routes", open(os.path.join(c.prefix, "logs", "error.log")).read())
-        build_ms = next((int(ms) for ms, routes in reversed(builds) if int(routes) == args.routes), None)
+        wait_until(lambda: http("GET", "http://127.0.0.1:18080/")[0] == 200, "the anchor upstream serving")
+        if wanted(*node_a_targets):
+            wait_until(lambda: http("GET", "http://127.0.0.1:18090/a")[0] == 200 and
+                       http("GET", "http://127.0.0.1:18090/b", headers={"apikey": "bench-key"})[0] == 200 and
+                       http("GET", "http://127.0.0.1:18090/d", headers={"apikey": "bench-key"})[0] == 200 and
+                       http("GET", "http://127.0.0.1:18090/f")[0] == 200 and http("GET", "http://127.0.0.1:18090/g")[0] == 200,
+                       "node A serving")
+        if wanted("yarp"):
+            wait_until(lambda: http("GET", "http://127.0.0.1:18082/")[0] == 200, "the YARP anchor serving")
+        if wanted("kestrel"):
+            wait_until(lambda: http("GET", "http://127.0.0.1:18083/")[0] == 200, "the Kestrel anchor serving")
+        for node, port in ((c, 18093), (x, 18097)):
+            if node is not None:
+                wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/r{args.routes - 1}/x")[0] == 200,
+                           f"{os.path.basename(node.prefix)} serving its last route", timeout=120)
+        time.sleep(1.5)  # let nodes C and X finish the rebuild that includes the last route before measuring
+        build_times = {name: build_ms(node) for name, node in (("C", c), ("X", x)) if node is not None}
 
+        a_pid = nodes[0].pid if wanted(*node_a_targets) else None
         targets = [
             ("direct", "http://127.0.0.1:18080/", pids["direct"], {}),
-            ("kestrel", "http://127.0.0.1:18083/", pids["kestrel"], {}),
+            ("kestrel", "http://127.0.0.1:18083/", pids.get("kestrel"), {}),
             ("nginx", "http://127.0.0.1:18081/", pids["nginx"], {}),
-            ("yarp", "http://127.0.0.1:18082/", pids["yarp"], {}),
-            ("gantry-a", "http://127.0.0.1:18090/a", a.pid, {}),
-            ("gantry-b", "http://127.0.0.1:18090/b", a.pid, {"header": "apikey: bench-key"}),
-            ("gantry-d", "http://127.0.0.1:18090/d", a.pid, {"header": "apikey: bench-key"}),
-            ("gantry-d1", "http://127.0.0.1:18090/d1", a.pid, {"header": "apikey: bench-key"}),
-            ("gantry-e", "http://127.0.0.1:18090/e", a.pid, {"header": "x-old: 1"}),
-            ("gantry-f", "http://127.0.0.1:18090/f", a.pid, {}),
-            ("gantry-g", "http://127.0.0.1:18090/g", a.pid, {}),
-            ("gantry-c1", f"http://127.0.0.1:18093/r{args.routes // 2}/x", c.pid, {}),
-            ("gantry-c", "http://127.0.0.1:18093", c.pid, {"script": script}),
+            ("yarp", "http://127.0.0.1:18082/", pids.get("yarp"), {}),
+            ("gantry-a", "http://127.0.0.1:18090/a", a_pid, {}),
+            ("gantry-b", "http://127.0.0.1:18090/b", a_pid, {"header": "apikey: bench-key"}),
+            ("gantry-d", "http://127.0.0.1:18090/d", a_pid, {"header": "apikey: bench-key"}),
+            ("gantry-d1", "http://127.0.0.1:18090/d1", a_pid, {"header": "apikey: bench-key"}),
+            ("gantry-e", "http://127.0.0.1:18090/e", a_pid, {"header": "x-old: 1"}),
+            ("gantry-f", "http://127.0.0.1:18090/f", a_pid, {}),
+            ("gantry-g", "http://127.0.0.1:18090/g", a_pid, {}),
+            ("gantry-c1", f"http://127.0.0.1:18093/r{args.routes // 2}/x", c and c.pid, {}),
+            ("gantry-c", "http://127.0.0.1:18093", c and c.pid, {"script": script}),
+            ("gantry-x1", f"http://127.0.0.1:18097/r{args.routes // 2}/x", x and x.pid, {}),
+            ("gantry-x", "http://127.0.0.1:18097", x and x.pid, {"script": script}),
         ]
+        targets = [target for target in targets if wanted(target[0])]
         results = {name: [] for name, *_ in targets}
         for name, url, pid, options in targets:  # warm-up: JIT, connection pools, nginx keep-alive
             run_wrk(url, 2, **options)
@@ -275,23 +322,30 @@ def main():
                 requests, rps, p50, p99 = run_wrk(url, args.seconds, **options)
                 used = cpu_seconds(members) - before
                 results[name].append((rps, p50, p99, used / requests * 1e6))
+                print(f"  {name}: {requests} requests, all 2xx", file=sys.stderr)
             print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
 
         rows = {}
         for name, url, pid, _ in targets:
             runs = results[name]
             rows[name] = [statistics.median(r[i] for r in runs) for i in range(4)] + [rss_mb(tree(pid))]
-        nginx, yarp, gantry_a = rows["nginx"][0], rows["yarp"][0], rows["gantry-a"][0]
+
+        def ratio(rps, reference):
+            return f"{rps / rows[reference][0]:.2f}" if reference in rows else ""
+
         print(f"\n{args.rounds} rounds of {args.seconds} s, wrk -t1 -c32, medians; CPU is the target's own processes per request\n")
         print("| target | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | × nginx | × YARP | × gantry-a |")
         print("|---|---|---|---|---|---|---|---|---|")
         for name, *_ in targets:
             rps, p50, p99, cpu, rss = rows[name]
-            print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.0f} | {rss:.0f} | {rps / nginx:.2f} | {rps / yarp:.2f} | "
-                  f"{rps / gantry_a:.2f} |")
-        note = "" if build_ms is None else f"; the {args.routes}-route snapshot built in {build_ms} ms"
-        print(f"\nnode A and node C RSS are whole processes (node A serves a, b, d, e, f and g){note}")
-        print(f"gantry-d's and gantry-d1's CPU include redis-server's ({rss_mb([redis.pid]):.0f} MB RSS at the end)")
+            print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.0f} | {rss:.0f} | {ratio(rps, 'nginx')} | {ratio(rps, 'yarp')} | "
+                  f"{ratio(rps, 'gantry-a')} |")
+        for name, ms in build_times.items():
+            if ms is not None:
+                print(f"\nnode {name}'s {args.routes}-route snapshot built in {ms} ms", end="")
+        print(f"\nnode A, C and X RSS are whole processes (node A serves a, b, d, e, f and g)")
+        if redis is not None:
+            print(f"gantry-d's and gantry-d1's CPU include redis-server's ({rss_mb([redis.pid]):.0f} MB RSS at the end)")
     finally:
         for node in nodes:
             node.stop()

@@ -40,7 +40,7 @@ VARIANTS = [
 
 def first_proxied(work, name, port, env):
     """Seconds from `gantry start` to the first 200 through a route created before the start."""
-    node = proxy.Gantry(work, name, port, extra_env=env)
+    node = proxy.Gantry(work, name, port, **env)
     node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
     node.post("/services/up/routes", {"paths": ["/a"]})
     proxy.wait_until(lambda: proxy.http("GET", f"http://{node.proxy}/a")[0] == 200, f"{name} serving")
@@ -79,7 +79,7 @@ def main():
         for index, (name, env) in enumerate(variants):
             starts[name] = statistics.median(first_proxied(work, f"start-{name}", 18200 + 3 * index, env) for _ in range(args.starts))
         for index, (name, env) in enumerate(variants):
-            node = proxy.Gantry(work, name, 18100 + 3 * index, extra_env=env)
+            node = proxy.Gantry(work, name, 18100 + 3 * index, **env)
             nodes.append(node)
             node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
             node.post("/services/up/routes", {"paths": ["/a"]})

@@ -30,8 +30,16 @@ public sealed class Router
 
     private sealed record Compiled(SubRoute[] SubRoutes, RouterConfigurationException? Error, ExpressionNode? Expression = null);
 
+    /// <summary>
+    /// Kong's ATC key for an expression route is this bit pattern or'ed with its priority (at most 2^46 − 1). The
+    /// highest key an HTTP route's traditional fields can earn (<see cref="RoutePriority"/>: five fields, plain hosts,
+    /// 255 headers) stays below it, so Kong never interleaves the two kinds: every expression route is tried first,
+    /// and one ordered list would rank them exactly as the two lists here do.
+    /// </summary>
+    internal const ulong ExpressionRouteKey = 0xFFUL << 56;
+
     // Routes with an expression (router_flavor = expressions), highest priority first, ties to the larger id as in
-    // Kong's ATC router; tried before the traditional routes. Empty under the other flavors. As Kong's prefilter
+    // Kong's ATC router; tried before the traditional routes (see ExpressionRouteKey). Empty under the other flavors. As Kong's prefilter
     // does, each is indexed by the path prefix it requires (none: the root), so a request tests only the routes
     // listed along its path, best rank first.
     private readonly (RouteDefinition Route, ExpressionNode Expression)[] _expressionRoutes;
@@ -77,6 +85,9 @@ public sealed class Router
                 invalid(route, new RouterConfigurationException($"{route.Describe()}: the id appears more than once."));
                 continue;
             }
+            // Gantry proxies no streams: a tcp, tls, udp or tls_passthrough route is valid but matches no HTTP request.
+            if (ExpressionParser.IsStream(route.Protocols))
+                continue;
             if (previous is null || !previous._compiled.TryGetValue(route, out var compiled))
             {
                 output.Clear();

@@ -69,6 +69,13 @@ public sealed class ExpressionTests
         { "net.dst.port == 0x1F40", true },
         { "net.dst.port == 017500", true },
         { "tls.sni == \"example.com\"", false },
+        { "http.path.segments.0 == \"api\"", true },
+        { "http.path.segments.1 ^= \"use\"", true },
+        { "http.path.segments.2 != \"x\"", false },
+        { "http.path.segments.0_1 == \"api/users\"", true },
+        { "http.path.segments.len == 2", true },
+        { "http.path.segments.len > 2", false },
+        { "any(http.headers.x_tenant) == \"ACME\"", true },
         { "!(http.method == \"POST\")", true },
         { "!(http.method == \"GET\")", false },
     };
@@ -95,6 +102,59 @@ public sealed class ExpressionTests
         var mixed = Request(headers: [("X-Env", ["prod", "dev"])]);
         Assert.True(Matches("http.headers.x_env == \"prod\"", both));
         Assert.False(Matches("http.headers.x_env == \"prod\"", mixed));
+    }
+
+    [Fact]
+    public void Any_lets_one_value_of_a_repeated_header_or_argument_suffice()
+    {
+        var mixed = Request(query: "a=2&a=10", headers: [("X-Env", ["Prod", "dev"])]);
+        Assert.False(Matches("http.headers.x_env == \"dev\"", mixed));
+        Assert.True(Matches("any(http.headers.x_env) == \"dev\"", mixed));
+        Assert.False(Matches("any(http.headers.x_env) == \"prod\"", mixed));
+        Assert.True(Matches("any(lower(http.headers.x_env)) == \"prod\"", mixed));
+        Assert.True(Matches("lower(any(http.headers.x_env)) == \"prod\"", mixed));
+        Assert.False(Matches("any(http.headers.x_env) ~ \"^q\"", mixed));
+        Assert.False(Matches("any(http.headers.x_other) != \"dev\"", mixed));
+        Assert.False(Matches("http.queries.a == \"2\"", mixed));
+        Assert.True(Matches("any(http.queries.a) == \"2\"", mixed));
+    }
+
+    // Kong's router spec cases: segments split after the leading '/', trailing empty ones dropped, ranges joined by '/'.
+    [Theory]
+    [InlineData("/foo", "http.path.segments.0 == \"foo\" && http.path.segments.len == 1", true)]
+    [InlineData("/foo/", "http.path.segments.0 == \"foo\" && http.path.segments.len == 1", true)]
+    [InlineData("/foo/xxx", "http.path.segments.0 == \"foo\" && http.path.segments.len == 1", false)]
+    [InlineData("/", "http.path.segments.len == 0", true)]
+    [InlineData("/", "http.path.segments.0 == \"\"", false)]
+    [InlineData("/foo/bar/baz/12345", "http.path.segments.0 == \"foo\" && http.path.segments.3 ~ r#\"\\d+\"#", true)]
+    [InlineData("/123/hello-world/bar", "http.path.segments.0_1 ~ r#\"\\d+/\\w+\"#", true)]
+    [InlineData("/foo/xxx/yyy/zzz/bar", "http.path.segments.1_3 == r#\"xxx/yyy/zzz\"#", true)]
+    [InlineData("/foo/xxx/yyy/", "http.path.segments.1_2 == r#\"xxx/yyy\"# && http.path.segments.len == 3", true)]
+    [InlineData("/foo/bar", "http.path.segments.1_2 == \"bar\"", false)]
+    [InlineData("/foo/bar", "http.path.segments.10_11 == r#\"foo/bar\"#", false)]
+    [InlineData("/a//b", "http.path.segments.1 == \"\" && http.path.segments.len == 3", true)]
+    public void Path_segments_as_Kong_splits_them(string path, string expression, bool expected) =>
+        Assert.Equal(expected, Matches(expression, Request(path: path)));
+
+    [Fact]
+    public void Stream_routes_are_read_against_the_stream_fields_and_not_routed_as_HTTP()
+    {
+        Assert.Equal("Unknown LHS field 'http.path' (at line 1, column 1)", ExpressionParser.ErrorOf("http.path == \"/a\"", ["tcp"]));
+        Assert.Equal("Unknown LHS field 'http.headers.x' (at line 1, column 29)",
+            ExpressionParser.ErrorOf("net.dst.port == 5432 && any(http.headers.x) == \"a\"", ["tls"]));
+        Assert.Null(ExpressionParser.ErrorOf("net.src.ip in 10.0.0.0/8 && net.dst.port == 5432 && tls.sni =^ \".db\" && net.protocol == \"tls\"", ["tls"]));
+        Assert.Null(ExpressionParser.ErrorOf("net.src.port > 1024", ["udp"]));
+        Assert.Null(ExpressionParser.ErrorOf("http.path == \"/a\"", ["http", "https"]));
+
+        var router = Router.Build([
+            new RouteDefinition { Id = IdOf(1), Name = "stream", Protocols = ["tcp"], Expression = "net.dst.port == 80", Priority = 9 },
+            new RouteDefinition { Id = IdOf(2), Name = "stream-traditional", Protocols = ["tls"], Snis = ["example.com"] },
+            new RouteDefinition { Id = IdOf(4), Name = "stream-sources", Protocols = ["tcp"] },
+            E(3, "http.path ^= \"/a\""),
+        ]);
+        Assert.Equal("e3", Routed(router, "/a"));
+        // A stream route has nothing an HTTP request could fail, so in the HTTP router it would take every request.
+        Assert.Null(Routed(router, "/b"));
     }
 
     [Theory]
@@ -135,7 +195,17 @@ public sealed class ExpressionTests
         { "net.src.ip not 10.0.0.0/8", "expected 'in' after 'not', found '10.0.0.0/8'", 15 },
         { "net.src.ip in 10.0.0.0/33", "invalid CIDR block '10.0.0.0/33'", 14 },
         { "net.dst.port == 99999999999999999999", "invalid integer '99999999999999999999' (decimal, 0x hexadecimal or 0-prefixed octal)", 16 },
-        { "upper(http.host) == \"a\"", "unknown transformation 'upper'; expected lower", 0 },
+        { "upper(http.host) == \"a\"", "unknown transformation 'upper'; expected lower or any", 0 },
+        { "any(lower(http.host) == \"a\"", "expected ')', found '=='", 21 },
+        { "any(foo(http.host)) == \"a\"", "unknown transformation 'foo'; expected lower or any", 4 },
+        { "http.path.segments.01 == \"a\"", "illformed http.path.segments.* field", 0 },
+        { "http.path.segments.2_1 == \"a\"", "illformed http.path.segments.* field", 0 },
+        { "http.path.segments.1_1 == \"a\"", "illformed http.path.segments.* field", 0 },
+        { "http.path.segments.0_0 == \"a\"", "illformed http.path.segments.* field", 0 },
+        { "lower(http.path.segments.x) == \"a\"", "illformed http.path.segments.* field", 6 },
+        { "http.path.segments.len == \"3\"", "Type mismatch between the LHS and RHS values of predicate ('http.path.segments.len' is an integer, the value is a string)", 26 },
+        { "http.path.segments.0 == 3", "Type mismatch between the LHS and RHS values of predicate ('http.path.segments.0' is a string, the value is an integer)", 24 },
+        { "lower(http.path.segments.len) == 3", "lower-case transformation function only supported with String type fields", 0 },
         { "http.path ~ \"(\"", "invalid regex '(': ", 12 },
         // Type errors: Kong's words, pointing at the predicate or its value.
         { "http.paths == \"/a\"", "Unknown LHS field 'http.paths'", 0 },
@@ -236,6 +306,35 @@ public sealed class ExpressionTests
     }
 
     [Fact]
+    public void Traditional_routes_keep_their_own_order_below_every_expression_route_as_Kong_keys_them()
+    {
+        // The strongest key an HTTP route's fields can earn, against the weakest expression route's.
+        Assert.True(RoutePriority.Compute(5, true, 255, true, int.MaxValue, (1 << 19) - 1) < Router.ExpressionRouteKey);
+
+        var router = Router.Build([
+            new RouteDefinition
+            {
+                Id = IdOf(9), Name = "five-fields", Methods = ["GET", "POST"], Hosts = ["example.com"], Paths = ["/a"], Snis = ["example.com"],
+                Headers = new Dictionary<string, IReadOnlyList<string>> { ["x-tier"] = ["gold"] },
+            },
+            new RouteDefinition { Id = IdOf(8), Name = "short", Paths = ["/a"] },
+            new RouteDefinition { Id = IdOf(7), Name = "long", Paths = ["/a/b"] },
+            new RouteDefinition { Id = IdOf(6), Name = "regex", Paths = ["~/a/b/c$"], RegexPriority = 1 },
+            E(1, "http.path ^= \"/a\" && http.method == \"POST\""),
+        ]);
+        string? Route(string method, string path, bool gold) => router.Match(method, "example.com", 80, path,
+            new Headers(gold ? new() { ["x-tier"] = "gold" } : []), null, false,
+            new RequestConnection(IPAddress.Loopback, 40000, IPAddress.Loopback, 80, null))?.Route.Name;
+
+        Assert.Equal("e1", Route("POST", "/a", gold: true));
+        Assert.Equal("five-fields", Route("GET", "/a", gold: true));
+        Assert.Equal("short", Route("GET", "/a", gold: false));
+        Assert.Equal("long", Route("GET", "/a/b", gold: false));
+        Assert.Equal("regex", Route("GET", "/a/b/c", gold: false));
+        Assert.Equal("e1", Route("POST", "/a/b/c", gold: false));
+    }
+
+    [Fact]
     public void Strip_path_removes_the_matched_prefix_and_a_path_regex_gives_its_captures()
     {
         var router = Router.Build([
@@ -269,5 +368,19 @@ public sealed class ExpressionTests
             Refusal(expressions, "{\"expression\": \"http.path == \\\"/a\\\"\", \"regex_priority\": 3}")!.Fields!["@entity"]![0]!.GetValue<string>());
         Assert.Equal("Router Expression failed validation: cannot set 'priority' with 'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations' simultaneously",
             Refusal(expressions, "{\"paths\": [\"/a\"], \"priority\": 3}")!.Fields!["@entity"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Writes_check_segment_names_and_read_a_stream_route_against_the_stream_fields()
+    {
+        var expressions = Routes.ExpressionsSchema;
+        string? EntityError(string json) => Refusal(expressions, json)?.Fields?["@entity"]?[0]?.GetValue<string>();
+
+        Assert.Equal("Router Expression failed validation: illformed http.path.segments.* field (at line 1, column 1)",
+            EntityError("{\"expression\": \"http.path.segments.01 == \\\"a\\\"\"}"));
+        Assert.Null(Refusal(expressions, "{\"expression\": \"http.path.segments.0_2 == \\\"a/b/c\\\" && any(http.queries.q) == \\\"1\\\"\"}"));
+        Assert.Equal("Router Expression failed validation: Unknown LHS field 'http.path' (at line 1, column 1)",
+            EntityError("{\"protocols\": [\"tcp\"], \"expression\": \"http.path == \\\"/a\\\"\"}"));
+        Assert.Null(Refusal(expressions, "{\"protocols\": [\"tls\"], \"expression\": \"tls.sni == \\\"db\\\" && net.dst.port == 5432\"}"));
     }
 }

@@ -133,7 +133,7 @@ public static class Routes
             yield return (null, failed + "cannot set 'regex_priority' with 'expression' simultaneously");
             yield break;
         }
-        if (Routing.Expressions.ExpressionParser.ErrorOf(expression) is { } parseError)
+        if (Routing.Expressions.ExpressionParser.ErrorOf(expression, (route["protocols"] as JsonArray)?.Select(p => p?.ToString())) is { } parseError)
             yield return (null, failed + parseError);
     }
 

@@ -53,6 +53,8 @@ public sealed class PredicateNode : ExpressionNode
 {
     public required ExpressionField Field { get; init; }
     public required bool Lower { get; init; }
+    /// <summary><c>any(field)</c>: one value of a repeated header or query argument suffices, instead of every value.</summary>
+    public bool Any { get; init; }
     public required ExpressionOperator Operator { get; init; }
     public required ExpressionType LiteralType { get; init; }
     /// <summary>Offset of the predicate in the expression text, for messages.</summary>

@@ -6,7 +6,7 @@ namespace Gantry.Routing.Expressions;
 /// <summary>
 /// Runs a parsed expression against a request, with Kong's semantics: a predicate on a field the request
 /// lacks is false (whatever the operator, <c>!=</c> and <c>not in</c> included); on a field with several
-/// values (a repeated header or query argument) every value must satisfy it. A <c>http.path</c> predicate
+/// values (a repeated header or query argument) every value must satisfy it, or one under <c>any()</c>. A <c>http.path</c> predicate
 /// that matched (==, ^= or ~) records the matched text, which strip_path removes, and a path regex its captures;
 /// what a branch recorded is dropped when the branch fails, so only the branch that matched speaks.
 /// </summary>
@@ -65,9 +65,17 @@ public static class ExpressionEvaluator
         {
             case ExpressionType.Int:
             {
-                var value = field.Source == FieldSource.SourcePort ? request.SourcePort : request.DestinationPort;
-                if (value <= 0)
-                    return false;
+                int value;
+                if (field.Source == FieldSource.PathSegmentCount)
+                {
+                    value = request.Segments.Length;
+                }
+                else
+                {
+                    value = field.Source == FieldSource.SourcePort ? request.SourcePort : request.DestinationPort;
+                    if (value <= 0)
+                        return false;
+                }
                 return p.Operator switch
                 {
                     ExpressionOperator.Equals => value == p.Int,
@@ -106,11 +114,14 @@ public static class ExpressionEvaluator
             FieldSource.Sni => request.Sni is null ? StringValues.Empty : new StringValues(request.Sni),
             FieldSource.Header => request.Headers.Get(field.Key!),
             FieldSource.Query => request.QueryValues(field.Key!),
+            FieldSource.PathSegments => request.SegmentRange(field.First, field.Last) is { } segments ? new StringValues(segments) : StringValues.Empty,
             _ => StringValues.Empty,
         };
         if (values.Count == 0)
             return false;
         Match? regexMatch = null;
+        // Without any(), every value must pass until one fails; with it, none has passed until one does.
+        var satisfied = !p.Any;
         for (var i = 0; i < values.Count; i++)
         {
             var value = values[i] ?? "";
@@ -127,9 +138,14 @@ public static class ExpressionEvaluator
                 ExpressionOperator.Regex => (regexMatch = RouterRegex.Match(p.Pattern!, value)) is not null,
                 _ => false,
             };
-            if (!ok)
-                return false;
+            if (ok == p.Any)
+            {
+                satisfied = ok;
+                break;
+            }
         }
+        if (!satisfied)
+            return false;
         if (field.Source == FieldSource.Path)
         {
             switch (p.Operator)

@@ -21,15 +21,27 @@ public sealed class ExpressionParser
 {
     private const string Operators = "an operator (==, !=, ~, ^=, =^, >, >=, <, <=, in, not in, contains)";
 
+    private static readonly string[] StreamProtocols = ["tcp", "tls", "udp", "tls_passthrough"];
+
     private readonly string _text;
+    private readonly bool _stream;
     private int _pos;
 
-    private ExpressionParser(string text) => _text = text;
-
-    /// <exception cref="ExpressionException">The expression is invalid; the message says where and why.</exception>
-    public static ExpressionNode Parse(string expression)
+    private ExpressionParser(string text, bool stream)
     {
-        var parser = new ExpressionParser(expression);
+        _text = text;
+        _stream = stream;
+    }
+
+    /// <summary>Whether routes with these protocols match connections (Kong's stream schema) rather than HTTP requests.</summary>
+    public static bool IsStream(IEnumerable<string?>? protocols) => protocols?.FirstOrDefault() is { } first && StreamProtocols.Contains(first);
+
+    /// <param name="expression">The expression text.</param>
+    /// <param name="stream">Read it against Kong's stream schema, which has no http.* fields.</param>
+    /// <exception cref="ExpressionException">The expression is invalid; the message says where and why.</exception>
+    public static ExpressionNode Parse(string expression, bool stream = false)
+    {
+        var parser = new ExpressionParser(expression, stream);
         parser.SkipSpace();
         if (parser.AtEnd)
             throw parser.Error("expected a predicate or '(', found the end of the expression");
@@ -40,12 +52,12 @@ public sealed class ExpressionParser
         return node;
     }
 
-    /// <summary>Why the expression is invalid, or null when it is valid.</summary>
-    public static string? ErrorOf(string expression)
+    /// <summary>Why the expression is invalid for a route with these protocols (HTTP when none), or null when it is valid.</summary>
+    public static string? ErrorOf(string expression, IEnumerable<string?>? protocols = null)
     {
         try
         {
-            Parse(expression);
+            Parse(expression, IsStream(protocols));
             return null;
         }
         catch (ExpressionException e)
@@ -100,31 +112,40 @@ public sealed class ExpressionParser
     {
         SkipSpace();
         var start = _pos;
-        var name = ParseIdent("a field name (such as http.path) or '('");
-        var lower = false;
-        var fieldPosition = start;
-        if (TryToken("("))
-        {
-            if (name != "lower")
-                throw new ExpressionException($"unknown transformation '{name}'; expected lower", _text, start);
-            SkipSpace();
-            fieldPosition = _pos;
-            name = ParseIdent("a field name");
-            SkipSpace();
-            if (!TryToken(")"))
-                throw Error($"expected ')', found {Found()}");
-            lower = true;
-        }
-        var field = ExpressionField.Resolve(name)
-            ?? throw new ExpressionException($"Unknown LHS field '{name}'", _text, fieldPosition);
-
+        var (field, lower, any) = ParseLhs("a field name (such as http.path) or '('");
         SkipSpace();
         var op = ParseOperator();
         SkipSpace();
         var literalPosition = _pos;
-        var predicate = ParseLiteral(field, lower, op, start);
+        var predicate = ParseLiteral(field, lower, any, op, start);
         Check(predicate, literalPosition);
         return predicate;
+    }
+
+    /// <summary>
+    /// A field, possibly inside transformations: <c>lower(…)</c>, <c>any(…)</c>, nested in either order as the ATC grammar allows.
+    /// </summary>
+    private (ExpressionField Field, bool Lower, bool Any) ParseLhs(string expected)
+    {
+        SkipSpace();
+        var start = _pos;
+        var name = ParseIdent(expected);
+        if (!TryToken("("))
+        {
+            var field = ExpressionField.Resolve(name, out var illFormed);
+            if (_stream && field?.Name.StartsWith("http.", StringComparison.Ordinal) == true)
+                field = null;
+            else if (illFormed)
+                throw new ExpressionException("illformed http.path.segments.* field", _text, start);
+            return (field ?? throw new ExpressionException($"Unknown LHS field '{name}'", _text, start), false, false);
+        }
+        if (name is not ("lower" or "any"))
+            throw new ExpressionException($"unknown transformation '{name}'; expected lower or any", _text, start);
+        var inner = ParseLhs("a field name");
+        SkipSpace();
+        if (!TryToken(")"))
+            throw Error($"expected ')', found {Found()}");
+        return (inner.Field, inner.Lower || name == "lower", inner.Any || name == "any");
     }
 
     private string ParseIdent(string expected)
@@ -164,7 +185,7 @@ public sealed class ExpressionParser
         throw Error($"expected {Operators}, found {Found()}");
     }
 
-    private PredicateNode ParseLiteral(ExpressionField field, bool lower, ExpressionOperator op, int position)
+    private PredicateNode ParseLiteral(ExpressionField field, bool lower, bool any, ExpressionOperator op, int position)
     {
         var literalStart = _pos;
         if (!AtEnd && (_text[_pos] == '"' || (_text[_pos] == 'r' && _pos + 1 < _text.Length && _text[_pos + 1] == '#')))
@@ -184,7 +205,7 @@ public sealed class ExpressionParser
             }
             return new PredicateNode
             {
-                Field = field, Lower = lower, Operator = op, LiteralType = ExpressionType.String, Position = position, Text = text, Pattern = pattern,
+                Field = field, Lower = lower, Any = any, Operator = op, LiteralType = ExpressionType.String, Position = position, Text = text, Pattern = pattern,
             };
         }
 
@@ -201,7 +222,7 @@ public sealed class ExpressionParser
             if (IPNetwork.TryParse(token, out var network) && !token.StartsWith('-'))
                 return new PredicateNode
                 {
-                    Field = field, Lower = lower, Operator = op, LiteralType = ExpressionType.IpCidr, Position = position, Network = network,
+                    Field = field, Lower = lower, Any = any, Operator = op, LiteralType = ExpressionType.IpCidr, Position = position, Network = network,
                 };
             throw new ExpressionException($"invalid CIDR block '{token}'", _text, literalStart);
         }
@@ -210,14 +231,14 @@ public sealed class ExpressionParser
             if (IPAddress.TryParse(token, out var address) && !token.StartsWith('-'))
                 return new PredicateNode
                 {
-                    Field = field, Lower = lower, Operator = op, LiteralType = ExpressionType.IpAddr, Position = position, Address = address,
+                    Field = field, Lower = lower, Any = any, Operator = op, LiteralType = ExpressionType.IpAddr, Position = position, Address = address,
                 };
             throw new ExpressionException($"invalid IP address '{token}'", _text, literalStart);
         }
         if (!char.IsAsciiDigit(token[0]) && token[0] != '-')
             throw new ExpressionException($"expected a string (\"…\" or r#\"…\"#), an IP address, a CIDR block or an integer, found '{token}'", _text, literalStart);
         if (ParseInt(token) is { } value)
-            return new PredicateNode { Field = field, Lower = lower, Operator = op, LiteralType = ExpressionType.Int, Position = position, Int = value };
+            return new PredicateNode { Field = field, Lower = lower, Any = any, Operator = op, LiteralType = ExpressionType.Int, Position = position, Int = value };
         throw new ExpressionException($"invalid integer '{token}' (decimal, 0x hexadecimal or 0-prefixed octal)", _text, literalStart);
     }
 

@@ -25,6 +25,34 @@ public sealed class ExpressionRequest<THeaders>(string method, string host, stri
     public int DestinationPort { get; init; }
 
     private Dictionary<string, StringValues>? _queries;
+    private string[]? _segments;
+
+    /// <summary>
+    /// The path split at '/' after its leading one, trailing empty segments dropped as Kong's split does:
+    /// "/foo/" has one segment, "/" none.
+    /// </summary>
+    public string[] Segments
+    {
+        get
+        {
+            if (_segments is not null)
+                return _segments;
+            var parts = Path.Length <= 1 ? [] : Path[1..].Split('/');
+            var count = parts.Length;
+            while (count > 0 && parts[count - 1].Length == 0)
+                count--;
+            return _segments = count == parts.Length ? parts : parts[..count];
+        }
+    }
+
+    /// <summary>Segments <paramref name="first"/> to <paramref name="last"/> joined by '/', or null when the path has not that many.</summary>
+    public string? SegmentRange(int first, int last)
+    {
+        var segments = Segments;
+        if (last >= segments.Length)
+            return null;
+        return first == last ? segments[first] : string.Join('/', segments, first, last - first + 1);
+    }
 
     public StringValues QueryValues(string name)
     {
