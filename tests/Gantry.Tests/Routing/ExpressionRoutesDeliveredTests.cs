@@ -8,8 +8,8 @@ namespace Gantry.Tests.Routing;
 
 /// <summary>
 /// Expression routes that arrive other than through the Admin API: a declarative file a db-less node starts
-/// from and <c>config db_import</c> into either store. Each node runs router_flavor = expressions and proxies
-/// real requests to a loopback upstream by the routes' priorities.
+/// from, <c>config db_import</c> into either store, and a control plane's push to a data plane. Each node runs
+/// router_flavor = expressions and proxies real requests to a loopback upstream by the routes' priorities.
 /// </summary>
 public sealed class ExpressionRoutesDeliveredTests
 {
@@ -111,5 +111,34 @@ public sealed class ExpressionRoutesDeliveredTests
         await AssertRoutedByPriorityAsync(ProxyNode.ProxyUrl(gantry));
         var tenant = JsonNode.Parse(await ProxyNode.Http.GetStringAsync(gantry.AdminUrl + "/routes/tenant"))!;
         Assert.Equal(10, tenant["priority"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_control_plane_pushes_expression_routes_to_a_data_plane_that_serves_them()
+    {
+        await using var upstream = new EchoUpstream();
+        var certificate = ClusterCertificates.Shared();
+        await using var controlPlane = await HybridNode.ControlPlaneAsync("sqlite", certificate);
+        controlPlane.Environment[Flavor] = "expressions";
+        await controlPlane.StartAsync();
+        await using var dataPlane = await HybridNode.DataPlaneAsync(controlPlane, certificate);
+        dataPlane.Environment[Flavor] = "expressions";
+        await dataPlane.StartAsync();
+
+        var import = await controlPlane.Installation.RunAsync("config", "db_import", await WriteAsync(controlPlane.Installation, Document(upstream.Port)));
+        Assert.True(import.ExitCode == 0, import.ToString());
+        try
+        {
+            await AssertRoutedByPriorityAsync(dataPlane.ProxyUrl);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n--- data plane ---\n{dataPlane.Logs}\n--- control plane ---\n{controlPlane.Logs}");
+        }
+
+        // A route written on the control plane's Admin API travels too, and outranks by its priority.
+        await ProxyNode.CreateAsync(controlPlane.Installation, "/services/echo/routes",
+            new { name = "top", expression = "http.path == \"/x/other\"", priority = 20, strip_path = false });
+        await HybridWaits.UntilAsync(async () => await UpstreamPathAsync(dataPlane.ProxyUrl, "/x/other") == "/up/x/other", "the new route on the data plane");
     }
 }
