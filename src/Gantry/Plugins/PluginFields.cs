@@ -149,4 +149,18 @@ public static class PluginFields
         config[ifField] is JsonValue v && v.ToJsonString().Trim('"') == value && !IsNonEmpty(Walk(config, thenField))
             ? FailedConditional("config." + ifField, thenField, "required field missing")
             : [];
+
+    /// <summary>
+    /// Kong's host type: a name or an IP address, but no port. The server-name rule is the same except that
+    /// it also refuses addresses, so an address is only refused here when it carries a port.
+    /// </summary>
+    public static string? KongHostError(JsonNode value)
+    {
+        var error = ServerNameError(value);
+        if (error != "must not be an IP")
+            return error;
+        var host = value.GetValue<string>();
+        var ipv4WithPort = host.Count(c => c == ':') == 1 && !host.StartsWith('[');
+        return ipv4WithPort || host.Contains("]:", StringComparison.Ordinal) ? "must not have a port" : null;
+    }
 }

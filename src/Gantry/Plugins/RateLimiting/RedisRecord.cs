@@ -13,7 +13,7 @@ public static class RedisRecord
         Required = true,
         Fields =
         [
-            new Field("host", FieldKind.String) { MinLength = 1, Check = HostError },
+            new Field("host", FieldKind.String) { MinLength = 1, Check = KongHostError },
             new Field("port", FieldKind.Integer) { Default = JsonValue.Create(6379), Min = 0, Max = 65535 },
             new Field("timeout", FieldKind.Integer) { Default = JsonValue.Create(2000), Min = 0, Max = 2147483646 },
             new Field("username", FieldKind.String) { MinLength = 1 },
@@ -25,20 +25,6 @@ public static class RedisRecord
             new Field("server_name", FieldKind.String) { MinLength = 1, Check = ServerNameError },
         ],
     };
-
-    /// <summary>
-    /// Kong's host type: a name or an IP address, but no port. The server-name rule is the same except that
-    /// it also refuses addresses, so an address is only refused here when it carries a port.
-    /// </summary>
-    private static string? HostError(JsonNode value)
-    {
-        var error = ServerNameError(value);
-        if (error != "must not be an IP")
-            return error;
-        var host = value.GetValue<string>();
-        var ipv4WithPort = host.Count(c => c == ':') == 1 && !host.StartsWith('[');
-        return ipv4WithPort || host.Contains("]:", StringComparison.Ordinal) ? "must not have a port" : null;
-    }
 
     /// <summary>
     /// Kong's conditional entity checks for the redis policy: host, port and timeout are required, and each
