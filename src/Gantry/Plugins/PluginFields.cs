@@ -120,4 +120,47 @@ public static class PluginFields
         CreatedAt(),
         Foreign("consumer", "consumers", required: true),
     ];
+
+    // ---- traffic, transformation and logging plugins ----
+
+    /// <summary>Kong's header_name type: letters, digits, '_' and '-' only (stricter than an HTTP token).</summary>
+    public static Field KongHeaderName(string name, string? defaultValue = null) => new(name, FieldKind.String)
+    {
+        Default = defaultValue is null ? null : JsonValue.Create(defaultValue),
+        Required = defaultValue is not null,
+        MinLength = 1,
+        Check = KongHeaderNameError,
+    };
+
+    public static string? KongHeaderNameError(JsonNode value)
+    {
+        var name = value.GetValue<string>();
+        return name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? null
+            : $"bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
+    }
+
+    /// <summary>
+    /// Kong's conditional entity check with <c>required = true</c>: when <paramref name="ifField"/> has
+    /// <paramref name="value"/>, a missing <paramref name="thenField"/> is reported on it, and the plugin's
+    /// @entity names the field whose value called for it.
+    /// </summary>
+    public static Func<JsonObject, IEnumerable<(string?, string)>> RequiredByCondition(string ifField, string value, string thenField) => config =>
+        config[ifField] is JsonValue v && v.ToJsonString().Trim('"') == value && !IsNonEmpty(Walk(config, thenField))
+            ? FailedConditional("config." + ifField, thenField, "required field missing")
+            : [];
+
+    /// <summary>
+    /// Kong's host type: a name or an IP address, but no port. The server-name rule is the same except that
+    /// it also refuses addresses, so an address is only refused here when it carries a port.
+    /// </summary>
+    public static string? KongHostError(JsonNode value)
+    {
+        var error = ServerNameError(value);
+        if (error != "must not be an IP")
+            return error;
+        var host = value.GetValue<string>();
+        var ipv4WithPort = host.Count(c => c == ':') == 1 && !host.StartsWith('[');
+        return ipv4WithPort || host.Contains("]:", StringComparison.Ordinal) ? "must not have a port" : null;
+    }
 }

@@ -76,7 +76,7 @@ public sealed class DeckTests(ITestOutputHelper output)
         string[] newerFields =
         [
             "path_handling", "request_buffering", "response_buffering", "threshold", "type", "message", "status", "created_at", "updated_at",
-            "config", "per_consumer", "status_code_metrics", "latency_metrics", "bandwidth_metrics", "upstream_health_metrics",
+            "config", "per_consumer", "status_code_metrics", "ai_metrics", "latency_metrics", "bandwidth_metrics", "upstream_health_metrics",
         ];
         Assert.True(changedKeys.IsSubsetOf(newerFields), "unexpected drift in: " + string.Join(", ", changedKeys.Except(newerFields)));
         Assert.Contains("Created: 0", diff.Output);

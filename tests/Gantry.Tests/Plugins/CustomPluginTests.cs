@@ -87,7 +87,7 @@ public sealed class CustomPluginTests
         var error = (await both.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(2, error["code"]!.GetValue<int>());
         Assert.Equal("schema violation", error["name"]!.GetValue<string>());
-        Assert.NotNull(error["fields"]!["config"]);
+        Assert.NotNull(error["fields"]!["@entity"]);
     }
 
     [Fact]

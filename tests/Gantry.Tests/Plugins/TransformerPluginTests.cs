@@ -180,7 +180,7 @@ public sealed class SqliteTransformerPluginTests(SqliteProxyNode node) : Transfo
 
         var noColon = await Node.PostAsync("/plugins", new { name = "request-transformer", config = new { add = new { querystring = new[] { "ok:1", "nocolon" } } } });
         Assert.Equal(400, noColon.Status);
-        Assert.Equal("invalid value: nocolon", noColon.Body!["fields"]!["config"]!["add"]!["querystring"]![1]!.GetValue<string>());
+        Assert.Equal("key 'nocolon' has no value", noColon.Body!["fields"]!["config"]!["add"]!["querystring"]![1]!.GetValue<string>());
 
         var badHeader = await Node.PostAsync("/plugins", new { name = "request-transformer", config = new { rename = new { headers = new[] { "x-a:bad header" } } } });
         Assert.Equal(400, badHeader.Status);

@@ -34,5 +34,6 @@ public static class FieldIntroductions
         // The expressions router's route fields (router_flavor = expressions).
         FieldIntroduction.OfEntity("0.4.0", "routes", "expression"),
         FieldIntroduction.OfEntity("0.4.0", "routes", "priority"),
+        FieldIntroduction.OfPlugin("0.4.0", "prometheus", "config.ai_metrics"),
     ];
 }

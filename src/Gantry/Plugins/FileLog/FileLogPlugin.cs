@@ -11,7 +11,7 @@ public static partial class FileLogPlugin
     public static IReadOnlyList<Field> Config { get; } =
     [
         // Kong refuses names with *, &, %, ` or \ (shell and pattern characters).
-        new Field("path", FieldKind.String) { Required = true, Check = value => ValidPath().IsMatch(value.GetValue<string>()) ? null : "not a valid filename" },
+        new Field("path", FieldKind.String) { Required = true, MinLength = 1, Check = value => ValidPath().IsMatch(value.GetValue<string>()) ? null : "not a valid filename" },
         Flag("reopen", false),
         LogFields.CustomFieldsByLua(),
     ];

@@ -45,11 +45,4 @@ public static class LogFields
             ? "Gantry does not run Lua: custom_fields_by_lua must be empty (remove its entries; the log entry has Kong's standard fields)"
             : null,
     };
-
-    /// <summary>A collector's host name or IP address, as Kong's host type takes it.</summary>
-    public static string? HostError(JsonNode value)
-    {
-        var host = value.GetValue<string>();
-        return Uri.CheckHostName(host.Trim('[', ']')) == UriHostNameType.Unknown ? $"invalid value: {host}" : null;
-    }
 }

@@ -10,6 +10,8 @@ public static class PrometheusPlugin
     [
         Flag("per_consumer", false),
         Flag("status_code_metrics", false),
+        // Kong's AI plugins' metrics: accepted so that Kong's configurations load; Gantry has no AI plugins to count.
+        Flag("ai_metrics", false),
         Flag("latency_metrics", false),
         Flag("bandwidth_metrics", false),
         Flag("upstream_health_metrics", false),

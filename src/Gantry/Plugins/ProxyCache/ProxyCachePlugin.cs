@@ -25,7 +25,7 @@ public static class ProxyCachePlugin
             Elements = new Field("value", FieldKind.Integer) { Min = 100, Max = 900 },
         },
         Strings("request_method", ["GET", "HEAD"], oneOf: ["HEAD", "GET", "POST", "PATCH", "PUT"]),
-        Strings("content_type", ["text/plain", "application/json"]),
+        NonEmptyStrings("content_type", ["text/plain", "application/json"]),
         new Field("cache_ttl", FieldKind.Integer) { Default = JsonValue.Create(300), Required = true, Check = GreaterThanZero },
         new Field("strategy", FieldKind.String) { Required = true, OneOf = ["memory"] },
         Flag("cache_control", false),
@@ -34,10 +34,11 @@ public static class ProxyCachePlugin
         new Field("memory", FieldKind.Record)
         {
             Required = true,
-            Fields = [Text("dictionary_name", DefaultDictionary)],
+            // Kong refuses a dictionary its nginx does not declare; Gantry makes a cache for any name.
+            Fields = [new Field("dictionary_name", FieldKind.String) { Default = JsonValue.Create(DefaultDictionary), Required = true, MinLength = 1 }],
         },
-        Strings("vary_query_params"),
-        Strings("vary_headers"),
+        NonEmptyStrings("vary_query_params"),
+        NonEmptyStrings("vary_headers"),
         new Field("response_headers", FieldKind.Record)
         {
             Required = true,
@@ -52,6 +53,14 @@ public static class ProxyCachePlugin
         Config = Config,
         Handler = (config, setup) => new ProxyCacheHandler(config,
             setup.Node.ProxyCache.For(config.Values["memory"]?["dictionary_name"]?.GetValue<string>() ?? DefaultDictionary)),
+    };
+
+    // Kong's strings are never empty unless a field says so.
+    private static Field NonEmptyStrings(string name, string[]? defaultValue = null) => new(name, FieldKind.Array)
+    {
+        Default = defaultValue is null ? null : new JsonArray([.. defaultValue.Select(v => (JsonNode?)JsonValue.Create(v))]),
+        Required = defaultValue is not null,
+        Elements = new Field("value", FieldKind.String) { MinLength = 1 },
     };
 
     private static string? GreaterThanZero(JsonNode value) => SchemaValidator.ToDouble(value) > 0 ? null : "value must be greater than 0";

@@ -18,29 +18,14 @@ public static class RateLimitingPlugin
         Positive("day"),
         Positive("month"),
         Positive("year"),
-        Text("limit_by", "consumer", oneOf: ["consumer", "credential", "ip", "service", "header", "path", "consumer-group"]),
-        Text("header_name"),
-        Text("path"),
+        Text("limit_by", "consumer", oneOf: ["consumer", "credential", "ip", "service", "header", "path"]),
+        KongHeaderName("header_name"),
+        new Field("path", FieldKind.String) { MinLength = 1, Check = Gantry.Entities.Definitions.CommonFields.PathError },
         Text("policy", "local", oneOf: ["local", "cluster", "redis"]),
         Flag("fault_tolerant", true),
-        new Field("redis", FieldKind.Record)
-        {
-            Required = true,
-            Fields =
-            [
-                Text("host"),
-                Number("port", 6379, 0, 65535),
-                Number("timeout", 2000, 0, int.MaxValue),
-                Text("username"),
-                Text("password"),
-                Number("database", 0),
-                Flag("ssl", false),
-                Flag("ssl_verify", false),
-                Text("server_name"),
-            ],
-        },
+        RedisRecord.Field(),
         Flag("hide_client_headers", false),
-        Number("error_code", 429, 0),
+        Positive("error_code", 429),
         Text("error_message", "API rate limit exceeded"),
         // -1 counts synchronously; a positive value batches Redis increments every that many seconds.
         Number("sync_rate", -1),
@@ -71,10 +56,10 @@ public static class RateLimitingPlugin
         ConfigChecks =
         [
             AtLeastOneOf(Periods),
-            LongerPeriodsAllowMore,
-            RequiredWhen("limit_by", "header", "header_name"),
-            RequiredWhen("limit_by", "path", "path"),
-            RequiredWhen("policy", "redis", "redis.host"),
+            PeriodsInOrderAndSyncRate,
+            RedisRecord.RequiredForRedisPolicy,
+            RequiredByCondition("limit_by", "header", "header_name"),
+            RequiredByCondition("limit_by", "path", "path"),
         ],
         NodeChecks = [PolicyOnControlPlane, PolicyNeedsDatabase],
         ConfigShorthands = FlatRedisFields,
@@ -101,8 +86,12 @@ public static class RateLimitingPlugin
         }
     }
 
-    /// <summary>A longer window may not have a smaller limit than a shorter one: it could never be reached.</summary>
-    private static IEnumerable<(string?, string)> LongerPeriodsAllowMore(JsonObject config)
+    /// <summary>
+    /// Kong's validator of the config record, reported on <c>config</c> itself: a longer window may not have
+    /// a smaller limit than a shorter one (it could never be reached), and sync_rate batches only Redis
+    /// increments, no more often than every 0.02 s.
+    /// </summary>
+    private static IEnumerable<(string?, string)> PeriodsInOrderAndSyncRate(JsonObject config)
     {
         for (var i = 0; i < Periods.Length; i++)
         {
@@ -112,11 +101,19 @@ public static class RateLimitingPlugin
             {
                 if (config[Periods[j]] is JsonValue longer && SchemaValidator.ToDouble(longer) < SchemaValidator.ToDouble(shorter))
                 {
-                    yield return (null, string.Create(CultureInfo.InvariantCulture,
+                    yield return ("", string.Create(CultureInfo.InvariantCulture,
                         $"The limit for {Periods[j]}({SchemaValidator.ToDouble(longer):0.0}) cannot be lower than the limit for {Periods[i]}({SchemaValidator.ToDouble(shorter):0.0})"));
                     yield break;
                 }
             }
         }
+        var syncRate = config["sync_rate"] is JsonValue rate ? SchemaValidator.ToDouble(rate) : SyncRealtime;
+        var redis = config["policy"] is JsonValue policy && policy.ToJsonString() == "\"redis\"";
+        if (!redis && syncRate != SyncRealtime)
+            yield return ("", "sync_rate can only be used with the redis policy");
+        else if (redis && syncRate != SyncRealtime && syncRate < 0.02)
+            yield return ("", "sync_rate must be greater than 0.02, or -1 to disable");
     }
+
+    private const double SyncRealtime = -1;
 }

@@ -1,22 +1,21 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Gantry.Entities.Schema;
 using static Gantry.Plugins.PluginFields;
 
 namespace Gantry.Plugins.RequestTermination;
 
 /// <summary>request-termination: answers every request (or those carrying a trigger) itself, without the upstream.</summary>
-public static partial class RequestTerminationPlugin
+public static class RequestTerminationPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
         new Field("status_code", FieldKind.Integer) { Default = JsonValue.Create(503), Required = true, Min = 100, Max = 599 },
-        Text("message"),
-        Text("content_type"),
-        Text("body"),
+        new Field("message", FieldKind.String) { MinLength = 1 },
+        new Field("content_type", FieldKind.String) { MinLength = 1 },
+        new Field("body", FieldKind.String) { MinLength = 1 },
         Flag("echo", false),
-        new Field("trigger", FieldKind.String) { Check = HeaderNameError },
+        KongHeaderName("trigger"),
     ];
 
     public static PluginDescriptor Descriptor { get; } = new("request-termination", Bundled: true, Migrations: null)
@@ -44,13 +43,4 @@ public static partial class RequestTerminationPlugin
 
     private static bool IsSet(JsonNode? value) =>
         value is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length > 0;
-
-    private static string? HeaderNameError(JsonNode value)
-    {
-        var name = value.GetValue<string>();
-        return HeaderName().IsMatch(name) ? null : $"bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
-    }
-
-    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
-    private static partial Regex HeaderName();
 }

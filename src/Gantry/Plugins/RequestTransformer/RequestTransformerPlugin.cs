@@ -10,16 +10,22 @@ namespace Gantry.Plugins.RequestTransformer;
 /// </summary>
 public static class RequestTransformerPlugin
 {
-    private static readonly string[] Parts = ["body", "headers", "querystring"];
+    // Kong checks header names on every operation, and that body fields and query arguments to set have a value.
+    private static Field[] ToSet(bool renames) =>
+    [
+        TransformFields.Names("body", TransformFields.KeyHasValueError),
+        TransformFields.Pairs("headers", renames ? TransformFields.HeaderRenameError : TransformFields.HeaderNameError),
+        TransformFields.Names("querystring", TransformFields.KeyHasValueError),
+    ];
 
     public static IReadOnlyList<Field> Config { get; } =
     [
-        new Field("http_method", FieldKind.String) { Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
-        TransformFields.Names("remove", Parts),
-        TransformFields.Pairs("rename", Parts, renamesHeaders: true),
-        TransformFields.Pairs("replace", Parts, extra: new Field("uri", FieldKind.String)),
-        TransformFields.Pairs("add", Parts),
-        TransformFields.Pairs("append", Parts),
+        new Field("http_method", FieldKind.String) { MinLength = 1, Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
+        TransformFields.Operation("remove", TransformFields.Names("body"), TransformFields.Names("headers", TransformFields.HeaderNameError), TransformFields.Names("querystring")),
+        TransformFields.Operation("rename", ToSet(renames: true)),
+        TransformFields.Operation("replace", [.. ToSet(renames: false), new Field("uri", FieldKind.String) { MinLength = 1 }]),
+        TransformFields.Operation("add", ToSet(renames: false)),
+        TransformFields.Operation("append", ToSet(renames: false)),
     ];
 
     public static PluginDescriptor Descriptor { get; } = new("request-transformer", Bundled: true, Migrations: null)

@@ -10,26 +10,14 @@ namespace Gantry.Plugins.RequestTransformer;
 /// </summary>
 public static partial class TransformFields
 {
-    /// <summary>A record of lists of plain names, each list empty by default.</summary>
-    public static Field Names(string operation, string[] parts) => new(operation, FieldKind.Record)
-    {
-        Required = true,
-        Fields = [.. parts.Select(part => List(part, pairs: false, part == "headers" ? HeaderNameError : null))],
-    };
+    /// <summary>An operation's record: one list per part of the message (and, for some, a field of its own).</summary>
+    public static Field Operation(string operation, params Field[] lists) => new(operation, FieldKind.Record) { Required = true, Fields = lists };
 
-    /// <summary>
-    /// A record of lists of <c>name:value</c> pairs. A headers list checks the header name, and for a rename
-    /// the new name too.
-    /// </summary>
-    public static Field Pairs(string operation, string[] parts, bool renamesHeaders = false, Field? extra = null) => new(operation, FieldKind.Record)
-    {
-        Required = true,
-        Fields =
-        [
-            .. parts.Select(part => List(part, pairs: true, part != "headers" ? null : renamesHeaders ? HeaderRenameError : HeaderPairError)),
-            .. extra is null ? Array.Empty<Field>() : [extra],
-        ],
-    };
+    /// <summary>A list of plain strings (names to remove), empty by default.</summary>
+    public static Field Names(string part, Func<JsonNode, string?>? check = null) => List(part, pairs: false, check);
+
+    /// <summary>A list of <c>name:value</c> pairs, empty by default; <paramref name="check"/> runs after the colon is found.</summary>
+    public static Field Pairs(string part, Func<JsonNode, string?>? check = null) => List(part, pairs: true, check);
 
     /// <summary>The strings of <c>config.operation.part</c>; empty when the list is.</summary>
     public static string[] Read(Pipeline.PluginConfig config, string operation, string part) =>
@@ -43,7 +31,7 @@ public static partial class TransformFields
     {
         Default = new JsonArray(),
         Required = true,
-        Elements = new Field("value", FieldKind.String) { Pattern = pairs ? Pair() : null, Check = check },
+        Elements = new Field("value", FieldKind.String) { MinLength = 1, Pattern = pairs ? Pair() : null, Check = check },
     };
 
     /// <summary>Splits <c>name:value</c> at the first colon; the value may be empty or hold more colons.</summary>
@@ -53,22 +41,33 @@ public static partial class TransformFields
         return colon < 0 ? (pair, "") : (pair[..colon], pair[(colon + 1)..]);
     }
 
-    private static string? HeaderNameError(JsonNode value) => HeaderError(value.GetValue<string>());
+    /// <summary>The header name before any colon is one Kong's header_name type takes.</summary>
+    public static string? HeaderNameError(JsonNode value) => HeaderError(KongSplit(value.GetValue<string>()).Name);
 
-    private static string? HeaderPairError(JsonNode value) => HeaderError(Split(value.GetValue<string>()).Name);
-
-    private static string? HeaderRenameError(JsonNode value)
+    /// <summary>For a rename, the new name must be a header name too.</summary>
+    public static string? HeaderRenameError(JsonNode value)
     {
-        var (name, newName) = Split(value.GetValue<string>());
+        var (name, newName) = KongSplit(value.GetValue<string>());
         return HeaderError(name) ?? HeaderError(newName);
     }
 
-    private static string? HeaderError(string name) => Token().IsMatch(name) ? null : $"'{name}' is not a valid header";
+    /// <summary>A body field or query argument to set needs a value after its colon.</summary>
+    public static string? KeyHasValueError(JsonNode value)
+    {
+        var (name, text) = KongSplit(value.GetValue<string>());
+        return text.Length == 0 ? $"key '{name}' has no value" : null;
+    }
+
+    private static string? HeaderError(string name) =>
+        PluginFields.KongHeaderNameError(JsonValue.Create(name)) is null ? null : $"'{name}' is not a valid header";
+
+    /// <summary>How Kong's checks read a pair: the name up to the first colon, the value after every colon that follows it.</summary>
+    private static (string Name, string Value) KongSplit(string pair)
+    {
+        var colon = pair.IndexOf(':');
+        return colon < 0 ? (pair, "") : (pair[..colon], pair[(colon + 1)..].TrimStart(':'));
+    }
 
     [GeneratedRegex("^[^:]+:.*$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex Pair();
-
-    // RFC 9110 token: the characters a header name may have.
-    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex Token();
 }

@@ -16,20 +16,21 @@ public static class ResponseRateLimitingPlugin
 
     public static IReadOnlyList<Field> Config { get; } =
     [
+        // Kong reports every problem of a limit on config.limits itself, not under the limit's name, so the
+        // limits are checked whole by LimitsAreSet rather than by a record type for the map's values.
         new Field("limits", FieldKind.Map)
         {
             Required = true,
-            Keys = new Field("name", FieldKind.String),
-            Elements = new Field("limit", FieldKind.Record) { Fields = [.. Periods.Select(p => Positive(p))] },
+            Keys = new Field("name", FieldKind.String) { MinLength = 1 },
+            Elements = new Field("limit", FieldKind.Json),
         },
-        Text("header_name", "x-kong-limit"),
+        new Field("header_name", FieldKind.String) { Default = JsonValue.Create("x-kong-limit"), Required = true, MinLength = 1 },
         Text("limit_by", "consumer", oneOf: ["consumer", "credential", "ip"]),
         Text("policy", "local", oneOf: ["local", "cluster", "redis"]),
         Flag("fault_tolerant", true),
         Flag("block_on_first_violation", false),
         Flag("hide_client_headers", false),
-        // The same record as rate-limiting's, by the same field list.
-        RateLimitingPlugin.Config.Single(f => f.Name == "redis"),
+        RedisRecord.Field(),
     ];
 
     public static PluginDescriptor Descriptor { get; } = new("response-ratelimiting", Bundled: true, ResponseRateLimitingMigrations.Subsystem)
@@ -37,12 +38,16 @@ public static class ResponseRateLimitingPlugin
         Priority = 900,
         Config = Config,
         Handler = (config, setup) => new ResponseRateLimitingHandler(config, setup),
-        ConfigChecks = [LimitsAreSet, RequiredWhen("policy", "redis", "redis.host")],
+        ConfigChecks = [LimitsAreSet, RedisRecord.RequiredForRedisPolicy],
         NodeChecks = [RateLimitingPlugin.PolicyOnControlPlane, RateLimitingPlugin.PolicyNeedsDatabase],
         ConfigShorthands = RateLimitingPlugin.FlatRedisFields,
     };
 
-    /// <summary>At least one named limit, each with at least one period, and no longer period allowing fewer than a shorter one.</summary>
+    /// <summary>
+    /// Kong's rules for the limits map, reported on config.limits as Kong reports a map's values: at least
+    /// one named limit; each a record of periods above zero, at least one of them set, and no longer period
+    /// allowing fewer than a shorter one.
+    /// </summary>
     private static IEnumerable<(string?, string)> LimitsAreSet(JsonObject config)
     {
         if (config["limits"] is not JsonObject limits || limits.Count == 0)
@@ -50,23 +55,61 @@ public static class ResponseRateLimitingPlugin
             yield return ("limits", "length must be at least 1");
             yield break;
         }
-        foreach (var (name, value) in limits)
+        foreach (var (_, value) in limits)
         {
-            var periods = value as JsonObject;
-            if (periods is null || !Periods.Any(p => periods[p] is JsonValue))
+            var problems = LimitProblems(value).ToList();
+            foreach (var problem in problems)
+                yield return problem;
+            // Kong stops at the first limit in error.
+            if (problems.Count > 0)
+                yield break;
+        }
+    }
+
+    private static IEnumerable<(string?, string)> LimitProblems(JsonNode? limit)
+    {
+        if (limit is not JsonObject periods)
+        {
+            yield return ("limits", "expected a record");
+            yield break;
+        }
+        var fieldErrors = false;
+        foreach (var (key, value) in periods)
+        {
+            if (!Periods.Contains(key))
             {
-                yield return ($"limits.{name}", "at least one of these fields must be non-empty: " + string.Join(", ", Periods.Select(p => $"'{p}'")));
-                continue;
+                fieldErrors = true;
+                yield return ($"limits.{key}", "unknown field");
             }
-            for (var i = 0; i < Periods.Length; i++)
+            else if (value is not JsonValue number || number.GetValueKind() != System.Text.Json.JsonValueKind.Number)
             {
-                if (periods[Periods[i]] is not JsonValue shorter)
-                    continue;
-                for (var j = i + 1; j < Periods.Length; j++)
+                fieldErrors = true;
+                yield return ($"limits.{key}", "expected a number");
+            }
+            else if (SchemaValidator.ToDouble(number) <= 0)
+            {
+                fieldErrors = true;
+                yield return ($"limits.{key}", "value must be greater than 0");
+            }
+        }
+        if (fieldErrors)
+            yield break;
+        if (!Periods.Any(p => periods[p] is JsonValue))
+        {
+            yield return ("limits.@entity", "at least one of these fields must be non-empty: " + string.Join(", ", Periods.Select(p => $"'{p}'")));
+            yield break;
+        }
+        for (var i = 0; i < Periods.Length; i++)
+        {
+            if (periods[Periods[i]] is not JsonValue shorter)
+                continue;
+            for (var j = i + 1; j < Periods.Length; j++)
+            {
+                if (periods[Periods[j]] is JsonValue longer && SchemaValidator.ToDouble(longer) < SchemaValidator.ToDouble(shorter))
                 {
-                    if (periods[Periods[j]] is JsonValue longer && SchemaValidator.ToDouble(longer) < SchemaValidator.ToDouble(shorter))
-                        yield return ($"limits.{name}", string.Create(CultureInfo.InvariantCulture,
-                            $"the limit for {Periods[j]}({SchemaValidator.ToDouble(longer):0.0}) cannot be lower than the limit for {Periods[i]}({SchemaValidator.ToDouble(shorter):0.0})"));
+                    yield return ("limits", string.Create(CultureInfo.InvariantCulture,
+                        $"the limit for {Periods[j]}({SchemaValidator.ToDouble(longer):0.0}) cannot be lower than the limit for {Periods[i]}({SchemaValidator.ToDouble(shorter):0.0})"));
+                    yield break;
                 }
             }
         }

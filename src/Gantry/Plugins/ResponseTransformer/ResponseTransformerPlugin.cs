@@ -10,17 +10,18 @@ namespace Gantry.Plugins.ResponseTransformer;
 /// </summary>
 public static class ResponseTransformerPlugin
 {
-    private static readonly string[] Parts = ["json", "headers"];
-
     private static Field JsonTypes() => Strings("json_types", [], oneOf: ["boolean", "number", "string"]);
+
+    // Kong takes any name to remove, and checks header names only when renaming.
+    private static Field[] ToSet() => [TransformFields.Pairs("json"), JsonTypes(), TransformFields.Pairs("headers")];
 
     public static IReadOnlyList<Field> Config { get; } =
     [
-        TransformFields.Names("remove", Parts),
-        TransformFields.Pairs("rename", Parts, renamesHeaders: true),
-        TransformFields.Pairs("replace", Parts, extra: JsonTypes()),
-        TransformFields.Pairs("add", Parts, extra: JsonTypes()),
-        TransformFields.Pairs("append", Parts, extra: JsonTypes()),
+        TransformFields.Operation("remove", TransformFields.Names("json"), TransformFields.Names("headers")),
+        TransformFields.Operation("rename", TransformFields.Pairs("json"), TransformFields.Pairs("headers", TransformFields.HeaderRenameError)),
+        TransformFields.Operation("replace", ToSet()),
+        TransformFields.Operation("add", ToSet()),
+        TransformFields.Operation("append", ToSet()),
     ];
 
     public static PluginDescriptor Descriptor { get; } = new("response-transformer", Bundled: true, Migrations: null)

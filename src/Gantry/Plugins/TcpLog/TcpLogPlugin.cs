@@ -9,12 +9,12 @@ public static class TcpLogPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        new Field("host", FieldKind.String) { Required = true, Check = LogFields.HostError },
+        new Field("host", FieldKind.String) { Required = true, MinLength = 1, Check = KongHostError },
         new Field("port", FieldKind.Integer) { Required = true, Min = 0, Max = 65535 },
         Number("timeout", 10000),
         Number("keepalive", 60000),
         Flag("tls", false),
-        Text("tls_sni"),
+        new Field("tls_sni", FieldKind.String) { MinLength = 1 },
         LogFields.CustomFieldsByLua(),
     ];
 

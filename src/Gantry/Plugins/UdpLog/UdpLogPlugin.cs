@@ -9,7 +9,7 @@ public static class UdpLogPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        new Field("host", FieldKind.String) { Required = true, Check = LogFields.HostError },
+        new Field("host", FieldKind.String) { Required = true, MinLength = 1, Check = KongHostError },
         new Field("port", FieldKind.Integer) { Required = true, Min = 0, Max = 65535 },
         Number("timeout", 10000),
         LogFields.CustomFieldsByLua(),
