@@ -49,7 +49,7 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>The fields of the plugin's <c>config</c>, with their defaults.</summary>
     public IReadOnlyList<Field> Config { get; init; } = [];
 
-    /// <summary>Rules across config fields: (a config field, "" for the config record itself as Kong's record validators report, or null for the whole config's @entity, and a message) pairs.</summary>
+    /// <summary>Rules across config fields: (a config field, "" for the config record itself as Kong's record validators report, null for the config record's @entity, or <see cref="PluginFields.PluginEntity"/> for the plugin's own @entity, and a message) pairs.</summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> ConfigChecks { get; init; } = [];
 
     /// <summary>

@@ -46,10 +46,10 @@ public static class PluginFields
         };
 
     /// <summary>The consumer used when authentication fails (id or username); null means the request is refused.</summary>
-    public static Field Anonymous() => new("anonymous", FieldKind.String);
+    public static Field Anonymous() => new("anonymous", FieldKind.String) { MinLength = 1 };
 
     /// <summary>The realm of the WWW-Authenticate header an authentication plugin answers with.</summary>
-    public static Field Realm(string? defaultValue = null) => Text("realm", defaultValue);
+    public static Field Realm(string? defaultValue = null) => NonEmptyText("realm", defaultValue);
 
     /// <summary>
     /// On a control plane, <paramref name="field"/> may not be <paramref name="value"/>: a setting that only
@@ -120,4 +120,67 @@ public static class PluginFields
         CreatedAt(),
         Foreign("consumer", "consumers", required: true),
     ];
+
+    // ---- Kong 3.9's rules of the authentication and access plugins ----
+
+    /// <summary>
+    /// The field a config check names to report at the plugin's own <c>@entity</c>, where Kong reports the
+    /// entity_checks of a plugin's schema (acl's, jwt's), rather than at <c>config.@entity</c>, where the
+    /// checks of the config record itself go (oauth2's).
+    /// </summary>
+    public const string PluginEntity = "@entity";
+
+    /// <summary><see cref="AtLeastOneOf"/> as a check of the plugin, reported at its <c>@entity</c>.</summary>
+    public static Func<JsonObject, IEnumerable<(string?, string)>> PluginAtLeastOneOf(params string[] names) =>
+        AtPluginEntity(AtLeastOneOf(names));
+
+    /// <summary><see cref="OnlyOneOf"/> as a check of the plugin, reported at its <c>@entity</c>.</summary>
+    public static Func<JsonObject, IEnumerable<(string?, string)>> PluginOnlyOneOf(params string[] names) =>
+        AtPluginEntity(OnlyOneOf(names));
+
+    private static Func<JsonObject, IEnumerable<(string?, string)>> AtPluginEntity(Func<JsonObject, IEnumerable<(string?, string)>> check) =>
+        config => check(config).Select(problem => ((string?)(problem.Item1 ?? PluginEntity), problem.Item2));
+
+    /// <summary>Kong's message for a field whose rule applies because of another field's value (a conditional entity check).</summary>
+    public static string ConditionalFailed(string ifField) => $"failed conditional validation given value of field '{ifField}'";
+
+    /// <summary>
+    /// A rule of the config record: when <paramref name="ifField"/> is <paramref name="value"/>,
+    /// <paramref name="thenField"/> must be set; Kong names both, the missing field and the condition.
+    /// </summary>
+    public static Func<JsonObject, IEnumerable<(string?, string)>> ConditionallyRequired(string ifField, string value, string thenField) => config =>
+        config[ifField] is JsonValue v && v.ToJsonString().Trim('"') == value && !IsNonEmpty(Walk(config, thenField))
+            ? [(thenField, "required field missing"), (null, ConditionalFailed(ifField))]
+            : [];
+
+    /// <summary>Kong refuses an empty string in any string field that does not say otherwise.</summary>
+    public static string? EmptyStringError(JsonNode value) => value.GetValue<string>().Length == 0 ? "length must be at least 1" : null;
+
+    /// <summary>A string of Kong's config that, when given, is not empty (anonymous, realm, a header name…).</summary>
+    public static Field NonEmptyText(string name, string? defaultValue = null, IReadOnlyList<string>? oneOf = null) =>
+        new(name, FieldKind.String)
+        {
+            Default = defaultValue is null ? null : JsonValue.Create(defaultValue),
+            Required = defaultValue is not null,
+            OneOf = oneOf,
+            MinLength = 1,
+        };
+
+    /// <summary>A list of non-empty strings, each also passing <paramref name="check"/> when given.</summary>
+    public static Field NonEmptyStrings(string name, string[]? defaultValue = null, IReadOnlyList<string>? oneOf = null, Func<JsonNode, string?>? check = null) =>
+        Strings(name, defaultValue, oneOf, value => EmptyStringError(value) ?? check?.Invoke(value));
+
+    /// <summary>Kong's header_name: letters, digits, '_' and '-' (the names key-auth looks keys up by).</summary>
+    public static string? HeaderNameError(JsonNode value)
+    {
+        var name = value.GetValue<string>();
+        if (name.Length == 0)
+            return "length must be at least 1";
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+                return $"bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
+        }
+        return null;
+    }
 }

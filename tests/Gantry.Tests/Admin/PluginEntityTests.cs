@@ -95,11 +95,11 @@ public abstract class PluginEntityTests(PluginNode node)
         Assert.Equal("unknown field", error["fields"]!["config"]!["colour"]!.GetValue<string>());
         Assert.Equal("2 schema violations (config.colour: unknown field; config.key_names: expected an array)", error["message"]!.GetValue<string>());
 
-        // A rule across config fields is reported on the config record.
+        // A rule across config fields of the plugin (Kong's plugin entity_checks) is reported at its @entity.
         var (ruleStatus, rule) = await node.PostAsync($"/services/{serviceName}/plugins", new { name = "acl", config = new { allow = new[] { "a" }, deny = new[] { "b" } } });
         Assert.Equal(400, ruleStatus);
         Assert.Equal("only one of these fields must be non-empty: 'config.allow', 'config.deny'",
-            rule!["fields"]!["config"]!["@entity"]![0]!.GetValue<string>());
+            rule!["fields"]!["@entity"]![0]!.GetValue<string>());
         Assert.Empty((await node.GetAsync($"/services/{serviceName}/plugins")).Body!["data"]!.AsArray());
     }
 

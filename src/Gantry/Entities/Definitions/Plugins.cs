@@ -96,7 +96,7 @@ public static partial class Plugins
         var problems = descriptor.ConfigChecks.SelectMany(check => check(config))
             .Concat(descriptor.NodeChecks.SelectMany(check => check(config, context)));
         foreach (var (field, message) in problems)
-            yield return (field switch { null => "config.@entity", "" => "config", _ => "config." + field }, message);
+            yield return (field switch { null => "config.@entity", "" => "config", PluginFields.PluginEntity => null, _ => "config." + field }, message);
     }
 
     private static void FillCacheKey(JsonObject plugin)

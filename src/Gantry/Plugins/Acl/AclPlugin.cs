@@ -8,8 +8,8 @@ public static class AclPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("allow"),
-        Strings("deny"),
+        NonEmptyStrings("allow"),
+        NonEmptyStrings("deny"),
         Flag("hide_groups_header", false),
         Flag("always_use_authenticated_groups", false),
         Flag("include_consumer_groups", false),
@@ -20,7 +20,7 @@ public static class AclPlugin
         Priority = 950,
         Handler = (config, setup) => new AclHandler(config, setup),
         Config = Config,
-        ConfigChecks = [OnlyOneOf("allow", "deny"), AtLeastOneOf("allow", "deny")],
+        ConfigChecks = [PluginOnlyOneOf("allow", "deny"), PluginAtLeastOneOf("allow", "deny")],
         NoConsumer = true,
         Entities = [AclGroups.Schema],
     };
