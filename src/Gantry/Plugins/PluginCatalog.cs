@@ -66,6 +66,9 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>The protocols an instance may list; stream plugins add tcp, tls, udp.</summary>
     public IReadOnlyList<string> Protocols { get; init; } = HttpProtocols;
 
+    /// <summary>The protocols an instance gets when it lists none (Kong gives ip-restriction tcp and tls too).</summary>
+    public IReadOnlyList<string> DefaultProtocols { get; init; } = HttpProtocols;
+
     /// <summary>Authentication plugins identify the consumer, so they cannot be scoped to one.</summary>
     public bool NoConsumer { get; init; }
 

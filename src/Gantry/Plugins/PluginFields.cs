@@ -153,6 +153,9 @@ public static class PluginFields
             ? [(thenField, "required field missing"), (null, ConditionalFailed(ifField))]
             : [];
 
+    /// <summary>Every protocol Kong 3.9 knows, in its order: what a plugin whose schema takes any protocol accepts.</summary>
+    public static readonly IReadOnlyList<string> AnyProtocol = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
+
     /// <summary>Kong refuses an empty string in any string field that does not say otherwise.</summary>
     public static string? EmptyStringError(JsonNode value) => value.GetValue<string>().Length == 0 ? "length must be at least 1" : null;
 

@@ -148,6 +148,11 @@ public static class AuthPluginSchemaRules
             """{"config": {"allow": ["invalid ip or cidr range: '0.0.0.0/33'", "invalid ip or cidr range: '::1/129'"]}}"""),
         ["ip-restriction: IPv6 ranges"] = new SchemaRule(Plugins,
             """{"name": "ip-restriction", "config": {"allow": ["::/0", "::/1", "::/128"]}}""", 201),
+        ["ip-restriction: any protocol"] = new SchemaRule(Plugins,
+            """{"name": "ip-restriction", "protocols": ["udp", "tls_passthrough"], "config": {"allow": ["::/0"]}}""", 201),
+        ["ip-restriction: a protocol that is not one"] = new SchemaRule(Plugins,
+            """{"name": "ip-restriction", "protocols": ["ws"], "config": {"allow": ["::/0"]}}""", 400,
+            """{"protocols": ["expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp"]}"""),
         ["ip-restriction: status is a number"] = new SchemaRule(Plugins,
             """{"name": "ip-restriction", "config": {"allow": ["::/0"], "status": "403"}}""", 400, """{"config": {"status": "expected a number"}}"""),
 

@@ -68,6 +68,21 @@ public abstract class PluginEntityTests(PluginNode node)
     }
 
     [Fact]
+    public async Task Ip_restriction_gets_kongs_default_protocols_with_the_stream_ones()
+    {
+        var (_, serviceName) = await CreateServiceAsync();
+        var created = await node.CreateAsync($"/services/{serviceName}/plugins", new { name = "ip-restriction", config = new { deny = new[] { "10.0.0.1" } } });
+        Assert.Equal("""["http","https","tcp","tls","grpc","grpcs"]""", created["protocols"]!.ToJsonString());
+
+        var (_, schema) = await node.GetAsync("/schemas/plugins/ip-restriction");
+        var protocols = schema!["fields"]!.AsArray().Select(f => f!["protocols"]).Single(p => p is not null)!;
+        Assert.Equal("""["http","https","tcp","tls","grpc","grpcs"]""", protocols["default"]!.ToJsonString());
+        // Other plugins keep the HTTP protocols.
+        var keyAuth = await node.CreateAsync($"/services/{serviceName}/plugins", new { name = "key-auth" });
+        Assert.Equal("""["grpc","grpcs","http","https"]""", keyAuth["protocols"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task A_plugin_on_a_consumer_is_allowed_unless_the_plugin_authenticates()
     {
         var consumerId = await CreateConsumerAsync();

@@ -22,6 +22,7 @@ public static class IpRestrictionPlugin
         Config = Config,
         ConfigChecks = [PluginAtLeastOneOf("allow", "deny")],
         // Addresses are known on stream connections too.
-        Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls"],
+        Protocols = AnyProtocol,
+        DefaultProtocols = ["http", "https", "tcp", "tls", "grpc", "grpcs"],
     };
 }

@@ -11,9 +11,6 @@ namespace Gantry.Plugins.Session;
 /// </summary>
 public static class SessionPlugin
 {
-    /// <summary>Kong's session takes any protocol (its handler simply never runs on a stream route).</summary>
-    private static readonly string[] AnyProtocol = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
-
     private static readonly string[] HeaderValues = ["id", "audience", "subject", "timeout", "idling-timeout", "rolling-timeout", "absolute-timeout"];
 
     public static IReadOnlyList<Field> Config { get; } =
@@ -54,6 +51,7 @@ public static class SessionPlugin
         Config = Config,
         ConfigChecks = [ServerSideStorage],
         ConfigShorthands = OldCookieNames,
+        // As in Kong; the handler never runs on a stream route.
         Protocols = AnyProtocol,
         Handler = (config, setup) => new SessionHandler(config, setup),
     };
