@@ -130,6 +130,8 @@ public static class AuthPluginSchemaRules
             """{"@entity": ["at least one of these fields must be non-empty: 'config.allow', 'config.deny'"]}"""),
         ["acl: an empty group name"] = new SchemaRule(Plugins,
             """{"name": "acl", "config": {"deny": [""]}}""", 400, """{"config": {"deny": ["length must be at least 1"]}}"""),
+        ["acl: not on a consumer"] = new SchemaRule("/consumers/{consumer}/plugins",
+            """{"name": "acl", "config": {"allow": ["a"]}}""", 400, """{"consumer": "value must be null"}"""),
         ["acls: group is required"] = new SchemaRule("/consumers/{consumer}/acls",
             "{}", 400, """{"group": "required field missing"}"""),
 
@@ -153,6 +155,8 @@ public static class AuthPluginSchemaRules
         ["ip-restriction: a protocol that is not one"] = new SchemaRule(Plugins,
             """{"name": "ip-restriction", "protocols": ["ws"], "config": {"allow": ["::/0"]}}""", 400,
             """{"protocols": ["expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp"]}"""),
+        ["ip-restriction: may be scoped to a consumer"] = new SchemaRule("/consumers/{consumer}/plugins",
+            """{"name": "ip-restriction", "config": {"deny": ["10.0.0.1"]}}""", 201),
         ["ip-restriction: status is a number"] = new SchemaRule(Plugins,
             """{"name": "ip-restriction", "config": {"allow": ["::/0"], "status": "403"}}""", 400, """{"config": {"status": "expected a number"}}"""),
 
