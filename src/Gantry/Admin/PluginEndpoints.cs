@@ -58,7 +58,7 @@ public static class PluginEndpoints
         {
             ["type"] = "set",
             ["required"] = true,
-            ["default"] = new JsonArray([.. PluginDescriptor.HttpProtocols.Select(p => (JsonNode?)p)]),
+            ["default"] = new JsonArray([.. plugin.DefaultProtocols.Select(p => (JsonNode?)p)]),
             ["elements"] = new JsonObject { ["type"] = "string", ["one_of"] = new JsonArray([.. plugin.Protocols.Select(p => (JsonNode?)p)]) },
         }));
         fields.Add(Entry("config", SchemaEndpoints.Describe(new Field("config", FieldKind.Record) { Required = true, Fields = plugin.Config })));

@@ -49,7 +49,7 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
     /// <summary>The fields of the plugin's <c>config</c>, with their defaults.</summary>
     public IReadOnlyList<Field> Config { get; init; } = [];
 
-    /// <summary>Rules across config fields: (a config field, "" for the config record itself as Kong's record validators report, "@entity" for the config record's own rules, or null for the plugin's @entity, where Kong's plugin-level entity_checks report, and a message) pairs.</summary>
+    /// <summary>Rules across config fields: (a config field, "" for the config record itself as Kong's record validators report, <see cref="PluginFields.ConfigEntity"/> ("@entity") for the config record's own rules, or null for the plugin's @entity, where Kong's plugin-level entity_checks report, and a message) pairs.</summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> ConfigChecks { get; init; } = [];
 
     /// <summary>
@@ -65,6 +65,9 @@ public sealed record PluginDescriptor(string Name, bool Bundled, Subsystem? Migr
 
     /// <summary>The protocols an instance may list; stream plugins add tcp, tls, udp.</summary>
     public IReadOnlyList<string> Protocols { get; init; } = HttpProtocols;
+
+    /// <summary>The protocols an instance gets when it lists none (Kong gives ip-restriction tcp and tls too).</summary>
+    public IReadOnlyList<string> DefaultProtocols { get; init; } = HttpProtocols;
 
     /// <summary>Authentication plugins identify the consumer, so they cannot be scoped to one.</summary>
     public bool NoConsumer { get; init; }

@@ -46,10 +46,10 @@ public static class PluginFields
         };
 
     /// <summary>The consumer used when authentication fails (id or username); null means the request is refused.</summary>
-    public static Field Anonymous() => new("anonymous", FieldKind.String);
+    public static Field Anonymous() => new("anonymous", FieldKind.String) { MinLength = 1 };
 
     /// <summary>The realm of the WWW-Authenticate header an authentication plugin answers with.</summary>
-    public static Field Realm(string? defaultValue = null) => Text("realm", defaultValue);
+    public static Field Realm(string? defaultValue = null) => NonEmptyText("realm", defaultValue);
 
     /// <summary>
     /// On a control plane, <paramref name="field"/> may not be <paramref name="value"/>: a setting that only
@@ -135,20 +135,29 @@ public static class PluginFields
     public static string? KongHeaderNameError(JsonNode value)
     {
         var name = value.GetValue<string>();
-        return name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+        if (name.Length == 0)
+            return "length must be at least 1";
+        return name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
             ? null
             : $"bad header name '{name}', allowed characters are A-Z, a-z, 0-9, '_', and '-'";
     }
 
     /// <summary>
     /// Kong's conditional entity check with <c>required = true</c>: when <paramref name="ifField"/> has
-    /// <paramref name="value"/>, a missing <paramref name="thenField"/> is reported on it, and the plugin's
-    /// @entity names the field whose value called for it.
+    /// <paramref name="value"/>, a missing <paramref name="thenField"/> is reported on it, and an @entity
+    /// names the field whose value called for it: the plugin's, as <c>config.&lt;ifField&gt;</c>, for a
+    /// check of the plugin's schema (rate-limiting's), or the config record's, as <c>&lt;ifField&gt;</c>,
+    /// for a check of the config record itself (oauth2's).
     /// </summary>
-    public static Func<JsonObject, IEnumerable<(string?, string)>> RequiredByCondition(string ifField, string value, string thenField) => config =>
+    public static Func<JsonObject, IEnumerable<(string?, string)>> RequiredByCondition(string ifField, string value, string thenField, bool ofConfigRecord = false) => config =>
         config[ifField] is JsonValue v && v.ToJsonString().Trim('"') == value && !IsNonEmpty(Walk(config, thenField))
-            ? FailedConditional("config." + ifField, thenField, "required field missing")
+            ? ofConfigRecord
+                ? [(thenField, "required field missing"), (ConfigEntity, ConditionalMessage(ifField))]
+                : FailedConditional("config." + ifField, thenField, "required field missing")
             : [];
+
+    /// <summary>What a config check names to report at <c>config.@entity</c>, where the rules of the config record itself go; null reports at the plugin's @entity.</summary>
+    public const string ConfigEntity = "@entity";
 
     /// <summary>
     /// Kong's host type: a name or an IP address, but no port. The server-name rule is the same except that
@@ -163,4 +172,27 @@ public static class PluginFields
         var ipv4WithPort = host.Count(c => c == ':') == 1 && !host.StartsWith('[');
         return ipv4WithPort || host.Contains("]:", StringComparison.Ordinal) ? "must not have a port" : null;
     }
+
+    // ---- Kong 3.9's rules of the authentication and access plugins ----
+
+    /// <summary>Every protocol Kong 3.9 knows, in its order: what a plugin whose schema takes any protocol accepts.</summary>
+    public static readonly IReadOnlyList<string> AnyProtocol = ["grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp"];
+
+    /// <summary>Kong refuses an empty string in any string field that does not say otherwise.</summary>
+    public static string? EmptyStringError(JsonNode value) => value.GetValue<string>().Length == 0 ? "length must be at least 1" : null;
+
+    /// <summary>A string of Kong's config that, when given, is not empty (anonymous, realm, a header name…).</summary>
+    public static Field NonEmptyText(string name, string? defaultValue = null, IReadOnlyList<string>? oneOf = null) =>
+        new(name, FieldKind.String)
+        {
+            Default = defaultValue is null ? null : JsonValue.Create(defaultValue),
+            Required = defaultValue is not null,
+            OneOf = oneOf,
+            MinLength = 1,
+        };
+
+    /// <summary>A list of non-empty strings, each also passing <paramref name="check"/> when given.</summary>
+    public static Field NonEmptyStrings(string name, string[]? defaultValue = null, IReadOnlyList<string>? oneOf = null, Func<JsonNode, string?>? check = null) =>
+        Strings(name, defaultValue, oneOf, value => EmptyStringError(value) ?? check?.Invoke(value));
+
 }

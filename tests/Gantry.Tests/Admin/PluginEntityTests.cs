@@ -68,6 +68,21 @@ public abstract class PluginEntityTests(PluginNode node)
     }
 
     [Fact]
+    public async Task Ip_restriction_gets_kongs_default_protocols_with_the_stream_ones()
+    {
+        var (_, serviceName) = await CreateServiceAsync();
+        var created = await node.CreateAsync($"/services/{serviceName}/plugins", new { name = "ip-restriction", config = new { deny = new[] { "10.0.0.1" } } });
+        Assert.Equal("""["http","https","tcp","tls","grpc","grpcs"]""", created["protocols"]!.ToJsonString());
+
+        var (_, schema) = await node.GetAsync("/schemas/plugins/ip-restriction");
+        var protocols = schema!["fields"]!.AsArray().Select(f => f!["protocols"]).Single(p => p is not null)!;
+        Assert.Equal("""["http","https","tcp","tls","grpc","grpcs"]""", protocols["default"]!.ToJsonString());
+        // Other plugins keep the HTTP protocols.
+        var keyAuth = await node.CreateAsync($"/services/{serviceName}/plugins", new { name = "key-auth" });
+        Assert.Equal("""["grpc","grpcs","http","https"]""", keyAuth["protocols"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task A_plugin_on_a_consumer_is_allowed_unless_the_plugin_authenticates()
     {
         var consumerId = await CreateConsumerAsync();
@@ -95,7 +110,7 @@ public abstract class PluginEntityTests(PluginNode node)
         Assert.Equal("unknown field", error["fields"]!["config"]!["colour"]!.GetValue<string>());
         Assert.Equal("2 schema violations (config.colour: unknown field; config.key_names: expected an array)", error["message"]!.GetValue<string>());
 
-        // A rule across config fields is one of the plugin's own entity checks, as Kong reports it.
+        // A rule across config fields of the plugin (Kong's plugin entity_checks) is reported at its @entity.
         var (ruleStatus, rule) = await node.PostAsync($"/services/{serviceName}/plugins", new { name = "acl", config = new { allow = new[] { "a" }, deny = new[] { "b" } } });
         Assert.Equal(400, ruleStatus);
         Assert.Equal("only one of these fields must be non-empty: 'config.allow', 'config.deny'",

@@ -109,6 +109,31 @@ public abstract class SessionPluginTests(AdminNode node) : ProxyPluginTests(node
         Assert.Equal(400, status);
         Assert.Equal("expected one of: Strict, Lax, None, Default", error!["fields"]!["config"]!["cookie_same_site"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Kongs_older_cookie_names_are_stored_under_the_current_fields()
+    {
+        await RouteAsync("old-names");
+        var (status, plugin) = await Node.PostJsonAsync($"/routes/{Prefix}-old-names/plugins", new JsonObject
+        {
+            ["name"] = "session",
+            ["config"] = new JsonObject
+            {
+                ["cookie_lifetime"] = 60, ["cookie_idletime"] = null, ["cookie_renew"] = 30, ["cookie_discard"] = 5,
+                ["cookie_samesite"] = "off", ["cookie_httponly"] = false, ["cookie_persistent"] = true,
+            },
+        });
+        Assert.Equal(201, status);
+        var config = plugin!["config"]!.AsObject();
+        Assert.Equal(60, config["rolling_timeout"]!.GetValue<double>());
+        Assert.Equal(0, config["idling_timeout"]!.GetValue<double>());
+        Assert.Equal(5, config["stale_ttl"]!.GetValue<double>());
+        Assert.Equal("Lax", config["cookie_same_site"]!.GetValue<string>());
+        Assert.False(config["cookie_http_only"]!.GetValue<bool>());
+        Assert.True(config["remember"]!.GetValue<bool>());
+        Assert.DoesNotContain(config, field => field.Key is "cookie_lifetime" or "cookie_idletime" or "cookie_renew" or "cookie_discard" or "cookie_samesite" or "cookie_httponly" or "cookie_persistent");
+        await Node.DeleteAsync("/plugins/" + plugin["id"]!.GetValue<string>());
+    }
 }
 
 [Collection(AdminApiCollection.Name)]

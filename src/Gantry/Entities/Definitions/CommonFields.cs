@@ -172,7 +172,10 @@ public static partial class CommonFields
     /// offending field says what is wrong, and the entity says which field's value called for the rule.
     /// </summary>
     public static IEnumerable<(string?, string)> FailedConditional(string ifField, string thenField, string message) =>
-        [(thenField, message), (null, $"failed conditional validation given value of field '{ifField}'")];
+        [(thenField, message), (null, ConditionalMessage(ifField))];
+
+    /// <summary>Kong's message on the @entity of a rule that applies because of <paramref name="ifField"/>'s value.</summary>
+    public static string ConditionalMessage(string ifField) => $"failed conditional validation given value of field '{ifField}'";
 
     public static bool IsSet(JsonNode? value) => value switch
     {

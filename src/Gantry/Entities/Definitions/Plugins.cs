@@ -66,15 +66,15 @@ public static partial class Plugins
         common.Select(field => field.Name switch
         {
             "config" => new Field("config", FieldKind.Record) { Required = true, Fields = plugin.Config },
-            "protocols" => Protocols(plugin.Protocols),
+            "protocols" => Protocols(plugin.Protocols, plugin.DefaultProtocols),
             "consumer" when plugin.NoConsumer => new Field("consumer", FieldKind.Foreign) { Reference = "consumers", Check = _ => "value must be null" },
             _ => field,
         }).ToList();
 
-    private static Field Protocols(IReadOnlyList<string> allowed) => new("protocols", FieldKind.Set)
+    private static Field Protocols(IReadOnlyList<string> allowed, IReadOnlyList<string>? defaults = null) => new("protocols", FieldKind.Set)
     {
         Required = true,
-        Default = Array([.. PluginDescriptor.HttpProtocols]),
+        Default = Array([.. defaults ?? PluginDescriptor.HttpProtocols]),
         Elements = new Field("protocol", FieldKind.String) { OneOf = allowed },
     };
 

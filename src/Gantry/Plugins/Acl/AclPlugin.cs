@@ -8,8 +8,8 @@ public static class AclPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("allow"),
-        Strings("deny"),
+        NonEmptyStrings("allow"),
+        NonEmptyStrings("deny"),
         Flag("hide_groups_header", false),
         Flag("always_use_authenticated_groups", false),
         Flag("include_consumer_groups", false),

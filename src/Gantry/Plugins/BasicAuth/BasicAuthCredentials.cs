@@ -18,7 +18,7 @@ public static class BasicAuthCredentials
     [
         .. CredentialHead(),
         new Field("username", FieldKind.String) { Required = true, Unique = true, MinLength = 1 },
-        new Field("password", FieldKind.String) { Required = true },
+        new Field("password", FieldKind.String) { Required = true, MinLength = 1 },
         Tags(),
     ])
     {

@@ -10,8 +10,8 @@ public static class BotDetectionPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("allow", [], check: RegexError),
-        Strings("deny", [], check: RegexError),
+        NonEmptyStrings("allow", [], check: RegexError),
+        NonEmptyStrings("deny", [], check: RegexError),
     ];
 
     public static PluginDescriptor Descriptor { get; } = new("bot-detection", Bundled: true, Migrations: null)

@@ -8,7 +8,7 @@ public static class CorrelationIdPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Text("header_name", "Kong-Request-ID"),
+        NonEmptyText("header_name", "Kong-Request-ID"),
         Text("generator", "uuid#counter", oneOf: ["uuid", "uuid#counter", "tracker"]),
         Flag("echo_downstream", false),
     ];

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Gantry.Entities.Schema;
 using static Gantry.Plugins.PluginFields;
 
@@ -10,9 +12,9 @@ public static class CorsPlugin
 
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("origins"),
-        Strings("headers"),
-        Strings("exposed_headers"),
+        NonEmptyStrings("origins", check: AsteriskOrRegexError),
+        NonEmptyStrings("headers"),
+        NonEmptyStrings("exposed_headers"),
         Strings("methods", Methods, oneOf: Methods),
         Number("max_age"),
         Flag("credentials", false),
@@ -27,4 +29,21 @@ public static class CorsPlugin
         NoConsumer = true,
         Handler = (config, _) => new CorsHandler(config),
     };
+
+    /// <summary>An origin is matched as a regex unless it is "*"; one that does not compile would never match.</summary>
+    private static string? AsteriskOrRegexError(JsonNode value)
+    {
+        var origin = value.GetValue<string>();
+        if (origin == "*")
+            return null;
+        try
+        {
+            _ = new Regex(origin, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            return $"'{origin}' is not a valid regex";
+        }
+    }
 }

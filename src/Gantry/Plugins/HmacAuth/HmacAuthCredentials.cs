@@ -11,7 +11,7 @@ public static class HmacAuthCredentials
     [
         .. CredentialHead(),
         new Field("username", FieldKind.String) { Required = true, Unique = true, MinLength = 1 },
-        new Field("secret", FieldKind.String) { Auto = AutoValue.RandomString },
+        new Field("secret", FieldKind.String) { Auto = AutoValue.RandomString, MinLength = 1 },
         Tags(),
     ])
     {

@@ -14,7 +14,7 @@ public static class HmacAuthPlugin
         Positive("clock_skew", 300),
         Anonymous(),
         Flag("validate_request_body", false),
-        Strings("enforce_headers", []),
+        NonEmptyStrings("enforce_headers", []),
         Strings("algorithms", Algorithms, oneOf: Algorithms),
         Realm(),
     ];

@@ -8,11 +8,11 @@ public static class IpRestrictionPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("allow", check: IpOrCidrError),
-        Strings("deny", check: IpOrCidrError),
+        NonEmptyStrings("allow", check: IpOrCidrError),
+        NonEmptyStrings("deny", check: IpOrCidrError),
         // The answer to a refused address; null keeps 403 "IP address not allowed: <ip>".
         Number("status"),
-        Text("message"),
+        NonEmptyText("message"),
     ];
 
     public static PluginDescriptor Descriptor { get; } = new("ip-restriction", Bundled: true, Migrations: null)
@@ -22,6 +22,7 @@ public static class IpRestrictionPlugin
         Config = Config,
         ConfigChecks = [AtLeastOneOf("allow", "deny")],
         // Addresses are known on stream connections too.
-        Protocols = ["grpc", "grpcs", "http", "https", "tcp", "tls"],
+        Protocols = AnyProtocol,
+        DefaultProtocols = ["http", "https", "tcp", "tls", "grpc", "grpcs"],
     };
 }

@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using Gantry.Entities.Schema;
+using static Gantry.Entities.Definitions.CommonFields;
 using static Gantry.Plugins.PluginFields;
 
 namespace Gantry.Plugins.Jwt;
@@ -27,5 +29,19 @@ public static class JwtPlugin
         Config = Config,
         NoConsumer = true,
         Entities = [JwtSecrets.Schema],
+        ConfigChecks = [ExpirationNeedsExp],
     };
+
+    /// <summary>
+    /// A maximum_expiration is only enforced through the exp claim, so a listed claims_to_verify must hold
+    /// it; as in Kong, an absent list passes (the value then has no effect).
+    /// </summary>
+    private static IEnumerable<(string?, string)> ExpirationNeedsExp(JsonObject config)
+    {
+        if (config["maximum_expiration"] is not JsonValue maximum || SchemaValidator.ToDouble(maximum) <= 0)
+            return [];
+        if (config["claims_to_verify"] is not JsonArray claims || claims.Any(claim => claim?.GetValue<string>() == "exp"))
+            return [];
+        return [("claims_to_verify", "expected to contain: exp"), (null, ConditionalMessage("config.maximum_expiration"))];
+    }
 }

@@ -15,9 +15,9 @@ public static class JwtSecrets
     public static EntitySchema Schema { get; } = new("jwt_secrets",
     [
         .. CredentialHead(),
-        new Field("key", FieldKind.String) { Unique = true, Auto = AutoValue.RandomString },
-        new Field("secret", FieldKind.String) { Auto = AutoValue.RandomString },
-        new Field("rsa_public_key", FieldKind.String),
+        new Field("key", FieldKind.String) { Unique = true, Auto = AutoValue.RandomString, MinLength = 1 },
+        new Field("secret", FieldKind.String) { Auto = AutoValue.RandomString, MinLength = 1 },
+        new Field("rsa_public_key", FieldKind.String) { MinLength = 1 },
         String("algorithm", "HS256", oneOf: Algorithms),
         Tags(),
     ])
@@ -29,45 +29,60 @@ public static class JwtSecrets
         EntityChecks = [PublicKeyCheck],
     };
 
-    /// <summary>Asymmetric algorithms verify with the public key, so it must be there and must parse as PEM.</summary>
+    /// <summary>
+    /// The algorithms whose secret must carry a public key, as Kong lists them: the ES family is not among
+    /// them, so an ES secret without a key is stored (and verifies no token).
+    /// </summary>
+    private static readonly HashSet<string> KeyedAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"];
+
+    /// <summary>
+    /// A keyed algorithm needs a public key that loads; like Kong, any key type is taken here (a mismatched key
+    /// simply verifies no token), and both the missing and the bad key name the algorithm as the condition.
+    /// </summary>
     private static IEnumerable<(string?, string)> PublicKeyCheck(JsonObject secret)
     {
-        var algorithm = secret["algorithm"]?.GetValue<string>() ?? "HS256";
-        if (algorithm.StartsWith("HS", StringComparison.Ordinal))
+        if (secret["algorithm"]?.GetValue<string>() is not { } algorithm || !KeyedAlgorithms.Contains(algorithm))
             yield break;
-        if (secret["rsa_public_key"]?.GetValue<string>() is not { Length: > 0 } pem)
+        var problem = secret["rsa_public_key"]?.GetValue<string>() switch
         {
-            yield return ("rsa_public_key", "required field missing");
+            null => "required field missing",
+            var pem when !Loads(pem) => "invalid key",
+            _ => null,
+        };
+        if (problem is null)
             yield break;
-        }
-        if (!Parses(algorithm, pem))
-            yield return ("rsa_public_key", $"invalid key for algorithm {algorithm}");
+        yield return ("rsa_public_key", problem);
+        yield return (null, ConditionalMessage("algorithm"));
     }
 
-    private static bool Parses(string algorithm, string pem)
+    private static bool Loads(string pem)
     {
         try
         {
-            if (algorithm.StartsWith("ES", StringComparison.Ordinal))
-            {
-                using var ec = ECDsa.Create();
-                ec.ImportFromPem(pem);
-            }
-            else if (algorithm == "EdDSA")
-            {
-                // .NET has no Ed25519 type; the PEM envelope is all that can be checked here.
-                return PemEncoding.TryFind(pem, out _);
-            }
-            else
-            {
-                using var rsa = RSA.Create();
-                rsa.ImportFromPem(pem);
-            }
+            using var rsa = RSA.Create();
+            rsa.ImportFromPem(pem);
             return true;
         }
         catch (Exception e) when (e is ArgumentException or CryptographicException)
         {
-            return false;
         }
+        try
+        {
+            using var ec = ECDsa.Create();
+            ec.ImportFromPem(pem);
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+        }
+        // .NET has no Ed25519 type: an Ed25519 key is recognised by its PEM envelope and algorithm identifier.
+        return PemEncoding.TryFind(pem, out var fields)
+            && pem[fields.Label] is "PUBLIC KEY" or "PRIVATE KEY"
+            && IsEd25519(Convert.FromBase64String(pem[fields.Base64Data]));
     }
+
+    // The DER of Ed25519's object identifier 1.3.101.112, as SubjectPublicKeyInfo and PKCS#8 carry it.
+    private static readonly byte[] Ed25519Oid = [0x06, 0x03, 0x2B, 0x65, 0x70];
+
+    private static bool IsEd25519(byte[] der) => der.AsSpan().IndexOf(Ed25519Oid) >= 0;
 }

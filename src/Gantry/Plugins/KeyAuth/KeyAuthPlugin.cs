@@ -8,7 +8,7 @@ public static class KeyAuthPlugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("key_names", ["apikey"]),
+        Strings("key_names", ["apikey"], check: KongHeaderNameError),
         Flag("hide_credentials", false),
         Anonymous(),
         Flag("key_in_header", true),

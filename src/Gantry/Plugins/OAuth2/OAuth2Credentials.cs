@@ -11,10 +11,10 @@ public static class OAuth2Credentials
     [
         .. CredentialHead(),
         new Field("name", FieldKind.String) { Required = true, MinLength = 1 },
-        new Field("client_id", FieldKind.String) { Required = true, Unique = true, Auto = AutoValue.RandomString },
-        new Field("client_secret", FieldKind.String) { Auto = AutoValue.RandomString },
+        new Field("client_id", FieldKind.String) { Required = true, Unique = true, Auto = AutoValue.RandomString, MinLength = 1 },
+        new Field("client_secret", FieldKind.String) { Auto = AutoValue.RandomString, MinLength = 1 },
         Boolean("hash_secret", false),
-        new Field("redirect_uris", FieldKind.Array) { Elements = new Field("redirect_uri", FieldKind.String) { Check = UrlError } },
+        new Field("redirect_uris", FieldKind.Array) { Elements = new Field("redirect_uri", FieldKind.String) { MinLength = 1, Check = UrlError } },
         String("client_type", "confidential", oneOf: ["confidential", "public"]),
         Tags(),
     ])

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gantry.Entities.Schema;
 using static Gantry.Plugins.PluginFields;
 
@@ -8,7 +9,7 @@ public static class OAuth2Plugin
 {
     public static IReadOnlyList<Field> Config { get; } =
     [
-        Strings("scopes"),
+        NonEmptyStrings("scopes"),
         Flag("mandatory_scope", false),
         // Identifies the plugin instance to the application that calls /oauth2/authorize.
         new Field("provision_key", FieldKind.String) { Required = true, Auto = AutoValue.RandomString },
@@ -21,7 +22,7 @@ public static class OAuth2Plugin
         Flag("accept_http_if_already_terminated", false),
         Anonymous(),
         Flag("global_credentials", false),
-        Text("auth_header_name", "authorization"),
+        NonEmptyText("auth_header_name", "authorization"),
         Number("refresh_token_ttl", 1209600, 0, 100000000),
         Flag("reuse_refresh_token", false),
         Flag("persistent_refresh_token", false),
@@ -33,10 +34,18 @@ public static class OAuth2Plugin
     {
         Priority = 1400,
         Config = Config,
-        ConfigChecks = [RequiredWhen("mandatory_scope", "true", "scopes")],
+        ConfigChecks = [AtLeastOneGrant, RequiredByCondition("mandatory_scope", "true", "scopes", ofConfigRecord: true)],
         NoConsumer = true,
         Entities = [OAuth2Credentials.Schema, OAuth2Tokens.Schema],
         InternalEntities = [OAuth2AuthorizationCodes.Schema],
         Handler = (config, setup) => new OAuth2Handler(config, setup),
     };
+
+    private static readonly string[] Grants = ["enable_authorization_code", "enable_implicit_grant", "enable_client_credentials", "enable_password_grant"];
+
+    /// <summary>An instance that grants no token would refuse every request; Kong reports it on the config record.</summary>
+    private static IEnumerable<(string?, string)> AtLeastOneGrant(JsonObject config) =>
+        Grants.Any(grant => config[grant] is JsonValue flag && flag.TryGetValue(out bool on) && on)
+            ? []
+            : [("", $"at least one of these fields must be true: {string.Join(", ", Grants)}")];
 }

@@ -19,7 +19,7 @@ public static class OAuth2Tokens
         new Field("access_token", FieldKind.String) { Required = true, Unique = true, Auto = AutoValue.RandomString },
         new Field("refresh_token", FieldKind.String) { Unique = true },
         String("token_type", "bearer", oneOf: ["bearer"]),
-        Integer("expires_in", required: true, min: 0),
+        Integer("expires_in", required: true),
         new Field("scope", FieldKind.String),
         new Field("authenticated_userid", FieldKind.String),
         // Unix seconds after which the row is gone; the proxy skips expired rows until they are purged.

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gantry.Entities.Schema;
 using static Gantry.Plugins.PluginFields;
@@ -14,13 +15,13 @@ public static class SessionPlugin
 
     public static IReadOnlyList<Field> Config { get; } =
     [
-        new Field("secret", FieldKind.String) { Required = true, Auto = AutoValue.RandomString, Secret = true, Check = NotBlank },
+        new Field("secret", FieldKind.String) { Required = true, Auto = AutoValue.RandomString, Secret = true, MinLength = 1 },
         Text("storage", "cookie", oneOf: ["cookie", "kong"]),
         Text("audience", "default"),
-        Number("idling_timeout", 900, min: 0),
-        Number("rolling_timeout", 3600, min: 0),
-        Number("absolute_timeout", 86400, min: 0),
-        Number("stale_ttl", 10, min: 0),
+        Number("idling_timeout", 900),
+        Number("rolling_timeout", 3600),
+        Number("absolute_timeout", 86400),
+        Number("stale_ttl", 10),
         Text("cookie_name", "session"),
         Text("cookie_path", "/"),
         Text("cookie_domain"),
@@ -29,8 +30,8 @@ public static class SessionPlugin
         Flag("cookie_secure", true),
         Flag("remember", false),
         Text("remember_cookie_name", "remember"),
-        Number("remember_rolling_timeout", 604800, min: 0),
-        Number("remember_absolute_timeout", 2592000, min: 0),
+        Number("remember_rolling_timeout", 604800),
+        Number("remember_absolute_timeout", 2592000),
         StringSet("response_headers", oneOf: HeaderValues),
         StringSet("request_headers", oneOf: HeaderValues),
         Flag("read_body_for_logout", false),
@@ -49,6 +50,9 @@ public static class SessionPlugin
         NoConsumer = true,
         Config = Config,
         ConfigChecks = [ServerSideStorage],
+        ConfigShorthands = OldCookieNames,
+        // As in Kong; the handler never runs on a stream route.
+        Protocols = AnyProtocol,
         Handler = (config, setup) => new SessionHandler(config, setup),
     };
 
@@ -59,5 +63,38 @@ public static class SessionPlugin
             ? [("storage", "'kong' storage is not supported by Gantry: sessions are kept in the cookie (use 'cookie')")]
             : [];
 
-    private static string? NotBlank(JsonNode value) => value.GetValue<string>().Trim().Length == 0 ? "length must be at least 1" : null;
+    /// <summary>
+    /// Kong 3.x still accepts the config names of lua-resty-session 3 and moves each to its new field; a
+    /// value of the wrong type is left where it is and refused as an unknown field.
+    /// </summary>
+    private static void OldCookieNames(JsonObject config)
+    {
+        Move(config, "cookie_lifetime", "rolling_timeout", JsonValueKind.Number);
+        Move(config, "cookie_discard", "stale_ttl", JsonValueKind.Number);
+        Move(config, "cookie_httponly", "cookie_http_only", JsonValueKind.True, JsonValueKind.False);
+        Move(config, "cookie_persistent", "remember", JsonValueKind.True, JsonValueKind.False);
+        if (config["cookie_samesite"] is JsonValue sameSite && sameSite.TryGetValue(out string? mode))
+        {
+            config.Remove("cookie_samesite");
+            config["cookie_same_site"] = mode == "off" ? "Lax" : mode!;
+        }
+        // A null idle time meant "never idle", which the new field says with 0.
+        if (config.TryGetPropertyValue("cookie_idletime", out var idle) && (idle is null || idle.GetValueKind() == JsonValueKind.Number))
+        {
+            config.Remove("cookie_idletime");
+            config["idling_timeout"] = idle?.DeepClone() ?? 0;
+        }
+        // cookie_renew has no successor: the session library renews by rolling_timeout now.
+        if (config["cookie_renew"] is JsonValue renew && renew.GetValueKind() == JsonValueKind.Number)
+            config.Remove("cookie_renew");
+    }
+
+    private static void Move(JsonObject config, string from, string to, params JsonValueKind[] kinds)
+    {
+        if (config[from] is JsonValue value && kinds.Contains(value.GetValueKind()))
+        {
+            config.Remove(from);
+            config[to] = value.DeepClone();
+        }
+    }
 }
