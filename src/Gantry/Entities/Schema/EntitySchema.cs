@@ -122,6 +122,9 @@ public sealed class EntitySchema
         if (SubschemaKey is null || Subschemas is null)
             return Fields;
         var key = input[SubschemaKey] ?? existing?[SubschemaKey];
+        // A list picks by its first element, as Kong picks a route's subschema by its first protocol.
+        if (key is JsonArray list)
+            key = list.Count > 0 ? list[0] : null;
         return key is JsonValue value && value.TryGetValue(out string? name) && Subschemas(name) is { } fields ? fields : Fields;
     }
 

@@ -130,6 +130,12 @@ public sealed class Field
     /// <summary>A check of the value beyond its type, returning an error message or null.</summary>
     public Func<JsonNode, string?>? Check { get; init; }
 
+    /// <summary>
+    /// For records: a rule across the record's own fields, run once they are valid; its message is listed
+    /// under the record's <c>@entity</c>, as Kong reports a record's entity checks.
+    /// </summary>
+    public Func<System.Text.Json.Nodes.JsonObject, string?>? RecordCheck { get; init; }
+
     /// <summary>The database column: <c>service_id</c> for the foreign field <c>service</c>.</summary>
     public string Column => Kind == FieldKind.Foreign ? Name + "_id" : Name;
 

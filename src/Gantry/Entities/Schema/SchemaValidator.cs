@@ -266,14 +266,25 @@ public static class SchemaValidator
                 }
                 break;
             case FieldKind.Map:
+                // Kong stops at a map's first bad key or value and reports it as the map's own error.
                 foreach (var (key, item) in value.AsObject())
                 {
                     if (field.Keys is not null && StringError(field.Keys, key) is { } keyError)
-                        errors.Add([.. path, key], keyError);
+                        message = keyError;
                     else if (field.Elements is not null && item is null)
-                        errors.Add([.. path, key], Expected(field.Elements));
+                        message = Expected(field.Elements);
                     else if (field.Elements is not null)
-                        Validate(field.Elements, item, [.. path, key], errors, lenient);
+                    {
+                        var inner = new ValidationErrors();
+                        Validate(field.Elements, item, path, inner, lenient);
+                        if (inner.Any)
+                        {
+                            errors.AddAll(inner);
+                            return;
+                        }
+                    }
+                    if (message is not null)
+                        break;
                 }
                 break;
             case FieldKind.Record when field.Fields is not null:
@@ -283,8 +294,11 @@ public static class SchemaValidator
                     if (field.Fields.All(f => f.Name != key))
                         errors.Add([.. path, key], "unknown field");
                 }
+                var before = errors.Count;
                 foreach (var child in field.Fields)
                     Validate(child, record[child.Name], [.. path, child.Name], errors, lenient);
+                if (errors.Count == before && field.RecordCheck?.Invoke(record) is { } recordError)
+                    errors.Add([.. path, "@entity"], recordError);
                 break;
             case FieldKind.Foreign:
                 var reference = value["id"];
