@@ -42,7 +42,7 @@ public static class Routes
             {
                 Default = Array("http", "https"),
                 Elements = new Field("protocol", FieldKind.String) { OneOf = Protocols },
-                Check = v => v.AsArray().Count == 0 ? "length must be at least 1" : null,
+                MinItems = 1,
             },
             new Field("methods", FieldKind.Set)
             {
@@ -65,7 +65,7 @@ public static class Routes
             new Field("https_redirect_status_code", FieldKind.Integer)
             {
                 Default = 426,
-                Check = v => RedirectCodes.Contains((long)SchemaValidator.ToDouble(v)) ? null : $"expected one of: {string.Join(", ", RedirectCodes)}",
+                OneOfIntegers = RedirectCodes,
             },
             Integer("regex_priority", 0),
             Boolean("strip_path", true),

@@ -109,6 +109,9 @@ public sealed class Field
 
     public IReadOnlyList<string>? OneOf { get; init; }
 
+    /// <summary>The integers an integer field may take (a route's <c>https_redirect_status_code</c>), in Kong's order.</summary>
+    public IReadOnlyList<long>? OneOfIntegers { get; init; }
+
     public double? Min { get; init; }
 
     public double? Max { get; init; }
@@ -120,6 +123,8 @@ public sealed class Field
     public Field? Keys { get; init; }
 
     public int? MaxItems { get; init; }
+
+    public int? MinItems { get; init; }
 
     /// <summary>Fields of a record.</summary>
     public IReadOnlyList<Field>? Fields { get; init; }

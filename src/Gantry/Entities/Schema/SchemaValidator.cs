@@ -245,11 +245,15 @@ public static class SchemaValidator
                     message = field.Min is not null && field.Max is not null
                         ? $"value should be between {field.Min.Value.ToString(CultureInfo.InvariantCulture)} and {field.Max.Value.ToString(CultureInfo.InvariantCulture)}"
                         : field.Min is not null ? $"value must be greater than {field.Min.Value - 1}" : $"value must be at most {field.Max}";
+                else if (field.OneOfIntegers is { } integers && !integers.Contains((long)number))
+                    message = $"expected one of: {string.Join(", ", integers)}";
                 break;
             case FieldKind.Array or FieldKind.Set:
                 var array = value.AsArray();
                 if (field.MaxItems is { } maxItems && array.Count > maxItems)
                     message = $"length must be at most {maxItems}";
+                else if (field.MinItems is { } minItems && array.Count < minItems)
+                    message = $"length must be at least {minItems}";
                 else if (field.Kind == FieldKind.Set && array.Select(n => n?.ToJsonString()).Distinct().Count() != array.Count)
                     RemoveDuplicates(array);
                 if (message is null && field.Elements is not null)
