@@ -87,7 +87,8 @@ public static class Routes
             Table = "routes",
             EndpointKey = "name",
             OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
-            EntityChecks = expressions ? [ExpressionsCheck] : [Check],
+            EntityChecks = expressions ? [ExpressionsCheck] : [],
+            ReadingChecks = expressions ? [] : [new(CheckReads, Check)],
             CompiledChecks = [Compiles],
             SubschemaKey = "protocols",
             Subschemas = protocol => protocol is "grpc" or "grpcs" ? grpcFields : null,
@@ -195,6 +196,9 @@ public static class Routes
             return $"non-normalized path, consider use '{normalized}' instead";
         return null;
     }
+
+    // A property: the schemas above are built before static fields below them are initialized.
+    private static string[] CheckReads => ["protocols", "strip_path", "snis", "sources", "destinations", "methods", "hosts", "paths", "headers"];
 
     private static IEnumerable<(string?, string)> Check(JsonObject route)
     {

@@ -68,9 +68,15 @@ public static class SchemaValidator
             if (transform)
                 schema.OnWrite?.Invoke(input, result);
             schema.Normalize?.Invoke(result);
+            Run(schema.ReadingChecks.Select(check => check.Run).ToList(), result, errors);
             Run(schema.EntityChecks, result, errors);
             if (!errors.Any)
                 Run(schema.CompiledChecks, result, errors);
+        }
+        else
+        {
+            var runnable = schema.ReadingChecks.Where(check => !check.Reads.Any(errors.HasErrorAt)).Select(check => check.Run).ToList();
+            Run(runnable, result, errors);
         }
         return result;
     }

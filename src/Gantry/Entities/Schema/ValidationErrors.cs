@@ -15,6 +15,9 @@ public sealed class ValidationErrors
 
     public bool Any => _flat.Count > 0;
 
+    /// <summary>Whether a top-level field (or anything inside it) has an error.</summary>
+    public bool HasErrorAt(string field) => _tree.ContainsKey(field);
+
     public int Count => _flat.Count;
 
     /// <summary>
