@@ -39,11 +39,14 @@ internal static class SchemaEndpoints
     {
         var body = new JsonObject
         {
+            ["name"] = schema.Name,
             ["fields"] = Fields(schema.Fields),
             ["primary_key"] = new JsonArray("id"),
         };
         if (schema.EndpointKey is { } key)
             body["endpoint_key"] = key;
+        if (schema.SubschemaKey is { } subschemaKey)
+            body["subschema_key"] = subschemaKey;
         return body;
     }
 
@@ -71,6 +74,8 @@ internal static class SchemaEndpoints
             description["reference"] = field.Reference;
         if (field.OneOf is not null)
             description["one_of"] = new JsonArray(field.OneOf.Select(v => (JsonNode?)v).ToArray());
+        if (field.OneOfIntegers is not null)
+            description["one_of"] = new JsonArray(field.OneOfIntegers.Select(v => (JsonNode?)v).ToArray());
         if (field.Min is { } min && field.Max is { } max)
             description["between"] = new JsonArray(Number(min), Number(max));
         else if (field.Min is { } onlyMin && field.Kind == FieldKind.Integer)
@@ -79,6 +84,10 @@ internal static class SchemaEndpoints
             description["len_min"] = minLength;
         if (field.MaxLength is { } maxLength)
             description["len_max"] = maxLength;
+        if (field.MinItems is { } minItems)
+            description["len_min"] = minItems;
+        if (field.MaxItems is { } maxItems)
+            description["len_max"] = maxItems;
         if (field.Secret)
             description["encrypted"] = true;
         if (field.ReadOnly && field.Auto == AutoValue.None)

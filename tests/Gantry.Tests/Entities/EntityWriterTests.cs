@@ -27,14 +27,14 @@ public sealed class EntityWriterTests
     [Theory]
     [InlineData("""{"paths": ["/a"], "tags": [null]}""", "tags", "1", "expected a string")]
     [InlineData("""{"paths": ["/a", null]}""", "paths", "2", "expected a string")]
-    [InlineData("""{"paths": ["/a"], "headers": {"x-kind": null}}""", "headers", "x-kind", "expected an array")]
+    [InlineData("""{"paths": ["/a"], "headers": {"x-kind": null}}""", "headers", "", "expected an array")]
     public void A_null_element_of_a_list_or_map_is_a_type_error_not_a_missing_value(string json, string field, string element, string message)
     {
         var error = Refused(json);
         Assert.Equal(400, error.Status);
-        // A list's element errors are a list (Kong's shape); a map's are keyed by the map's keys.
+        // A list's element errors are a list (Kong's shape); a map's first bad value is the map's own error.
         var errors = error.Fields![field]!;
-        var at = int.TryParse(element, out var position) ? errors[position - 1] : errors[element];
+        var at = element.Length == 0 ? errors : int.TryParse(element, out var position) ? errors[position - 1] : errors[element];
         Assert.Equal(message, at!.GetValue<string>());
     }
 

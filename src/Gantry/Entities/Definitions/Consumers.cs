@@ -25,6 +25,6 @@ public static class Consumers
         ListFilters = ["custom_id", "username"],
         Normalize = consumer => consumer[Core002ConsumerUsernameLower.Column] =
             consumer["username"] is JsonValue username && username.TryGetValue(out string? text) ? AsciiCase.Lower(text) : null,
-        EntityChecks = [consumer => AtLeastOneOf(consumer, "custom_id", "username") is { } error ? [error] : []],
+        ReadingChecks = [new(["custom_id", "username"], consumer => AtLeastOneOf(consumer, "custom_id", "username") is { } error ? [error] : [])],
     };
 }

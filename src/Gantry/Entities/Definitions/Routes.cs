@@ -31,61 +31,69 @@ public static class Routes
     /// <summary>Kong's bound: priorities stay exact in a Lua number once it packs them with its own bits.</summary>
     public const long MaxPriority = (1L << 46) - 1;
 
-    private static EntitySchema Build(bool expressions) => new("routes",
-    [
-        Id(),
-        CreatedAt(),
-        UpdatedAt(),
-        Name(),
-        new Field("protocols", FieldKind.Set)
-        {
-            Default = Array("http", "https"),
-            Elements = new Field("protocol", FieldKind.String) { OneOf = Protocols },
-            Check = v => v.AsArray().Count == 0 ? "length must be at least 1" : null,
-        },
-        new Field("methods", FieldKind.Set)
-        {
-            Elements = new Field("method", FieldKind.String) { Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
-        },
-        new Field("hosts", FieldKind.Array)
-        {
-            Elements = new Field("host", FieldKind.String) { MinLength = 1, Check = v => WildcardHostError(v.GetValue<string>(), allowPort: true) },
-        },
-        new Field("paths", FieldKind.Array) { Elements = new Field("path", FieldKind.String) { Check = RoutePathError } },
-        new Field("headers", FieldKind.Map)
-        {
-            Keys = HeaderName("header"),
-            Elements = new Field("values", FieldKind.Array)
-            {
-                Elements = new Field("value", FieldKind.String) { Check = v => Routing.RouteCompiler.HeaderRegexError(v.GetValue<string>()) },
-            },
-            Check = HostHeaderError,
-        },
-        new Field("https_redirect_status_code", FieldKind.Integer)
-        {
-            Default = 426,
-            Check = v => RedirectCodes.Contains((long)SchemaValidator.ToDouble(v)) ? null : $"expected one of: {string.Join(", ", RedirectCodes)}",
-        },
-        Integer("regex_priority", 0),
-        Boolean("strip_path", true),
-        String("path_handling", "v0", oneOf: ["v0", "v1"]),
-        Boolean("preserve_host", false),
-        Boolean("request_buffering", true),
-        Boolean("response_buffering", true),
-        new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
-        new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
-        new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
-        Tags(),
-        Foreign("service", "services"),
-        .. (expressions ? ExpressionFields : []),
-    ])
+    private static EntitySchema Build(bool expressions)
     {
-        Table = "routes",
-        EndpointKey = "name",
-        OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
-        EntityChecks = expressions ? [ExpressionsCheck] : [Check],
-        CompiledChecks = [Compiles],
-    };
+        Field[] fields = [
+            Id(),
+            CreatedAt(),
+            UpdatedAt(),
+            Name(),
+            new Field("protocols", FieldKind.Set)
+            {
+                Default = Array("http", "https"),
+                Elements = new Field("protocol", FieldKind.String) { OneOf = Protocols },
+                MinItems = 1,
+            },
+            new Field("methods", FieldKind.Set)
+            {
+                Elements = new Field("method", FieldKind.String) { Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
+            },
+            new Field("hosts", FieldKind.Array)
+            {
+                Elements = new Field("host", FieldKind.String) { MinLength = 1, Check = v => WildcardHostError(v.GetValue<string>(), allowPort: true) },
+            },
+            new Field("paths", FieldKind.Array) { Elements = new Field("path", FieldKind.String) { Check = RoutePathError } },
+            new Field("headers", FieldKind.Map)
+            {
+                Keys = HeaderName("header"),
+                Elements = new Field("values", FieldKind.Array)
+                {
+                    Elements = new Field("value", FieldKind.String) { Check = v => Routing.RouteCompiler.HeaderRegexError(v.GetValue<string>()) },
+                },
+                Check = HostHeaderError,
+            },
+            new Field("https_redirect_status_code", FieldKind.Integer)
+            {
+                Default = 426,
+                OneOfIntegers = RedirectCodes,
+            },
+            Integer("regex_priority", 0),
+            Boolean("strip_path", true),
+            String("path_handling", "v0", oneOf: ["v0", "v1"]),
+            Boolean("preserve_host", false),
+            Boolean("request_buffering", true),
+            Boolean("response_buffering", true),
+            new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
+            new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
+            new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
+            Tags(),
+            Foreign("service", "services"),
+            .. (expressions ? ExpressionFields : []),
+        ];
+        // Kong picks a route's subschema by its first protocol; gRPC's keeps the path, so strip_path defaults to false there.
+        Field[] grpcFields = [.. fields.Select(f => f.Name == "strip_path" ? Boolean("strip_path", false) : f)];
+        return new EntitySchema("routes", fields)
+        {
+            Table = "routes",
+            EndpointKey = "name",
+            OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
+            EntityChecks = expressions ? [ExpressionsCheck] : [],
+            ReadingChecks = expressions ? [] : [new(CheckReads, Check)],
+            CompiledChecks = [Compiles],
+            SubschemaKey = "protocols",
+            Subschemas = protocol => protocol is "grpc" or "grpcs" ? grpcFields : null,
+        };
+    }
 
     private static Field[] ExpressionFields =>
     [
@@ -145,7 +153,7 @@ public static class Routes
             new Field("ip", FieldKind.String) { Check = v => IsIpOrCidr(v.GetValue<string>()) ? null : "invalid ip or cidr range: '" + v.GetValue<string>() + "'" },
             Integer("port", null, 0, 65535),
         ],
-        Check = v => AtLeastOneOf(v.AsObject(), "ip", "port")?.Item2,
+        RecordCheck = v => AtLeastOneOf(v, "ip", "port")?.Item2,
     };
 
     private static bool IsIpOrCidr(string value)
@@ -189,37 +197,49 @@ public static class Routes
         return null;
     }
 
+    // A property: the schemas above are built before static fields below them are initialized.
+    private static string[] CheckReads => ["protocols", "strip_path", "snis", "sources", "destinations", "methods", "hosts", "paths", "headers"];
+
     private static IEnumerable<(string?, string)> Check(JsonObject route)
     {
         var protocols = route["protocols"]!.AsArray().Select(p => p!.GetValue<string>()).ToList();
-        var families = Families.Where(f => f.Any(protocols.Contains)).ToList();
+        // Kong names only the families the value touches, in the order the value first touches them.
+        var families = protocols.Select(p => Families.FirstOrDefault(f => f.Contains(p))).OfType<string[]>().Distinct().ToList();
         if (families.Count > 1)
         {
             yield return ("protocols", "these sets are mutually exclusive: "
-                + string.Join(", ", Families.Select(f => "(" + string.Join(", ", f.Select(p => $"'{p}'")) + ")")));
+                + string.Join(", ", families.Select(f => "(" + List(f) + ")")));
             yield break;
         }
         var family = families[0];
-        var named = Quote(protocols);
         bool Set(string field) => IsSet(route[field]);
 
         if (family[0] == "http")
         {
-            var only = protocols.Contains("http") ? "http" : "https";
-            string[] needed = only == "http" ? ["methods", "hosts", "headers", "paths"] : ["methods", "hosts", "headers", "paths", "snis"];
+            foreach (var field in (string[])["sources", "destinations"])
+            {
+                if (Set(field))
+                    yield return (field, $"cannot set '{field}' when 'protocols' is 'http' or 'https'");
+            }
+            // The secure protocol's list wins when both are set, as it can also match on SNIs.
+            var named = protocols.Contains("https") ? "https" : "http";
+            string[] needed = named == "http" ? ["methods", "hosts", "headers", "paths"] : ["methods", "hosts", "headers", "paths", "snis"];
             if (!needed.Any(Set))
-                yield return (null, $"must set one of {List(needed)} when 'protocols' is '{only}'");
+                yield return (null, $"must set one of {List(needed)} when 'protocols' is '{named}'");
         }
         else if (family[0] == "grpc")
         {
-            if (Set("methods"))
-                yield return ("methods", "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'");
+            foreach (var field in (string[])["methods", "sources", "destinations"])
+            {
+                if (Set(field))
+                    yield return (field, $"cannot set '{field}' when 'protocols' is 'grpc' or 'grpcs'");
+            }
             if (route["strip_path"]?.GetValue<bool>() == true)
                 yield return ("strip_path", "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");
-            var only = protocols.Contains("grpc") ? "grpc" : "grpcs";
-            string[] needed = only == "grpc" ? ["hosts", "headers", "paths"] : ["hosts", "headers", "paths", "snis"];
+            var named = protocols.Contains("grpcs") ? "grpcs" : "grpc";
+            string[] needed = named == "grpc" ? ["hosts", "headers", "paths"] : ["hosts", "headers", "paths", "snis"];
             if (!needed.Any(Set))
-                yield return (null, $"must set one of {List(needed)} when 'protocols' is '{only}'");
+                yield return (null, $"must set one of {List(needed)} when 'protocols' is '{named}'");
         }
         else
         {
@@ -227,7 +247,7 @@ public static class Routes
             foreach (var field in (string[])["methods", "hosts", "headers", "paths"])
             {
                 if (Set(field))
-                    yield return (field, $"cannot set '{field}' when 'protocols' is {named}");
+                    yield return (field, $"cannot set '{field}' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'");
             }
             if (family[0] == "tls_passthrough")
             {
@@ -237,14 +257,6 @@ public static class Routes
             else if (!Set("sources") && !Set("destinations") && !Set("snis"))
             {
                 yield return (null, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'");
-            }
-        }
-        if (family[0] is "http" or "grpc")
-        {
-            foreach (var field in (string[])["sources", "destinations"])
-            {
-                if (Set(field))
-                    yield return (field, $"cannot set '{field}' when 'protocols' is {named}");
             }
         }
         if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))
@@ -276,11 +288,4 @@ public static class Routes
     }
 
     private static string List(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"'{v}'"));
-
-    /// <summary>'a', 'b' or 'c', as Kong lists protocols in messages.</summary>
-    private static string Quote(IReadOnlyList<string> values) => values.Count switch
-    {
-        1 => $"'{values[0]}'",
-        _ => string.Join(", ", values.Take(values.Count - 1).Select(v => $"'{v}'")) + $" or '{values[^1]}'",
-    };
 }

@@ -42,7 +42,7 @@ public static class Upstreams
         Table = "upstreams",
         EndpointKey = "name",
         OnParentDelete = new Dictionary<string, ParentDelete> { ["client_certificate"] = ParentDelete.Restrict },
-        EntityChecks = [Check],
+        ReadingChecks = [new(HashFields, Check)],
         Shorthands = AlgorithmFollowsHashOn,
     };
 
@@ -86,6 +86,13 @@ public static class Upstreams
     /// limited by the primary (none and cookie allow no fallback; a cookie may be the fallback of another
     /// mode, since the balancer sets it), and two headers, query args or captures hashed in turn must differ.
     /// </summary>
+    // A property: the schema above is built before static fields below it are initialized.
+    private static string[] HashFields =>
+    [
+        "hash_on", "hash_fallback", "hash_on_header", "hash_fallback_header", "hash_on_cookie",
+        "hash_on_query_arg", "hash_fallback_query_arg", "hash_on_uri_capture", "hash_fallback_uri_capture",
+    ];
+
     private static IEnumerable<(string?, string)> Check(JsonObject upstream)
     {
         var hashOn = upstream["hash_on"]!.GetValue<string>();

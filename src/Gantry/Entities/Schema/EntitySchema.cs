@@ -59,8 +59,18 @@ public sealed class EntitySchema
     /// <summary>How deleting each referenced entity treats this one, by foreign field name.</summary>
     public IReadOnlyDictionary<string, ParentDelete> OnParentDelete { get; init; } = new Dictionary<string, ParentDelete>();
 
-    /// <summary>Rules across fields; each returns (field or null for the whole entity, message) pairs.</summary>
+    /// <summary>
+    /// Rules across fields; each returns (field or null for the whole entity, message) pairs. They run once
+    /// every field is valid; a rule that declares what it reads is a <see cref="ReadingChecks"/> entry instead.
+    /// </summary>
     public IReadOnlyList<Func<JsonObject, IEnumerable<(string? Field, string Message)>>> EntityChecks { get; init; } = [];
+
+    /// <summary>
+    /// Rules across fields that name the fields they read. As Kong runs its entity checks, each runs beside
+    /// the errors of other fields and is skipped only when a field it reads is invalid, so one answer lists
+    /// both kinds of error; it never sees a value of the wrong type.
+    /// </summary>
+    public IReadOnlyList<ReadingCheck> ReadingChecks { get; init; } = [];
 
     /// <summary>
     /// Checks that compile the complete entity as the node will (a route through the router's compiler),
@@ -122,6 +132,9 @@ public sealed class EntitySchema
         if (SubschemaKey is null || Subschemas is null)
             return Fields;
         var key = input[SubschemaKey] ?? existing?[SubschemaKey];
+        // A list picks by its first element, as Kong picks a route's subschema by its first protocol.
+        if (key is JsonArray list)
+            key = list.Count > 0 ? list[0] : null;
         return key is JsonValue value && value.TryGetValue(out string? name) && Subschemas(name) is { } fields ? fields : Fields;
     }
 
@@ -129,3 +142,6 @@ public sealed class EntitySchema
 
     public override string ToString() => Name;
 }
+
+/// <summary>A rule across fields with the fields it reads (<see cref="EntitySchema.ReadingChecks"/>).</summary>
+public sealed record ReadingCheck(IReadOnlyList<string> Reads, Func<JsonObject, IEnumerable<(string? Field, string Message)>> Run);

@@ -109,6 +109,9 @@ public sealed class Field
 
     public IReadOnlyList<string>? OneOf { get; init; }
 
+    /// <summary>The integers an integer field may take (a route's <c>https_redirect_status_code</c>), in Kong's order.</summary>
+    public IReadOnlyList<long>? OneOfIntegers { get; init; }
+
     public double? Min { get; init; }
 
     public double? Max { get; init; }
@@ -121,6 +124,8 @@ public sealed class Field
 
     public int? MaxItems { get; init; }
 
+    public int? MinItems { get; init; }
+
     /// <summary>Fields of a record.</summary>
     public IReadOnlyList<Field>? Fields { get; init; }
 
@@ -129,6 +134,12 @@ public sealed class Field
 
     /// <summary>A check of the value beyond its type, returning an error message or null.</summary>
     public Func<JsonNode, string?>? Check { get; init; }
+
+    /// <summary>
+    /// For records: a rule across the record's own fields, run once they are valid; its message is listed
+    /// under the record's <c>@entity</c>, as Kong reports a record's entity checks.
+    /// </summary>
+    public Func<System.Text.Json.Nodes.JsonObject, string?>? RecordCheck { get; init; }
 
     /// <summary>The database column: <c>service_id</c> for the foreign field <c>service</c>.</summary>
     public string Column => Kind == FieldKind.Foreign ? Name + "_id" : Name;

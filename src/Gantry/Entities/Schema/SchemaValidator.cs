@@ -68,9 +68,15 @@ public static class SchemaValidator
             if (transform)
                 schema.OnWrite?.Invoke(input, result);
             schema.Normalize?.Invoke(result);
+            Run(schema.ReadingChecks.Select(check => check.Run).ToList(), result, errors);
             Run(schema.EntityChecks, result, errors);
             if (!errors.Any)
                 Run(schema.CompiledChecks, result, errors);
+        }
+        else
+        {
+            var runnable = schema.ReadingChecks.Where(check => !check.Reads.Any(errors.HasErrorAt)).Select(check => check.Run).ToList();
+            Run(runnable, result, errors);
         }
         return result;
     }
@@ -245,11 +251,15 @@ public static class SchemaValidator
                     message = field.Min is not null && field.Max is not null
                         ? $"value should be between {field.Min.Value.ToString(CultureInfo.InvariantCulture)} and {field.Max.Value.ToString(CultureInfo.InvariantCulture)}"
                         : field.Min is not null ? $"value must be greater than {field.Min.Value - 1}" : $"value must be at most {field.Max}";
+                else if (field.OneOfIntegers is { } integers && !integers.Contains((long)number))
+                    message = $"expected one of: {string.Join(", ", integers)}";
                 break;
             case FieldKind.Array or FieldKind.Set:
                 var array = value.AsArray();
                 if (field.MaxItems is { } maxItems && array.Count > maxItems)
                     message = $"length must be at most {maxItems}";
+                else if (field.MinItems is { } minItems && array.Count < minItems)
+                    message = $"length must be at least {minItems}";
                 else if (field.Kind == FieldKind.Set && array.Select(n => n?.ToJsonString()).Distinct().Count() != array.Count)
                     RemoveDuplicates(array);
                 if (message is null && field.Elements is not null)
@@ -266,14 +276,25 @@ public static class SchemaValidator
                 }
                 break;
             case FieldKind.Map:
+                // Kong stops at a map's first bad key or value and reports it as the map's own error.
                 foreach (var (key, item) in value.AsObject())
                 {
                     if (field.Keys is not null && StringError(field.Keys, key) is { } keyError)
-                        errors.Add([.. path, key], keyError);
+                        message = keyError;
                     else if (field.Elements is not null && item is null)
-                        errors.Add([.. path, key], Expected(field.Elements));
+                        message = Expected(field.Elements);
                     else if (field.Elements is not null)
-                        Validate(field.Elements, item, [.. path, key], errors, lenient);
+                    {
+                        var inner = new ValidationErrors();
+                        Validate(field.Elements, item, path, inner, lenient);
+                        if (inner.Any)
+                        {
+                            errors.AddAll(inner);
+                            return;
+                        }
+                    }
+                    if (message is not null)
+                        break;
                 }
                 break;
             case FieldKind.Record when field.Fields is not null:
@@ -283,8 +304,11 @@ public static class SchemaValidator
                     if (field.Fields.All(f => f.Name != key))
                         errors.Add([.. path, key], "unknown field");
                 }
+                var before = errors.Count;
                 foreach (var child in field.Fields)
                     Validate(child, record[child.Name], [.. path, child.Name], errors, lenient);
+                if (errors.Count == before && field.RecordCheck?.Invoke(record) is { } recordError)
+                    errors.Add([.. path, "@entity"], recordError);
                 break;
             case FieldKind.Foreign:
                 var reference = value["id"];

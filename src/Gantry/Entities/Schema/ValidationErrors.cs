@@ -11,8 +11,12 @@ public sealed class ValidationErrors
 {
     private readonly JsonObject _tree = [];
     private readonly List<string> _flat = [];
+    private readonly List<(IReadOnlyList<string> Path, string Message)> _added = [];
 
     public bool Any => _flat.Count > 0;
+
+    /// <summary>Whether a top-level field (or anything inside it) has an error.</summary>
+    public bool HasErrorAt(string field) => _tree.ContainsKey(field);
 
     public int Count => _flat.Count;
 
@@ -22,6 +26,7 @@ public sealed class ValidationErrors
     /// </summary>
     public void Add(IReadOnlyList<string> path, string message)
     {
+        _added.Add((path, message));
         var entityLevel = path.Count == 0 || path[^1] == "@entity";
         var owner = entityLevel && path.Count > 0 ? path.Take(path.Count - 1).ToList() : path;
         _flat.Add(owner.Count == 0 ? message : $"{string.Join('.', owner)}: {message}");
@@ -44,6 +49,13 @@ public sealed class ValidationErrors
     }
 
     public void AddEntity(string message) => Add([], message);
+
+    /// <summary>Takes over errors collected apart (a map's value, reported only if it is the map's first).</summary>
+    public void AddAll(ValidationErrors other)
+    {
+        foreach (var (path, message) in other._added)
+            Add(path, message);
+    }
 
     /// <summary>
     /// The tree as Kong's JSON shows it: the errors of a list's elements are a list themselves, with null at
