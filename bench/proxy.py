@@ -8,6 +8,7 @@ Targets (each a process on loopback):
   yarp     the minimal YARP proxy in front of the upstream
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
+  gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
   gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached);
            its CPU column includes redis-server's
   gantry-d1 the same with sync_rate = 1 (counts kept in memory, added to Redis once a second)
@@ -260,6 +261,19 @@ def main():
         if wanted(*node_a_targets):
             setup_node_a(work, nodes)
 
+        y = None
+        if wanted("gantry-ay", "gantry-by"):
+            # Node Y: node A's first two routes with YARP's forwarder for every upstream (proxy_forwarder = yarp).
+            y = Gantry(work, "gantry-y", 18190, GANTRY_PROXY_FORWARDER="yarp")
+            nodes.append(y)
+            y.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
+            y.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
+            y_route = y.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
+            y.post("/consumers", {"username": "bench"})
+            y.post("/consumers/bench/key-auth", {"key": "bench-key"})
+            y.post(f"/routes/{y_route['id']}/plugins", {"name": "key-auth"})
+            y.post(f"/routes/{y_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+
         c = x = None
         if wanted("gantry-c", "gantry-c1"):
             # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
@@ -282,6 +296,9 @@ def main():
                        http("GET", "http://127.0.0.1:18090/d", headers={"apikey": "bench-key"})[0] == 200 and
                        http("GET", "http://127.0.0.1:18090/f")[0] == 200 and http("GET", "http://127.0.0.1:18090/g")[0] == 200,
                        "node A serving")
+        if y is not None:
+            wait_until(lambda: http("GET", "http://127.0.0.1:18190/a")[0] == 200 and
+                       http("GET", "http://127.0.0.1:18190/b", headers={"apikey": "bench-key"})[0] == 200, "node Y serving")
         if wanted("yarp"):
             wait_until(lambda: http("GET", "http://127.0.0.1:18082/")[0] == 200, "the YARP anchor serving")
         if wanted("kestrel"):
@@ -301,6 +318,8 @@ def main():
             ("yarp", "http://127.0.0.1:18082/", pids.get("yarp"), {}),
             ("gantry-a", "http://127.0.0.1:18090/a", a_pid, {}),
             ("gantry-b", "http://127.0.0.1:18090/b", a_pid, {"header": "apikey: bench-key"}),
+            ("gantry-ay", "http://127.0.0.1:18190/a", y and y.pid, {}),
+            ("gantry-by", "http://127.0.0.1:18190/b", y and y.pid, {"header": "apikey: bench-key"}),
             ("gantry-d", "http://127.0.0.1:18090/d", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-d1", "http://127.0.0.1:18090/d1", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-e", "http://127.0.0.1:18090/e", a_pid, {"header": "x-old: 1"}),
