@@ -45,13 +45,7 @@ def main():
     try:
         subprocess.run(["nginx", "-c", os.path.join(anchors, "upstream-nginx.conf")], check=True)
         node = proxy.Gantry(work, "node", 18290, DOTNET_PerfMapEnabled="1", DOTNET_EnableWriteXorExecute="0", GANTRY_PROXY_FORWARDER=args.forwarder)
-        node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-        node.post("/services/up/routes", {"paths": ["/a"]})
-        route = node.post("/services/up/routes", {"paths": ["/b"]})
-        node.post("/consumers", {"username": "bench"})
-        node.post("/consumers/bench/key-auth", {"key": "bench-key"})
-        node.post(f"/routes/{route['id']}/plugins", {"name": "key-auth"})
-        node.post(f"/routes/{route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+        proxy.plain_and_guarded(node)
         url = f"http://{node.proxy}/{args.case}"
         header = "apikey: bench-key" if args.case == "b" else None
         proxy.wait_until(lambda: proxy.http("GET", url, headers={"apikey": "bench-key"})[0] == 200, "the node serving")
@@ -83,15 +77,7 @@ def main():
         for share, dso, symbol in sorted(rows, reverse=True)[:args.top]:
             print(f"{share:6.2f}%  {symbol[:150]}  ({os.path.basename(dso)})")
     finally:
-        if node:
-            node.stop()
-        try:
-            with open("/tmp/anchor-upstream.pid") as f:
-                os.kill(int(f.read()), 15)
-        except (OSError, ValueError):
-            pass
-        shutil.rmtree(work, ignore_errors=True)
-
+        proxy.stop_all([node] if node else [], [], work)
 
 if __name__ == "__main__":
     main()

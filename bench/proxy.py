@@ -164,17 +164,37 @@ class Gantry:
         subprocess.run([os.path.join(ROOT, "bin", "gantry"), "stop"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def plain_and_guarded(node):
+    """Cases a and b on a node: /a without plugins, /b behind key-auth and rate-limiting (limits never reached)."""
+    node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
+    node.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
+    b_route = node.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
+    node.post("/consumers", {"username": "bench"})
+    node.post("/consumers/bench/key-auth", {"key": "bench-key"})
+    node.post(f"/routes/{b_route['id']}/plugins", {"name": "key-auth"})
+    node.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+
+
+def stop_all(nodes, processes, work):
+    """Stops the Gantry nodes, the other processes and both nginx anchors, and removes the work folder."""
+    for node in nodes:
+        node.stop()
+    for process in processes:
+        process.terminate()
+    for pid_file in ("/tmp/anchor-upstream.pid", "/tmp/anchor-proxy.pid"):
+        try:
+            with open(pid_file) as f:
+                os.kill(int(f.read()), 15)
+        except (OSError, ValueError):
+            pass
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def setup_node_a(work, nodes):
-    """Node A: /a without plugins, /b behind key-auth and rate-limiting, and one route per plugin case."""
+    """Node A: cases a and b, and one route per plugin case."""
     a = Gantry(work, "gantry-a", 18090)
     nodes.append(a)
-    a.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-    a.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
-    b_route = a.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
-    a.post("/consumers", {"username": "bench"})
-    a.post("/consumers/bench/key-auth", {"key": "bench-key"})
-    a.post(f"/routes/{b_route['id']}/plugins", {"name": "key-auth"})
-    a.post(f"/routes/{b_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+    plain_and_guarded(a)
     d_route = a.post("/services/up/routes", {"name": "shared-limit", "paths": ["/d"]})
     a.post(f"/routes/{d_route['id']}/plugins", {"name": "key-auth"})
     a.post(f"/routes/{d_route['id']}/plugins", {"name": "rate-limiting", "config": {
@@ -266,13 +286,7 @@ def main():
             # Node Y: node A's first two routes with YARP's forwarder for every upstream (proxy_forwarder = yarp).
             y = Gantry(work, "gantry-y", 18190, GANTRY_PROXY_FORWARDER="yarp")
             nodes.append(y)
-            y.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-            y.post("/services/up/routes", {"name": "plain", "paths": ["/a"]})
-            y_route = y.post("/services/up/routes", {"name": "guarded", "paths": ["/b"]})
-            y.post("/consumers", {"username": "bench"})
-            y.post("/consumers/bench/key-auth", {"key": "bench-key"})
-            y.post(f"/routes/{y_route['id']}/plugins", {"name": "key-auth"})
-            y.post(f"/routes/{y_route['id']}/plugins", {"name": "rate-limiting", "config": {"second": 1000000000, "limit_by": "consumer"}})
+            plain_and_guarded(y)
 
         c = x = None
         if wanted("gantry-c", "gantry-c1"):
@@ -366,17 +380,7 @@ def main():
         if redis is not None:
             print(f"gantry-d's and gantry-d1's CPU include redis-server's ({rss_mb([redis.pid]):.0f} MB RSS at the end)")
     finally:
-        for node in nodes:
-            node.stop()
-        for process in processes:
-            process.terminate()
-        for pid_file in ("/tmp/anchor-upstream.pid", "/tmp/anchor-proxy.pid"):
-            try:
-                with open(pid_file) as f:
-                    os.kill(int(f.read()), 15)
-            except (OSError, ValueError):
-                pass
-        shutil.rmtree(work, ignore_errors=True)
+        stop_all(nodes, processes, work)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,7 @@ VARIANTS = [
 def first_proxied(work, name, port, env):
     """Seconds from `gantry start` to the first 200 through a route created before the start."""
     node = proxy.Gantry(work, name, port, **env)
-    node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-    node.post("/services/up/routes", {"paths": ["/a"]})
+    proxy.plain_and_guarded(node)
     proxy.wait_until(lambda: proxy.http("GET", f"http://{node.proxy}/a")[0] == 200, f"{name} serving")
     node.stop()
     time.sleep(0.5)
@@ -81,8 +80,7 @@ def main():
         for index, (name, env) in enumerate(variants):
             node = proxy.Gantry(work, name, 18100 + 3 * index, **env)
             nodes.append(node)
-            node.post("/services", {"name": "up", "url": "http://127.0.0.1:18080"})
-            node.post("/services/up/routes", {"paths": ["/a"]})
+            proxy.plain_and_guarded(node)
             proxy.wait_until(lambda: proxy.http("GET", f"http://{node.proxy}/a")[0] == 200, f"{name} serving")
             targets.append((name, f"http://{node.proxy}/a", node.pid))
         for _, url, _ in targets:
@@ -104,16 +102,7 @@ def main():
             start = f"{starts[name]:.2f}" if name in starts else ""
             print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.0f} | {rps / nginx:.2f} | {start} |")
     finally:
-        for node in nodes:
-            node.stop()
-        for pid_file in ("/tmp/anchor-upstream.pid", "/tmp/anchor-proxy.pid"):
-            try:
-                with open(pid_file) as f:
-                    os.kill(int(f.read()), 15)
-            except (OSError, ValueError):
-                pass
-        shutil.rmtree(work, ignore_errors=True)
-
+        proxy.stop_all(nodes, [], work)
 
 if __name__ == "__main__":
     main()
