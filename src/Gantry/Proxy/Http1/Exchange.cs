@@ -34,6 +34,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
 
     private Task<(CopyResult, Exception?)>? _body;
     private CancellationTokenSource? _bodyCancel;
+    private volatile bool _bodyFailed;
 
     public async ValueTask<(ForwarderError Error, bool Reusable)> RunAsync(HttpTransformer transformer, bool hasBody)
     {
@@ -80,6 +81,9 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         }
         catch (Exception e)
         {
+            // A body that broke off closed the connection to end the wait for an answer: its failure is the cause.
+            if (_bodyFailed)
+                await _body!;
             var bodyTried = _body?.IsCompleted == true;
             connection.Dispose();
             return (await FailBeforeResponseAsync(transformer, e, bodyTried), false);
@@ -283,6 +287,18 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
     }
 
     private async Task<(CopyResult, Exception?)> CopyRequestBodyAsync(bool chunked, long length, CancellationToken cancellation)
+    {
+        var result = await StreamRequestBodyAsync(chunked, length, cancellation);
+        if (result.Item1 != CopyResult.Success)
+        {
+            // The upstream has half a request and will wait for the rest: end the exchange rather than wait for read_timeout.
+            _bodyFailed = true;
+            connection.Dispose();
+        }
+        return result;
+    }
+
+    private async Task<(CopyResult, Exception?)> StreamRequestBodyAsync(bool chunked, long length, CancellationToken cancellation)
     {
         // Off the caller's stack, so that reading the response head starts at once.
         await Task.Yield();
