@@ -87,6 +87,13 @@ internal sealed class Http1Connection : IDisposable
             Volatile.Write(ref _idleDeadline, DeadlineTicker.Now + (long)idleTimeout.TotalMilliseconds);
     }
 
+    /// <summary>Whether the idle timeout will close this pooled connection within <paramref name="marginMs"/>: too close to start a request on it.</summary>
+    public bool IdleEndsWithin(long marginMs)
+    {
+        var deadline = Volatile.Read(ref _idleDeadline);
+        return deadline != 0 && deadline - DeadlineTicker.Now < marginMs;
+    }
+
     public void ArmRead(int timeoutMs) => Volatile.Write(ref _readDeadline, DeadlineTicker.Now + timeoutMs);
 
     public void DisarmRead() => Volatile.Write(ref _readDeadline, 0);

@@ -22,7 +22,8 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
                 _idle.TryPop(out idle);
             if (idle is null)
                 return ConnectAsync(connectTimeoutMs);
-            if (idle.IsReusable())
+            // One about to time out could be closed by the ticker between here and its first write.
+            if (!idle.IdleEndsWithin(2 * DeadlineTicker.TickMs) && idle.IsReusable())
                 return ValueTask.FromResult(idle);
             idle.Dispose();
         }
