@@ -144,6 +144,9 @@ public static partial class ConfProperties
                 "Requests sent over one upstream connection before it is closed; 0 means no limit.") { Min = 0 },
             new("upstream_keepalive_idle_timeout", Proxy, ConfKind.Integer, "60",
                 "Seconds an unused upstream connection stays open; 0 means no limit.") { Min = 0 },
+            new("proxy_forwarder", Proxy, ConfKind.Enum, "auto",
+                "Which forwarder sends requests upstream (Gantry's own property, not Kong's): auto uses Gantry's HTTP/1.1 forwarder for services of protocol http (and YARP's for upgrades such as WebSocket, HTTP/2 clients, and https, grpc, grpcs, ws and wss services); yarp uses YARP's forwarder for everything.")
+            { Allowed = ["auto", "yarp"] },
 
             // Datastore
             new("database", Datastore, ConfKind.Enum, "sqlite",

@@ -204,8 +204,12 @@ internal sealed class GantryNode
                 cluster.Run(clusterEndpoint.HandleAsync);
             });
         }
+        using var http1Forwarder = config.Get("proxy_forwarder") == "auto"
+            ? new Proxy.Http1.Http1Forwarder(new Proxy.Http1.UpstreamKeepalive(config.GetInt("upstream_keepalive_pool_size"),
+                config.GetInt("upstream_keepalive_max_requests"), TimeSpan.FromSeconds(config.GetInt("upstream_keepalive_idle_timeout"))))
+            : null;
         var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
-            ProxyHeaders.From(config), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"));
+            ProxyHeaders.From(config), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"), http1Forwarder);
         app.MapWhen(http => adminPorts.Contains(http.Connection.LocalPort), admin =>
         {
             if (writeGuard is not null)

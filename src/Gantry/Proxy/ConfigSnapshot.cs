@@ -17,6 +17,15 @@ public sealed record ServiceTarget(Guid Id, string Protocol, string Host, int Po
     public Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig ForwarderConfig { get; } =
         new() { ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(ReadTimeoutMs, WriteTimeoutMs)) };
 
+    /// <summary>The connect, write and read timeouts as the HTTP/1.1 forwarder applies them.</summary>
+    public Http1.UpstreamTimeouts Timeouts { get; } = new(ConnectTimeoutMs, WriteTimeoutMs, ReadTimeoutMs);
+
+    /// <summary>
+    /// Whether the service speaks plain HTTP/1.1 (protocol http), which Gantry's own forwarder serves when
+    /// proxy_forwarder is auto; https, grpc, grpcs, ws and wss stay on YARP's.
+    /// </summary>
+    public bool PlainHttp { get; } = Protocol == "http";
+
     /// <summary>The Host header sent upstream when the route does not preserve the client's.</summary>
     public string HostHeader { get; } = UpstreamAddress.HostHeader(SchemeOf(Protocol), Host, Port);
 

@@ -10,14 +10,14 @@ namespace Gantry.Proxy;
 
 /// <summary>
 /// The proxy's request path: match a route in the request's snapshot, then forward to the route's
-/// service with YARP's forwarder (connection pooling, streaming, upgrades), setting Kong's upstream URI,
+/// service with Gantry's HTTP/1.1 forwarder or YARP's (connection pooling, streaming, upgrades), setting Kong's upstream URI,
 /// Host and X-Forwarded-* headers. Kong's bodies answer what cannot be forwarded.
 /// </summary>
-public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder, ProxyHeaders headers, ILogger logger)
+public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwarder, ProxyHeaders headers, ILogger logger, Http1.Http1Forwarder? http1 = null)
 {
     private static readonly string Via = $"1.1 gantry/{GantryInfo.Version}";
     private readonly ConcurrentDictionary<int, HttpMessageInvoker> _clients = new();
-    private readonly RetryingForwarder _forwarder = new(forwarder, logger);
+    private readonly RetryingForwarder _forwarder = new(forwarder, logger, http1);
 
     public async Task HandleAsync(HttpContext http)
     {

@@ -18,7 +18,8 @@ public enum ForwardOutcome
 }
 
 /// <summary>
-/// Sends a request upstream with YARP's forwarder, and tries again, up to the service's <c>retries</c>,
+/// Sends a request upstream with YARP's forwarder or, for a plain HTTP/1.1 service, Gantry's own
+/// (<see cref="Http1.Http1Forwarder"/>), and tries again, up to the service's <c>retries</c>,
 /// when the try failed while connecting (refused, unreachable, name not resolved, TLS handshake, connect
 /// timeout), as Kong retries on nginx's <c>error timeout</c>. Each try on an upstream takes the
 /// balancer's next pick, so a dead target is passed over. Nothing is retried once the upstream may have
@@ -32,7 +33,7 @@ public enum ForwardOutcome
 /// to the connection only after it is established, so a connect-phase failure leaves it unread, and the
 /// next try streams it from the start.
 /// </remarks>
-public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
+public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger, Http1.Http1Forwarder? http1 = null)
 {
     public async ValueTask<(ForwardOutcome Outcome, ForwarderError Error)> SendAsync(HttpContext http, ServiceTarget service, UpstreamBalancer? upstream,
         string? hashKey, UpstreamTransformer transformer, HttpMessageInvoker client)
@@ -55,7 +56,12 @@ public sealed class RetryingForwarder(IHttpForwarder forwarder, ILogger logger)
             }
             ForwarderError error;
             using (lease)
-                error = await forwarder.SendAsync(http, destination, client, service.ForwarderConfig, transformer);
+            {
+                // The forwarder was chosen with the snapshot (the service's protocol); only a request that asks to switch protocols goes to YARP's regardless.
+                error = http1 is not null && service.PlainHttp && Http1.Http1Forwarder.Handles(http.Request)
+                    ? await http1.SendAsync(http, destination, service.Timeouts, transformer)
+                    : await forwarder.SendAsync(http, destination, client, service.ForwarderConfig, transformer);
+            }
             // The forwarder sends nothing once the transformer has set a status; the target learnt nothing either.
             if (transformer.UnsafeHeader is not null)
                 return (ForwardOutcome.Refused, ForwarderError.None);

@@ -11,13 +11,13 @@ using static Gantry.Tests.Support.ProxyNode;
 namespace Gantry.Tests.Proxy;
 
 /// <summary>WebSocket upgrades, retries on connect failures, connect timeouts and the headers property, through a real node.</summary>
-public sealed partial class ProxyEdgeTests
+public abstract partial class ProxyEdgeSuite(string forwarder) : ForwarderSuite(forwarder)
 {
     [Fact]
     public async Task A_websocket_upgrade_passes_messages_both_ways()
     {
         await using var upstream = new RawEchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await ServeAsync(gantry, "ws", $"http://127.0.0.1:{upstream.Port}", "/ws");
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/ws", TimeSpan.FromSeconds(15))).StatusCode);
@@ -47,7 +47,7 @@ public sealed partial class ProxyEdgeTests
     public async Task Connect_failures_are_retried_on_the_next_target_and_a_dead_service_is_a_502_after_its_retries()
     {
         await using var live = new RawEchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         var deadTarget = TestInstallation.FreePort();
         await CreateAsync(gantry, "/upstreams", new { name = "flaky" });
@@ -123,7 +123,7 @@ public sealed partial class ProxyEdgeTests
                 Assert.True(fillers.Count < 20, "the accept queue never filled up");
             }
 
-            await using var gantry = await TestInstallation.CreateAsync("sqlite");
+            await using var gantry = await InstallAsync("sqlite");
             await using var node = await StartAsync(gantry);
             await CreateAsync(gantry, "/services", new { name = "blackhole", url = $"http://127.0.0.1:{port}", connect_timeout = 300, retries = 1 });
             await CreateAsync(gantry, "/services/blackhole/routes", new { paths = new[] { "/blackhole" } });
@@ -145,7 +145,7 @@ public sealed partial class ProxyEdgeTests
     public async Task Default_headers_carry_the_server_the_latencies_and_a_request_id_also_sent_upstream()
     {
         await using var upstream = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/h");
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/h", TimeSpan.FromSeconds(15))).StatusCode);
@@ -177,7 +177,7 @@ public sealed partial class ProxyEdgeTests
     public async Task Headers_off_sends_none_of_them_back_and_keeps_the_upstream_request_id()
     {
         await using var upstream = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         gantry.Environment["GANTRY_HEADERS"] = "off";
         await using var node = await StartAsync(gantry);
         await ServeAsync(gantry, "echo", $"http://127.0.0.1:{upstream.Port}", "/h");
@@ -200,7 +200,7 @@ public sealed partial class ProxyEdgeTests
     public async Task Latency_tokens_alone_send_only_the_latencies()
     {
         await using var upstream = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         gantry.Environment["GANTRY_HEADERS"] = "latency_tokens";
         gantry.Environment["GANTRY_HEADERS_UPSTREAM"] = "off";
         await using var node = await StartAsync(gantry);
@@ -230,3 +230,7 @@ public sealed partial class ProxyEdgeTests
     private static string[] GantryHeaders(HttpResponseMessage response) =>
         response.Headers.Select(h => h.Key).Where(k => k.StartsWith("X-Kong-", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToArray();
 }
+
+public sealed class ProxyEdgeTests() : ProxyEdgeSuite("auto");
+
+public sealed class ProxyEdgeTestsYarp() : ProxyEdgeSuite("yarp");

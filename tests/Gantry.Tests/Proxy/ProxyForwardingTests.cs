@@ -36,7 +36,7 @@ public sealed class EchoUpstream() : LoopbackServer(concurrent: false)
 }
 
 /// <summary>Requests through a node's proxy listener to a real upstream, on both stores.</summary>
-public sealed class ProxyForwardingTests
+public abstract class ProxyForwardingSuite(string forwarder) : ForwarderSuite(forwarder)
 {
     [Theory]
     [InlineData("postgres")]
@@ -44,7 +44,7 @@ public sealed class ProxyForwardingTests
     public async Task Routes_created_through_the_admin_api_forward_with_kongs_upstream_uri_and_headers(string store)
     {
         await using var upstream = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var gantry = await InstallAsync(store);
         await using var node = await StartAsync(gantry);
         var proxy = ProxyUrl(gantry);
 
@@ -90,7 +90,7 @@ public sealed class ProxyForwardingTests
     public async Task Upstream_slower_than_the_read_timeout_is_a_504()
     {
         await using var upstream = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "slow", url = $"http://127.0.0.1:{upstream.Port}", read_timeout = 1500, write_timeout = 1500 });
         await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/slow/routes", new { paths = new[] { "/slow" } });
@@ -105,7 +105,7 @@ public sealed class ProxyForwardingTests
     [Fact]
     public async Task Unreachable_upstream_is_a_502_and_a_route_without_service_a_503()
     {
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         var closedPort = TestInstallation.FreePort();
         await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "dead", url = $"http://127.0.0.1:{closedPort}/" });
@@ -124,7 +124,7 @@ public sealed class ProxyForwardingTests
     public async Task Two_nodes_on_one_postgres_converge_through_cluster_events()
     {
         await using var upstream = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        await using var gantry = await InstallAsync("postgres");
         await using var nodeA = await StartAsync(gantry);
         var other = ProxyNode.SecondNode(gantry);
         await using var nodeB = GantryProcess.Start(other, "start");
@@ -145,7 +145,7 @@ public sealed class ProxyForwardingTests
     {
         await using var first = new EchoUpstream();
         await using var second = new EchoUpstream();
-        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var gantry = await InstallAsync(store);
         await using var node = await StartAsync(gantry);
         Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/upstreams", new { name = "pool" })).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/upstreams/pool/targets", new { target = $"127.0.0.1:{first.Port}", weight = 1 })).StatusCode);
@@ -176,3 +176,7 @@ public sealed class ProxyForwardingTests
         Assert.Equal("failure to get a peer from the ring-balancer", (await empty.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
     }
 }
+
+public sealed class ProxyForwardingTests() : ProxyForwardingSuite("auto");
+
+public sealed class ProxyForwardingTestsYarp() : ProxyForwardingSuite("yarp");

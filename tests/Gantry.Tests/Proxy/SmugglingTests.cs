@@ -228,7 +228,7 @@ public abstract class SmugglingTests(SmugglingNode node)
 /// on /load (strip_path), a service under /base with a route on /based (strip_path), and a route on /kept
 /// that keeps its path; a route on /auth behind key-auth, with consumers whose usernames have a CRLF or a NUL.
 /// </summary>
-public abstract class SmugglingNode(string store) : IAsyncLifetime
+public abstract class SmugglingNode(string store, string forwarder = "auto") : IAsyncLifetime
 {
     private TestInstallation? _gantry;
     private GantryProcess? _process;
@@ -244,6 +244,7 @@ public abstract class SmugglingNode(string store) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _gantry = await TestInstallation.CreateAsync(store);
+        _gantry.Environment["GANTRY_PROXY_FORWARDER"] = forwarder;
         _process = await StartAsync(_gantry);
         ProxyAddress = ProxyUrl(_gantry)["http://".Length..];
         var upstream = $"http://127.0.0.1:{Upstream.Port}";
@@ -286,8 +287,13 @@ public abstract class SmugglingNode(string store) : IAsyncLifetime
 
 public sealed class SqliteSmugglingNode() : SmugglingNode("sqlite");
 
+/// <summary>The same node with YARP's forwarder (proxy_forwarder = yarp), so that both forwarders pass the suite.</summary>
+public sealed class YarpSmugglingNode() : SmugglingNode("sqlite", "yarp");
+
 public sealed class PostgresSmugglingNode() : SmugglingNode("postgres");
 
 public sealed class SmugglingTestsSqlite(SqliteSmugglingNode node) : SmugglingTests(node), IClassFixture<SqliteSmugglingNode>;
 
 public sealed class SmugglingTestsPostgres(PostgresSmugglingNode node) : SmugglingTests(node), IClassFixture<PostgresSmugglingNode>;
+
+public sealed class SmugglingTestsYarp(YarpSmugglingNode node) : SmugglingTests(node), IClassFixture<YarpSmugglingNode>;

@@ -11,7 +11,7 @@ namespace Gantry.Tests.Proxy;
 /// racing the next request) must not cost the client its request: the request goes again on a new
 /// connection, as nginx (and so Kong) does, without counting against the service's retries.
 /// </summary>
-public sealed class StalePooledConnectionTests
+public abstract class StalePooledConnectionSuite(string forwarder) : ForwarderSuite(forwarder)
 {
     [Theory]
     [InlineData("reset")]
@@ -19,7 +19,7 @@ public sealed class StalePooledConnectionTests
     public async Task A_request_that_meets_a_dropped_pooled_connection_is_sent_again_on_a_new_one(string how)
     {
         await using var upstream = new OneRequestPerConnectionUpstream(reset: how == "reset");
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await CreateAsync(gantry, "/services", new { name = "stale", url = $"http://127.0.0.1:{upstream.Port}", retries = 0 });
         await CreateAsync(gantry, "/services/stale/routes", new { paths = new[] { "/stale" } });
@@ -122,3 +122,7 @@ public sealed class StalePooledConnectionTests
         }
     }
 }
+
+public sealed class StalePooledConnectionTests() : StalePooledConnectionSuite("auto");
+
+public sealed class StalePooledConnectionTestsYarp() : StalePooledConnectionSuite("yarp");

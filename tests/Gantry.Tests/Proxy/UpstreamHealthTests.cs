@@ -12,7 +12,7 @@ namespace Gantry.Tests.Proxy;
 /// changes (broadcast between nodes) and DNS targets. Health-check intervals are 0.2 s; every wait polls
 /// with a generous timeout, so a slow machine makes a test slower, not red.
 /// </summary>
-public sealed class UpstreamHealthTests
+public abstract class UpstreamHealthSuite(string forwarder) : ForwarderSuite(forwarder)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -85,7 +85,7 @@ public sealed class UpstreamHealthTests
     {
         await using var a = new ControllableUpstream();
         await using var b = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var gantry = await InstallAsync(store);
         await using var node = await StartAsync(gantry);
         await CreatePoolAsync(gantry, new
         {
@@ -148,7 +148,7 @@ public sealed class UpstreamHealthTests
     {
         await using var a = new ControllableUpstream();
         await using var b = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var gantry = await InstallAsync(store);
         await using var node = await StartAsync(gantry);
         await CreatePoolAsync(gantry, new
         {
@@ -187,7 +187,7 @@ public sealed class UpstreamHealthTests
         await using var a = new ControllableUpstream();
         await using var b = new ControllableUpstream();
         await using var c = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync(store);
+        await using var gantry = await InstallAsync(store);
         await using var node = await StartAsync(gantry);
         await CreatePoolAsync(gantry, new { name = "pool" }, a.Address, b.Address);
         var pool = ProxyUrl(gantry) + "/pool";
@@ -216,7 +216,7 @@ public sealed class UpstreamHealthTests
     {
         await using var a = new ControllableUpstream();
         await using var b = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await CreatePoolAsync(gantry, new
         {
@@ -247,7 +247,7 @@ public sealed class UpstreamHealthTests
     {
         await using var a = new ControllableUpstream();
         await using var b = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("postgres");
+        await using var gantry = await InstallAsync("postgres");
         await using var nodeA = await StartAsync(gantry);
         var other = ProxyNode.SecondNode(gantry);
         await using var nodeB = GantryProcess.Start(other, "start");
@@ -271,7 +271,7 @@ public sealed class UpstreamHealthTests
     public async Task A_target_named_by_host_is_resolved_and_one_that_does_not_resolve_is_a_dns_error()
     {
         await using var a = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         var named = $"localhost:{a.Port}";
         var nowhere = "nowhere.invalid:80";
@@ -302,7 +302,7 @@ public sealed class UpstreamHealthTests
         await using var a = new ControllableUpstream();
         await using var b = new ControllableUpstream();
         await using var c = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await CreatePoolAsync(gantry, new { name = "pool", hash_on = "cookie", hash_on_cookie = "sticky", hash_on_cookie_path = "/pool" },
             a.Address, b.Address, c.Address);
@@ -336,7 +336,7 @@ public sealed class UpstreamHealthTests
     {
         await using var fast = new ControllableUpstream();
         await using var slow = new ControllableUpstream { Delay = TimeSpan.FromMilliseconds(500) };
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         await CreatePoolAsync(gantry, new { name = "pool", algorithm = "latency" }, fast.Address, slow.Address);
         var pool = ProxyUrl(gantry) + "/pool";
@@ -354,7 +354,7 @@ public sealed class UpstreamHealthTests
     public async Task An_upstream_that_cannot_be_balanced_answers_503_and_the_others_still_serve()
     {
         await using var a = new ControllableUpstream();
-        await using var gantry = await TestInstallation.CreateAsync("sqlite");
+        await using var gantry = await InstallAsync("sqlite");
         await using var node = await StartAsync(gantry);
         // The schema accepts 10 slots; the continuum needs at least 1000, so this upstream cannot be built.
         await CreatedAsync(gantry.AdminUrl + "/upstreams", new { name = "tiny", hash_on = "ip", slots = 10 });
@@ -370,3 +370,7 @@ public sealed class UpstreamHealthTests
         Assert.Contains("upstream 'tiny' cannot be balanced", node.Stdout + node.Stderr);
     }
 }
+
+public sealed class UpstreamHealthTests() : UpstreamHealthSuite("auto");
+
+public sealed class UpstreamHealthTestsYarp() : UpstreamHealthSuite("yarp");

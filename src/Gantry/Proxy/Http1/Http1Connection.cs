@@ -1,0 +1,158 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace Gantry.Proxy.Http1;
+
+/// <summary>Which deadline aborted a connection.</summary>
+internal enum ConnectionExpiry
+{
+    None,
+    Connect,
+    Write,
+    Read,
+    /// <summary>The client of the request it carried went away.</summary>
+    ClientGone,
+    /// <summary>It sat in the pool longer than upstream_keepalive_idle_timeout.</summary>
+    Idle,
+}
+
+/// <summary>
+/// One TCP connection to an upstream, read and written through pipelines, with the deadlines the shared
+/// <see cref="DeadlineTicker"/> enforces by aborting its socket (a pending read or write then fails, and the
+/// forwarder asks <see cref="Expiry"/> why).
+/// </summary>
+internal sealed class Http1Connection : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly DeadlineTicker _ticker;
+    private NetworkStream? _stream;
+    private long _connectDeadline;
+    private long _writeDeadline;
+    private long _readDeadline;
+    private long _idleDeadline;
+    private CancellationToken _clientAborted;
+    private int _expiry;
+    private int _disposed;
+
+    public Http1Connection(Socket socket, DeadlineTicker ticker)
+    {
+        _socket = socket;
+        _ticker = ticker;
+        ticker.Watch(this);
+    }
+
+    public PipeReader Reader { get; private set; } = null!;
+
+    public PipeWriter Writer { get; private set; } = null!;
+
+    /// <summary>Requests sent on this connection so far.</summary>
+    public int Requests { get; set; }
+
+    public ConnectionExpiry Expiry => (ConnectionExpiry)Volatile.Read(ref _expiry);
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
+    public async ValueTask ConnectAsync(System.Net.EndPoint endpoint, int timeoutMs)
+    {
+        Volatile.Write(ref _connectDeadline, DeadlineTicker.Now + timeoutMs);
+        try
+        {
+            await _socket.ConnectAsync(endpoint);
+        }
+        finally
+        {
+            Volatile.Write(ref _connectDeadline, 0);
+        }
+        _stream = new NetworkStream(_socket, ownsSocket: false);
+        // 16 KiB reads take most response heads and bodies in one go; the pipe's 4 KiB default took several.
+        Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16384, minimumReadSize: 4096, leaveOpen: true));
+        Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true));
+    }
+
+    /// <summary>Ties the connection to a request: it is aborted when that request's client goes away.</summary>
+    public void Begin(CancellationToken clientAborted)
+    {
+        Volatile.Write(ref _idleDeadline, 0);
+        _clientAborted = clientAborted;
+        Requests++;
+    }
+
+    /// <summary>Unties it from its request, before it goes back to the pool.</summary>
+    public void End(TimeSpan idleTimeout)
+    {
+        _clientAborted = default;
+        Volatile.Write(ref _readDeadline, 0);
+        Volatile.Write(ref _writeDeadline, 0);
+        if (idleTimeout > TimeSpan.Zero)
+            Volatile.Write(ref _idleDeadline, DeadlineTicker.Now + (long)idleTimeout.TotalMilliseconds);
+    }
+
+    /// <summary>Whether the idle timeout will close this pooled connection within <paramref name="marginMs"/>: too close to start a request on it.</summary>
+    public bool IdleEndsWithin(long marginMs)
+    {
+        var deadline = Volatile.Read(ref _idleDeadline);
+        return deadline != 0 && deadline - DeadlineTicker.Now < marginMs;
+    }
+
+    public void ArmRead(int timeoutMs) => Volatile.Write(ref _readDeadline, DeadlineTicker.Now + timeoutMs);
+
+    public void DisarmRead() => Volatile.Write(ref _readDeadline, 0);
+
+    public void ArmWrite(int timeoutMs) => Volatile.Write(ref _writeDeadline, DeadlineTicker.Now + timeoutMs);
+
+    public void DisarmWrite() => Volatile.Write(ref _writeDeadline, 0);
+
+    /// <summary>
+    /// Whether the upstream closed an idle connection or sent something unasked: either way it cannot
+    /// carry a request. A readable idle socket means one of the two.
+    /// </summary>
+    public bool IsReusable()
+    {
+        if (IsDisposed)
+            return false;
+        try
+        {
+            return !_socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Called by the ticker: aborts the connection if any deadline is past or its client is gone.</summary>
+    public void CheckDeadlines(long now)
+    {
+        var expiry = ConnectionExpiry.None;
+        if (Expired(ref _connectDeadline, now))
+            expiry = ConnectionExpiry.Connect;
+        else if (Expired(ref _writeDeadline, now))
+            expiry = ConnectionExpiry.Write;
+        else if (Expired(ref _readDeadline, now))
+            expiry = ConnectionExpiry.Read;
+        else if (Expired(ref _idleDeadline, now))
+            expiry = ConnectionExpiry.Idle;
+        else if (_clientAborted.IsCancellationRequested)
+            expiry = ConnectionExpiry.ClientGone;
+        if (expiry == ConnectionExpiry.None)
+            return;
+        Interlocked.CompareExchange(ref _expiry, (int)expiry, 0);
+        Dispose();
+    }
+
+    private static bool Expired(ref long deadline, long now)
+    {
+        var value = Volatile.Read(ref deadline);
+        return value != 0 && now >= value;
+    }
+
+    /// <summary>Closes the socket at once; a read or write in progress fails. Safe from any thread, any number of times.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        _ticker.Forget(this);
+        _socket.Dispose();
+        _stream?.Dispose();
+    }
+}
