@@ -256,7 +256,7 @@ public abstract class SmugglingNode(string store, string forwarder = "auto") : I
         await CreateAsync(_gantry, "/services/load/routes", new { name = "auth", paths = new[] { "/auth" } });
         await CreateAsync(_gantry, "/routes/auth/plugins", new { name = "key-auth" });
         // The Admin API refuses a NUL in any value, and PostgreSQL's text cannot hold one: that consumer's
-        // username gets its NUL by hand on SQLite only, before its credential's write rebuilds the chains.
+        // username gets its NUL by hand on SQLite only.
         var consumers = new List<(string, string)> { ("evil\r\nX-Injected: yes", "crlf-key"), ("fine", "fine-key") };
         if (NulConsumer)
             consumers.Add(("nul-byte", "nul-key"));
@@ -268,6 +268,13 @@ public abstract class SmugglingNode(string store, string forwarder = "auto") : I
             if (username == "nul-byte")
                 await _gantry.ExecuteAsync("UPDATE consumers SET username = 'nul' || char(0) || 'byte' WHERE username = 'nul-byte'");
             await CreateAsync(_gantry, $"/consumers/{id}/key-auth", new { key });
+        }
+        if (NulConsumer)
+        {
+            // A snapshot built between the consumer's write and the UPDATE keeps the name without the NUL
+            // (the UPDATE sends no change event): a restart reads every consumer as stored.
+            await _process!.DisposeAsync();
+            _process = await StartAsync(_gantry);
         }
         foreach (var path in new[] { "/load", "/kept", "/based" })
             Assert.Equal(System.Net.HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(_gantry) + path, TimeSpan.FromSeconds(20))).StatusCode);
