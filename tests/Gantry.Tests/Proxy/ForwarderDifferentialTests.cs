@@ -26,9 +26,12 @@ public abstract class ForwarderDifferentialTests(DifferentialNodes nodes, ITestO
         var random = new Random(Seed);
         var unexpected = new List<string>();
         var allowed = new Dictionary<string, int>();
+        var mix = new Dictionary<string, int>();
         for (var i = 0; i < Cases; i++)
         {
             var request = GeneratedRequest.Next(random, i);
+            foreach (var trait in request.Traits())
+                mix[trait] = mix.GetValueOrDefault(trait) + 1;
             var auto = await RunAsync(nodes.AutoProxy, request, "a");
             var yarp = await RunAsync(nodes.YarpProxy, request, "y");
             foreach (var (side, observed) in new[] { ("auto", auto), ("yarp", yarp) })
@@ -42,6 +45,7 @@ public abstract class ForwarderDifferentialTests(DifferentialNodes nodes, ITestO
             }
         }
         output.WriteLine($"seed {Seed}: {Cases} cases through both forwarders; {unexpected.Count} unexpected differences");
+        output.WriteLine("  cases: " + string.Join(", ", mix.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key} {m.Value}")));
         foreach (var (reason, count) in allowed)
             output.WriteLine($"  documented ({count}): {reason}");
         foreach (var line in unexpected)
@@ -235,7 +239,7 @@ public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<st
         if (random.Next(4) == 0)
             headers.Add(ConnectionNamedHeader + ": drop-me");
         var expect = body.Length > 0 && random.Next(8) == 0;
-        var abort = random.Next(20) switch
+        var abort = random.Next(10) switch
         {
             0 when body.Length > 10 && bodyKind is BodyKind.SmallLength or BodyKind.LargeLength or BodyKind.SlowLength => AbortKind.MidBody,
             1 => AbortKind.MidResponse,
@@ -246,6 +250,22 @@ public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<st
         // Most requests ask to close, so the answer ends with the connection; the others keep it open and are read by their framing.
         var keepAlive = abort == AbortKind.None && random.Next(3) == 0;
         return new(index, method, headers, bodyKind, body, expect, abort, response, keepAlive);
+    }
+
+    /// <summary>What the case exercises, for the run's summary.</summary>
+    public IEnumerable<string> Traits()
+    {
+        yield return Method;
+        yield return "body " + BodyKind;
+        yield return "response " + Response;
+        if (Abort != AbortKind.None)
+            yield return "abort " + Abort;
+        if (Expect)
+            yield return "expect";
+        if (KeepAlive)
+            yield return "keep-alive";
+        if (ConnectionNamed)
+            yield return "connection-named";
     }
 
     private static byte[] Bytes(Random random, int length)
