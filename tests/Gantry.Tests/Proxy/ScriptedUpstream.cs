@@ -9,68 +9,23 @@ namespace Gantry.Tests.Proxy;
 /// (well-formed or not, at once or slowly), keeps connections alive, and records every connection: the
 /// requests it carried, their raw bytes, and when the proxy closed it.
 /// </summary>
-public sealed class ScriptedUpstream : IAsyncDisposable
+/// <param name="answer">Writes the answer to a request; returns false to close the connection after it.</param>
+public sealed class ScriptedUpstream(Func<ScriptedRequest, Stream, Task<bool>> answer) : RecordingUpstream<ScriptedConnection>
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<ScriptedConnection> _connections = [];
-    private readonly Func<ScriptedRequest, Stream, Task<bool>> _answer;
-    private readonly Task _accepting;
-
-    /// <param name="answer">Writes the answer to a request; returns false to close the connection after it.</param>
-    public ScriptedUpstream(Func<ScriptedRequest, Stream, Task<bool>> answer)
-    {
-        _answer = answer;
-        _listener.Start();
-        _accepting = AcceptAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    public IReadOnlyList<ScriptedConnection> Connections
-    {
-        get
-        {
-            lock (_connections)
-                return [.. _connections];
-        }
-    }
-
     /// <summary>The connections that carried a request whose path starts with <paramref name="prefix"/>.</summary>
     public IReadOnlyList<ScriptedConnection> ConnectionsFor(string prefix) =>
         [.. Connections.Where(c => c.Requests.Any(r => r.Path.StartsWith(prefix, StringComparison.Ordinal)))];
 
-    private async Task AcceptAsync()
+    protected override async Task ServeAsync(TcpClient client, ScriptedConnection connection)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-            var connection = new ScriptedConnection();
-            lock (_connections)
-                _connections.Add(connection);
-            _ = ServeAsync(client, connection);
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client, ScriptedConnection connection)
-    {
-        using var _ = client;
         try
         {
             var stream = client.GetStream();
             var reader = new RawReader(stream);
-            while (await ScriptedRequest.ReadAsync(reader, _stop.Token) is { } request)
+            while (await ScriptedRequest.ReadAsync(reader, Stop.Token) is { } request)
             {
                 connection.Add(request);
-                if (!await _answer(request, stream))
+                if (!await answer(request, stream))
                     break;
             }
         }
@@ -82,14 +37,6 @@ public sealed class ScriptedUpstream : IAsyncDisposable
         {
             connection.Close();
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accepting;
-        _stop.Dispose();
     }
 }
 

@@ -11,40 +11,11 @@ namespace Gantry.Tests.Proxy;
 /// short 200 and <c>Connection: close</c>; whatever follows the first request on the connection is still
 /// read to the end and parsed, since that is exactly where a smuggled request would sit.
 /// </summary>
-public sealed class SmugglingUpstream : IAsyncDisposable
+public sealed class SmugglingUpstream : RecordingUpstream<UpstreamConnection>
 {
     private static readonly byte[] Answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray();
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<UpstreamConnection> _connections = [];
-    private readonly Task _accepting;
-
-    public SmugglingUpstream()
-    {
-        _listener.Start();
-        _accepting = AcceptAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    /// <summary>The connections received since the last <see cref="Clear"/>, in order.</summary>
-    public IReadOnlyList<UpstreamConnection> Connections
-    {
-        get
-        {
-            lock (_connections)
-                return [.. _connections];
-        }
-    }
-
     /// <summary>Every request parsed from every connection since the last <see cref="Clear"/>.</summary>
     public IReadOnlyList<ReceivedRequest> Requests => [.. Connections.SelectMany(c => c.Requests)];
-
-    public void Clear()
-    {
-        lock (_connections)
-            _connections.Clear();
-    }
 
     /// <summary>Waits until every connection received so far has been read to its end (the proxy closed it), or the time is up.</summary>
     public async Task SettleAsync(TimeSpan timeout)
@@ -54,35 +25,14 @@ public sealed class SmugglingUpstream : IAsyncDisposable
             await Task.Delay(20);
     }
 
-    private async Task AcceptAsync()
+    protected override async Task ServeAsync(TcpClient client, UpstreamConnection connection)
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-            var connection = new UpstreamConnection();
-            lock (_connections)
-                _connections.Add(connection);
-            _ = ServeAsync(client, connection);
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client, UpstreamConnection connection)
-    {
-        using var _ = client;
         try
         {
             var stream = client.GetStream();
             var buffer = new byte[8192];
             var answered = false;
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(Stop.Token);
             limit.CancelAfter(TimeSpan.FromSeconds(20));
             while (true)
             {
@@ -108,14 +58,6 @@ public sealed class SmugglingUpstream : IAsyncDisposable
         {
             connection.Finish();
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accepting;
-        _stop.Dispose();
     }
 }
 
