@@ -33,6 +33,7 @@ public static class Routes
 
     private static EntitySchema Build(bool expressions)
     {
+        // Kong's order, which Kong Manager lays its form out by.
         Field[] fields = [
             Id(),
             CreatedAt(),
@@ -41,9 +42,25 @@ public static class Routes
             new Field("protocols", FieldKind.Set)
             {
                 Default = Array("http", "https"),
+                DescribedRequired = true,
                 Elements = new Field("protocol", FieldKind.String) { OneOf = Protocols },
                 MinItems = 1,
             },
+            new Field("https_redirect_status_code", FieldKind.Integer)
+            {
+                Default = 426,
+                DescribedRequired = true,
+                OneOfIntegers = RedirectCodes,
+            },
+            Boolean("strip_path", true, describedRequired: true),
+            Boolean("preserve_host", false, describedRequired: true),
+            Boolean("request_buffering", true, describedRequired: true),
+            Boolean("response_buffering", true, describedRequired: true),
+            Tags(),
+            Foreign("service", "services"),
+            new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
+            new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
+            new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
             new Field("methods", FieldKind.Set)
             {
                 Elements = new Field("method", FieldKind.String) { Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
@@ -62,26 +79,12 @@ public static class Routes
                 },
                 Check = HostHeaderError,
             },
-            new Field("https_redirect_status_code", FieldKind.Integer)
-            {
-                Default = 426,
-                OneOfIntegers = RedirectCodes,
-            },
             Integer("regex_priority", 0),
-            Boolean("strip_path", true),
             String("path_handling", "v0", oneOf: ["v0", "v1"]),
-            Boolean("preserve_host", false),
-            Boolean("request_buffering", true),
-            Boolean("response_buffering", true),
-            new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
-            new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
-            new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
-            Tags(),
-            Foreign("service", "services"),
             .. (expressions ? ExpressionFields : []),
         ];
         // Kong picks a route's subschema by its first protocol; gRPC's keeps the path, so strip_path defaults to false there.
-        Field[] grpcFields = [.. fields.Select(f => f.Name == "strip_path" ? Boolean("strip_path", false) : f)];
+        Field[] grpcFields = [.. fields.Select(f => f.Name == "strip_path" ? Boolean("strip_path", false, describedRequired: true) : f)];
         return new EntitySchema("routes", fields)
         {
             Table = "routes",

@@ -19,9 +19,9 @@ public static class Services
         UpdatedAt(),
         Name(),
         Integer("retries", 5, 0, 32767),
-        String("protocol", "http", oneOf: Protocols),
+        String("protocol", "http", oneOf: Protocols, describedRequired: true),
         new Field("host", FieldKind.String) { Required = true, Check = HostError },
-        Integer("port", 80, 0, 65535),
+        Integer("port", 80, 0, 65535, describedRequired: true),
         new Field("path", FieldKind.String) { Check = PathError },
         Integer("connect_timeout", 60000, 1, MaxTimeout),
         Integer("write_timeout", 60000, 1, MaxTimeout),
@@ -31,7 +31,7 @@ public static class Services
         Boolean("tls_verify"),
         Integer("tls_verify_depth", null, 0, 64),
         new Field("ca_certificates", FieldKind.Array) { Elements = new Field("ca_certificate", FieldKind.Uuid), ElementReference = "ca_certificates" },
-        Boolean("enabled", true),
+        Boolean("enabled", true, describedRequired: true),
     ])
     {
         Table = "services",
