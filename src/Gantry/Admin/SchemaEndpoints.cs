@@ -71,6 +71,9 @@ internal static class SchemaEndpoints
             description["required"] = true;
         if (field.Default is not null)
             description["default"] = field.Default.DeepClone();
+        // A record Gantry requires only to fill its defaults is, in Kong, a record with those defaults as its default.
+        else if (field is { Kind: FieldKind.Record, Required: true, DescribedRequired: false, Fields: { } recordFields })
+            description["default"] = SchemaValidator.RecordDefaults(recordFields);
         if (field.Unique)
             description["unique"] = true;
         if (field.Reference is not null)

@@ -142,6 +142,13 @@ public abstract class SchemaEndpointTests(AdminNode node)
             Assert.False(FieldOf(upstreams, name).ContainsKey("required"), name);
         var active = Nested(FieldOf(upstreams, "healthchecks"), "active");
         Assert.False(active.ContainsKey("required"));
+        // Kong's records carry their defaults whole; a field without a default (https_sni) is left out.
+        var defaults = FieldOf(upstreams, "healthchecks")["default"]!;
+        Assert.Equal(0, defaults["threshold"]!.GetValue<double>());
+        Assert.Equal(10, defaults["active"]!["concurrency"]!.GetValue<long>());
+        Assert.Equal(0, defaults["passive"]!["unhealthy"]!["tcp_failures"]!.GetValue<long>());
+        Assert.False(defaults["active"]!.AsObject().ContainsKey("https_sni"));
+        Assert.Equal(1, active["default"]!["timeout"]!.GetValue<double>());
         Assert.True(Nested(active, "https_verify_certificate")["required"]!.GetValue<bool>());
         Assert.False(Nested(active, "timeout").ContainsKey("required"));
 
