@@ -61,7 +61,7 @@ public static class PluginEndpoints
             ["default"] = new JsonArray([.. plugin.DefaultProtocols.Select(p => (JsonNode?)p)]),
             ["elements"] = new JsonObject { ["type"] = "string", ["one_of"] = new JsonArray([.. plugin.Protocols.Select(p => (JsonNode?)p)]) },
         }));
-        fields.Add(Entry("config", SchemaEndpoints.Describe(new Field("config", FieldKind.Record) { Required = true, Fields = plugin.Config })));
+        fields.Add(Entry("config", SchemaEndpoints.Describe(new Field("config", FieldKind.Record) { Required = true, Fields = plugin.Config }, defaultsShownRequired: true)));
         return new JsonObject { ["fields"] = fields };
     }
 

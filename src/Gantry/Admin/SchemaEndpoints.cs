@@ -40,7 +40,7 @@ internal static class SchemaEndpoints
         var body = new JsonObject
         {
             ["name"] = schema.Name,
-            ["fields"] = Fields(schema.Fields),
+            ["fields"] = Fields(schema.Fields, defaultsShownRequired: false),
             ["primary_key"] = new JsonArray("id"),
         };
         if (schema.EndpointKey is { } key)
@@ -50,11 +50,15 @@ internal static class SchemaEndpoints
         return body;
     }
 
-    private static JsonArray Fields(IEnumerable<Field> fields) =>
-        new(fields.Where(f => !f.Internal).Select(f => (JsonNode?)new JsonObject { [f.Name] = Describe(f) }).ToArray());
+    private static JsonArray Fields(IEnumerable<Field> fields, bool defaultsShownRequired) =>
+        new(fields.Where(f => !f.Internal).Select(f => (JsonNode?)new JsonObject { [f.Name] = Describe(f, defaultsShownRequired) }).ToArray());
 
     /// <summary>One field in Kong's vocabulary (type, required, default, one_of, between, len_min…).</summary>
-    public static JsonObject Describe(Field field)
+    /// <param name="defaultsShownRequired">
+    /// Show every field with a default as required: the bundled plugins' configs, whose fields do not yet say
+    /// which Kong marks required (most do). The core entities' fields say it (<see cref="Field.DescribedRequired"/>).
+    /// </param>
+    public static JsonObject Describe(Field field, bool defaultsShownRequired = false)
     {
         var description = new JsonObject { ["type"] = TypeName(field.Kind) };
         if (field.Kind == FieldKind.Uuid)
@@ -63,11 +67,13 @@ internal static class SchemaEndpoints
             description["auto"] = true;
         if (field.Auto == AutoValue.Timestamp)
             description["timestamp"] = true;
-        // Kong marks a field with a default as required: the stored value is never null.
-        if (field.Required || field.Default is not null)
+        if (field.DescribedRequired ?? (field.Required || (defaultsShownRequired && field.Default is not null)))
             description["required"] = true;
         if (field.Default is not null)
             description["default"] = field.Default.DeepClone();
+        // A record Gantry requires only to fill its defaults is, in Kong, a record with those defaults as its default.
+        else if (field is { Kind: FieldKind.Record, Required: true, DescribedRequired: false, Fields: { } recordFields })
+            description["default"] = SchemaValidator.RecordDefaults(recordFields);
         if (field.Unique)
             description["unique"] = true;
         if (field.Reference is not null)
@@ -93,11 +99,11 @@ internal static class SchemaEndpoints
         if (field.ReadOnly && field.Auto == AutoValue.None)
             description["read_only"] = true;
         if (field.Elements is not null)
-            description[field.Kind == FieldKind.Map ? "values" : "elements"] = Describe(field.Elements);
+            description[field.Kind == FieldKind.Map ? "values" : "elements"] = Describe(field.Elements, defaultsShownRequired);
         if (field.Keys is not null)
-            description["keys"] = Describe(field.Keys);
+            description["keys"] = Describe(field.Keys, defaultsShownRequired);
         if (field.Fields is not null)
-            description["fields"] = Fields(field.Fields);
+            description["fields"] = Fields(field.Fields, defaultsShownRequired);
         // Patterns are .NET regexes, not Lua patterns: stating them as Kong's 'match' would mislead clients.
         return description;
     }

@@ -47,6 +47,15 @@ public sealed record RouteDefinition
     /// <summary>An expression route's rank: higher first, ties to the larger id.</summary>
     public long Priority { get; init; }
 
+    /// <summary>Where requests must come from (any of them), or null for anywhere; see <see cref="NetworkEndpoint"/>.</summary>
+    public IReadOnlyList<NetworkEndpoint>? Sources { get; init; }
+
+    /// <summary>Which address and port requests must reach (any of them), or null for any.</summary>
+    public IReadOnlyList<NetworkEndpoint>? Destinations { get; init; }
+
+    /// <summary>Whether matching the route reads the connection's addresses and ports.</summary>
+    public bool ReadsConnection => Sources is not null || Destinations is not null;
+
     /// <summary>The route as the router reads it, from its stored record and the service it points at (null when none or unknown).</summary>
     public static RouteDefinition From(RouteRecord route, ServiceRecord? service) => new()
     {
@@ -69,6 +78,8 @@ public sealed record RouteDefinition
         CreatedAt = (long)route.CreatedAt,
         Expression = route.Expression,
         Priority = route.Priority,
+        Sources = route.Sources is { Count: > 0 } sources ? [.. sources.Select(NetworkEndpoint.From)] : null,
+        Destinations = route.Destinations is { Count: > 0 } destinations ? [.. destinations.Select(NetworkEndpoint.From)] : null,
     };
 
     /// <summary>How error messages name the route: its name when it has one, always its id.</summary>

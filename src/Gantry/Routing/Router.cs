@@ -58,12 +58,18 @@ public sealed class Router
         _exactHosts = exactHosts;
         _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _anyHost = anyHost;
+        _readsConnection = subRoutes.Any(static subRoute => subRoute.Route.ReadsConnection);
     }
 
     public int RouteCount { get; private init; }
 
-    /// <summary>Whether any route matches by expression, so callers gather <see cref="RequestConnection"/> only then.</summary>
-    public bool HasExpressionRoutes => _expressionRoutes.Length > 0;
+    /// <summary>
+    /// Whether any route reads the connection (an expression, or an HTTP route's sources or destinations), so
+    /// callers gather <see cref="RequestConnection"/> only then. The name predates the second kind.
+    /// </summary>
+    public bool HasExpressionRoutes => _expressionRoutes.Length > 0 || _readsConnection;
+
+    private readonly bool _readsConnection;
 
     public static Router Build(IReadOnlyList<RouteDefinition> routes) => Build(routes, static (_, error) => throw error);
 
@@ -196,7 +202,7 @@ public sealed class Router
     /// <param name="headers">Request headers, read only for routes that declare headers.</param>
     /// <param name="sni">The TLS server name, or null.</param>
     /// <param name="isHttps">Whether the request came over TLS; snis are checked only then.</param>
-    /// <param name="connection">What only expression routes read (addresses, ports, the query); ignored when there are none.</param>
+    /// <param name="connection">What expression routes and routes with sources or destinations read (addresses, ports, the query); ignored when there are none.</param>
     public RouteMatch? Match<THeaders>(string method, string? host, int port, string path, THeaders headers, string? sni, bool isHttps,
         RequestConnection connection = default)
         where THeaders : IRequestHeaders
@@ -208,7 +214,7 @@ public sealed class Router
         if (_expressionRoutes.Length > 0
             && MatchExpression(method, hostName, normalized, headers, sni, isHttps, connection) is { } byExpression)
             return byExpression;
-        var request = new RouteRequest(method, hostName, port, normalized, sni, isHttps);
+        var request = new RouteRequest(method, hostName, port, normalized, sni, isHttps, connection);
 
         var best = new Candidate { Rank = int.MaxValue };
         if (_exactHosts.Count > 0 && _exactHostLookup.TryGetValue(hostName, out var hostTrie))

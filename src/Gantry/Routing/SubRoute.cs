@@ -36,6 +36,10 @@ internal sealed class SubRoute
             return false;
         if (Snis is not null && request.IsHttps && !MatchesSni(request.Sni))
             return false;
+        if (Route.ReadsConnection
+            && !(NetworkEndpoint.AnyMatches(Route.Sources, request.Connection.SourceIp, request.Connection.SourcePort)
+                && NetworkEndpoint.AnyMatches(Route.Destinations, request.Connection.DestinationIp, request.Connection.DestinationPort)))
+            return false;
         if (Headers is not null)
         {
             foreach (var header in Headers)
@@ -111,8 +115,10 @@ internal sealed class SubRoute
 }
 
 /// <summary>The request as the router sees it, host and port already split, path already normalised.</summary>
-internal readonly ref struct RouteRequest(string method, ReadOnlySpan<char> host, int port, string path, string? sni, bool isHttps)
+internal readonly ref struct RouteRequest(string method, ReadOnlySpan<char> host, int port, string path, string? sni, bool isHttps,
+    RequestConnection connection)
 {
+    public RequestConnection Connection { get; } = connection;
     public string Method { get; } = method;
     public ReadOnlySpan<char> Host { get; } = host;
     public int Port { get; } = port;

@@ -102,6 +102,69 @@ public abstract class SchemaEndpointTests(AdminNode node)
         Assert.Contains("tcp", FieldOf(ipRestriction, "protocols")["elements"]!["one_of"]!.AsArray().Select(p => p!.GetValue<string>()));
     }
 
+    public static TheoryData<string, string> KongFieldOrders => new()
+    {
+        { "routes", "id created_at updated_at name protocols https_redirect_status_code strip_path preserve_host request_buffering response_buffering tags service snis sources destinations methods hosts paths headers regex_priority path_handling" },
+        { "services", "id created_at updated_at name retries protocol host port path connect_timeout write_timeout read_timeout tags client_certificate tls_verify tls_verify_depth ca_certificates enabled" },
+        { "upstreams", "id created_at name updated_at algorithm hash_on hash_fallback hash_on_header hash_fallback_header hash_on_cookie hash_on_cookie_path hash_on_query_arg hash_fallback_query_arg hash_on_uri_capture hash_fallback_uri_capture slots healthchecks tags host_header client_certificate use_srv_name" },
+        { "targets", "id created_at updated_at upstream target weight tags" },
+        { "consumers", "id created_at updated_at username custom_id tags" },
+        // Gantry's plugins also take Kong Enterprise's ordering, after Kong's fields.
+        { "plugins", "id name instance_name created_at updated_at route service consumer config protocols enabled tags ordering" },
+    };
+
+    [Theory]
+    [MemberData(nameof(KongFieldOrders))]
+    public async Task Core_entities_list_their_fields_in_Kongs_order(string entity, string order)
+    {
+        var schema = await GetAsync("/schemas/" + entity);
+        Assert.Equal(order, string.Join(' ', schema["fields"]!.AsArray().Select(f => f!.AsObject().Single().Key)));
+    }
+
+    [Fact]
+    public async Task Required_is_shown_where_Kongs_schema_says_so_not_for_every_default()
+    {
+        var routes = await GetAsync("/schemas/routes");
+        foreach (var name in (string[])["protocols", "https_redirect_status_code", "strip_path", "preserve_host", "request_buffering", "response_buffering"])
+            Assert.True(FieldOf(routes, name)["required"]?.GetValue<bool>() == true, name);
+        foreach (var name in (string[])["regex_priority", "path_handling", "name", "paths"])
+            Assert.False(FieldOf(routes, name).ContainsKey("required"), name);
+        Assert.Equal(0, FieldOf(routes, "regex_priority")["default"]!.GetValue<long>());
+
+        var services = await GetAsync("/schemas/services");
+        foreach (var name in (string[])["protocol", "host", "port", "enabled"])
+            Assert.True(FieldOf(services, name)["required"]?.GetValue<bool>() == true, name);
+        foreach (var name in (string[])["retries", "connect_timeout", "write_timeout", "read_timeout"])
+            Assert.False(FieldOf(services, name).ContainsKey("required"), name);
+
+        var upstreams = await GetAsync("/schemas/upstreams");
+        foreach (var name in (string[])["algorithm", "hash_on", "hash_fallback", "hash_on_cookie_path", "slots", "healthchecks", "use_srv_name"])
+            Assert.False(FieldOf(upstreams, name).ContainsKey("required"), name);
+        var active = Nested(FieldOf(upstreams, "healthchecks"), "active");
+        Assert.False(active.ContainsKey("required"));
+        // Kong's records carry their defaults whole; a field without a default (https_sni) is left out.
+        var defaults = FieldOf(upstreams, "healthchecks")["default"]!;
+        Assert.Equal(0, defaults["threshold"]!.GetValue<double>());
+        Assert.Equal(10, defaults["active"]!["concurrency"]!.GetValue<long>());
+        Assert.Equal(0, defaults["passive"]!["unhealthy"]!["tcp_failures"]!.GetValue<long>());
+        Assert.False(defaults["active"]!.AsObject().ContainsKey("https_sni"));
+        Assert.Equal(1, active["default"]!["timeout"]!.GetValue<double>());
+        Assert.True(Nested(active, "https_verify_certificate")["required"]!.GetValue<bool>());
+        Assert.False(Nested(active, "timeout").ContainsKey("required"));
+
+        Assert.False(FieldOf(await GetAsync("/schemas/targets"), "weight").ContainsKey("required"));
+        var plugins = await GetAsync("/schemas/plugins");
+        Assert.True(FieldOf(plugins, "enabled")["required"]!.GetValue<bool>());
+        Assert.True(FieldOf(plugins, "protocols")["required"]!.GetValue<bool>());
+
+        // What is described changed, not what is accepted: an absent defaulted field still takes its default.
+        var (status, route) = await node.PostAsync("/routes", new { paths = new[] { "/described-" + Guid.NewGuid().ToString("N")[..8] } });
+        Assert.Equal(201, status);
+        Assert.Equal(0, route!["regex_priority"]!.GetValue<long>());
+        Assert.Equal("v0", route["path_handling"]!.GetValue<string>());
+        Assert.True(route["strip_path"]!.GetValue<bool>());
+    }
+
     [Fact]
     public async Task Unknown_schemas_answer_404_with_Kongs_messages()
     {

@@ -94,6 +94,31 @@ public abstract class ExpressionsRouterTests(ExpressionsNode node) : ProxyPlugin
     }
 
     [Fact]
+    public async Task An_http_route_with_sources_or_destinations_matches_only_requests_that_meet_them()
+    {
+        await ServiceAsync("net");
+        var proxyPort = new Uri(Proxy).Port;
+        async Task Route(string name, object? sources, object? destinations) =>
+            await Node.CreateAsync($"/services/{Prefix}-net/routes", new { name = Prefix + "-" + name, paths = new[] { $"/{Prefix}/{name}" }, sources, destinations });
+        await Route("loopback", new[] { new { ip = "127.0.0.0/8" } }, null);
+        await Route("far", new[] { new { ip = "10.0.0.0/8" } }, null);
+        await Route("listener", null, new[] { new { port = proxyPort } });
+        await Route("elsewhere", null, new[] { new { port = proxyPort + 1 } });
+        await Route("either", new object[] { new { ip = "10.0.0.1" }, new { ip = "127.0.0.1" } }, new[] { new { ip = "127.0.0.1", port = proxyPort } });
+
+        var loopback = await UntilAsync(() => GetAsync($"/{Prefix}/loopback"), r => r.StatusCode == HttpStatusCode.OK);
+        Assert.Equal("/up", await UpstreamPath(loopback));
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/{Prefix}/listener")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync($"/{Prefix}/either")).StatusCode);
+        foreach (var unmet in (string[])["far", "elsewhere"])
+        {
+            var refused = await GetAsync($"/{Prefix}/{unmet}");
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+            Assert.Equal("no Route matched with those values", await Message(refused));
+        }
+    }
+
+    [Fact]
     public async Task The_schema_endpoint_describes_the_expressions_fields()
     {
         var (status, body) = await Node.GetAsync("/schemas/routes");

@@ -22,7 +22,7 @@ public static class CaCertificates
     ])
     {
         Table = "ca_certificates",
-        EntityChecks = [Check],
+        ReadingChecks = [new(["cert"], Check)],
         Normalize = entity =>
         {
             using var certificate = PemMaterial.Certificate(entity["cert"]!.GetValue<string>(), out _);

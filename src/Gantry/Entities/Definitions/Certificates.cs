@@ -25,7 +25,7 @@ public static class Certificates
     {
         Table = "certificates",
         OwnedNames = new OwnedNameList("snis", "snis", "certificate", "name"),
-        EntityChecks = [Check],
+        ReadingChecks = Checks,
     };
 
     private static string? CertificateError(JsonNode value)
@@ -46,37 +46,34 @@ public static class Certificates
         return error;
     }
 
-    private static IEnumerable<(string?, string)> Check(JsonObject entity)
-    {
-        var hasCertAlt = entity["cert_alt"] is not null;
-        var hasKeyAlt = entity["key_alt"] is not null;
-        if (hasCertAlt != hasKeyAlt)
-        {
-            yield return (null, "all or none of these fields must be set: 'cert_alt', 'key_alt'");
-            yield break;
-        }
-        var main = Pair(entity["cert"]!.GetValue<string>(), entity["key"]!.GetValue<string>());
-        if (main.Mismatch)
-            yield return (null, "certificate does not match key");
-        if (!hasCertAlt)
-            yield break;
-        var alternative = Pair(entity["cert_alt"]!.GetValue<string>(), entity["key_alt"]!.GetValue<string>());
-        if (alternative.Mismatch)
-            yield return (null, "alternative certificate does not match key");
-        if (main.Type is not null && main.Type == alternative.Type)
-            yield return (null, "certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type");
-    }
+    // A property: the schema above is built before static fields below it are initialized.
+    private static ReadingCheck[] Checks =>
+    [
+        new(["cert_alt", "key_alt"], entity => (entity["cert_alt"] is null) != (entity["key_alt"] is null)
+            ? [(null, "all or none of these fields must be set: 'cert_alt', 'key_alt'")]
+            : []),
+        new(["cert", "key"], entity => Pair(entity["cert"], entity["key"]).Mismatch ? [(null, "certificate does not match key")] : []),
+        new(["cert_alt", "key_alt"], entity => Pair(entity["cert_alt"], entity["key_alt"]).Mismatch
+            ? [(null, "alternative certificate does not match key")]
+            : []),
+        new(["cert", "cert_alt"], entity => Pair(entity["cert"], null).Type is { } type && Pair(entity["cert_alt"], null).Type == type
+            ? [(null, "certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type")]
+            : []),
+    ];
 
-    /// <summary>Whether the key belongs to the certificate, and the certificate's key type; vault references are checked when resolved.</summary>
-    private static (bool Mismatch, string? Type) Pair(string certPem, string keyPem)
+    /// <summary>
+    /// Whether the key belongs to the certificate, and the certificate's key type. Vault references are checked
+    /// when resolved; a missing key is no mismatch (the rule that pairs them says so).
+    /// </summary>
+    private static (bool Mismatch, string? Type) Pair(JsonNode? certNode, JsonNode? keyNode)
     {
-        if (IsVaultReference(certPem))
+        if (certNode?.GetValue<string>() is not { } certPem || IsVaultReference(certPem))
             return (false, null);
         using var certificate = PemMaterial.Certificate(certPem, out _);
         if (certificate is null)
             return (false, null);
         var type = PemMaterial.KeyType(certificate);
-        if (IsVaultReference(keyPem))
+        if (keyNode?.GetValue<string>() is not { } keyPem || IsVaultReference(keyPem))
             return (false, type);
         using var key = PemMaterial.Key(keyPem, out _);
         return (key is not null && !PemMaterial.Matches(certificate, key), type);

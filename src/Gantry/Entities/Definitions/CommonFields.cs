@@ -62,14 +62,21 @@ public static partial class CommonFields
     public static Field Foreign(string name, string reference, bool required = false) =>
         new(name, FieldKind.Foreign) { Reference = reference, Required = required };
 
-    public static Field Integer(string name, long? defaultValue = null, double? min = null, double? max = null, bool required = false) =>
-        new(name, FieldKind.Integer) { Default = defaultValue is { } d ? JsonValue.Create(d) : null, Min = min, Max = max, Required = required };
+    /// <param name="describedRequired">Kong's schema says <c>required</c> beside the default (<see cref="Field.DescribedRequired"/>).</param>
+    public static Field Integer(string name, long? defaultValue = null, double? min = null, double? max = null, bool required = false, bool? describedRequired = null) =>
+        new(name, FieldKind.Integer)
+        {
+            Default = defaultValue is { } d ? JsonValue.Create(d) : null, Min = min, Max = max, Required = required, DescribedRequired = describedRequired,
+        };
 
-    public static Field Boolean(string name, bool? defaultValue = null) =>
-        new(name, FieldKind.Boolean) { Default = defaultValue is { } d ? JsonValue.Create(d) : null };
+    public static Field Boolean(string name, bool? defaultValue = null, bool? describedRequired = null) =>
+        new(name, FieldKind.Boolean) { Default = defaultValue is { } d ? JsonValue.Create(d) : null, DescribedRequired = describedRequired };
 
-    public static Field String(string name, string? defaultValue = null, bool required = false, IReadOnlyList<string>? oneOf = null) =>
-        new(name, FieldKind.String) { Default = defaultValue is null ? null : JsonValue.Create(defaultValue), Required = required, OneOf = oneOf };
+    public static Field String(string name, string? defaultValue = null, bool required = false, IReadOnlyList<string>? oneOf = null, bool? describedRequired = null) =>
+        new(name, FieldKind.String)
+        {
+            Default = defaultValue is null ? null : JsonValue.Create(defaultValue), Required = required, OneOf = oneOf, DescribedRequired = describedRequired,
+        };
 
     public static Field StringSet(string name, Field? element = null) =>
         new(name, FieldKind.Set) { Elements = element ?? new Field("value", FieldKind.String) };

@@ -33,7 +33,7 @@ public static class Keys
         EndpointKey = "name",
         UniqueTogether = [["kid", "set"]],
         OnParentDelete = new Dictionary<string, ParentDelete> { ["set"] = ParentDelete.Cascade },
-        EntityChecks = [Check],
+        ReadingChecks = Checks,
     };
 
     /// <summary>
@@ -58,15 +58,22 @@ public static class Keys
         return null;
     }
 
-    /// <summary>Kong's order: the two formats exclude each other, one is needed, then the JWK must parse and agree on its kid.</summary>
-    private static IEnumerable<(string?, string)> Check(JsonObject key)
+    /// <summary>
+    /// Kong's three rules, each run unless a field it reads is invalid: the two formats exclude each other, one
+    /// is needed, then the JWK must parse and agree on its kid.
+    /// </summary>
+    // A property: the schema above is built before static fields below it are initialized.
+    private static ReadingCheck[] Checks =>
+    [
+        new(["jwk", "pem"], key => IsSet(key["jwk"]) && IsSet(key["pem"]) ? [(null, "only one or none of these fields must be set: 'jwk', 'pem'")] : []),
+        new(["jwk", "pem"], key => AtLeastOneOf(key, "jwk", "pem") is { } error ? [error] : []),
+        new(["jwk", "pem", "kid"], FormatCheck),
+    ];
+
+    private static IEnumerable<(string?, string)> FormatCheck(JsonObject key)
     {
         var hasJwk = IsSet(key["jwk"]);
         var hasPem = IsSet(key["pem"]);
-        if (hasJwk && hasPem)
-            return [(null, "only one or none of these fields must be set: 'jwk', 'pem'")];
-        if (!hasJwk && !hasPem)
-            return [(null, "at least one of these fields must be non-empty: 'jwk', 'pem'")];
         if (hasPem && !IsSet(key["pem"]!["private_key"]) && !IsSet(key["pem"]!["public_key"]))
             return [("pem.@entity", "at least one of these fields must be non-empty: 'private_key', 'public_key'")];
         if (hasJwk && key["jwk"]!.GetValue<string>() is var jwk && !IsVaultReference(jwk))

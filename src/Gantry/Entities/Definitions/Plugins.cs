@@ -15,18 +15,19 @@ public static partial class Plugins
     /// <summary>The fields a plugin instance has whichever plugin it is; config is checked per plugin.</summary>
     private static Field[] CommonPluginFields(Func<JsonNode, string?> nameCheck) =>
     [
+        // Kong's order, which Kong Manager lays its form out by.
         Id(),
-        CreatedAt(),
-        UpdatedAt(),
         new Field("name", FieldKind.String) { Required = true, Check = nameCheck },
         new Field("instance_name", FieldKind.String) { Unique = true, MinLength = 1, Check = Utf8NameError },
+        CreatedAt(),
+        UpdatedAt(),
         Foreign("route", "routes"),
         Foreign("service", "services"),
         Foreign("consumer", "consumers"),
         // Until the name is known to be an enabled plugin, only the shape of config can be checked.
         new Field("config", FieldKind.Record),
         Protocols(PluginDescriptor.HttpProtocols),
-        Boolean("enabled", true),
+        Boolean("enabled", true, describedRequired: true),
         Tags(),
         Ordering(),
         // One instance of a plugin per scope. NULL never equals NULL in a unique index, so the scope is

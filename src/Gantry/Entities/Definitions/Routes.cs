@@ -33,6 +33,7 @@ public static class Routes
 
     private static EntitySchema Build(bool expressions)
     {
+        // Kong's order, which Kong Manager lays its form out by.
         Field[] fields = [
             Id(),
             CreatedAt(),
@@ -41,9 +42,25 @@ public static class Routes
             new Field("protocols", FieldKind.Set)
             {
                 Default = Array("http", "https"),
+                DescribedRequired = true,
                 Elements = new Field("protocol", FieldKind.String) { OneOf = Protocols },
                 MinItems = 1,
             },
+            new Field("https_redirect_status_code", FieldKind.Integer)
+            {
+                Default = 426,
+                DescribedRequired = true,
+                OneOfIntegers = RedirectCodes,
+            },
+            Boolean("strip_path", true, describedRequired: true),
+            Boolean("preserve_host", false, describedRequired: true),
+            Boolean("request_buffering", true, describedRequired: true),
+            Boolean("response_buffering", true, describedRequired: true),
+            Tags(),
+            Foreign("service", "services"),
+            new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
+            new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
+            new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
             new Field("methods", FieldKind.Set)
             {
                 Elements = new Field("method", FieldKind.String) { Pattern = new Regex("^[A-Z]+$", RegexOptions.CultureInvariant) },
@@ -62,33 +79,20 @@ public static class Routes
                 },
                 Check = HostHeaderError,
             },
-            new Field("https_redirect_status_code", FieldKind.Integer)
-            {
-                Default = 426,
-                OneOfIntegers = RedirectCodes,
-            },
             Integer("regex_priority", 0),
-            Boolean("strip_path", true),
             String("path_handling", "v0", oneOf: ["v0", "v1"]),
-            Boolean("preserve_host", false),
-            Boolean("request_buffering", true),
-            Boolean("response_buffering", true),
-            new Field("snis", FieldKind.Set) { Elements = SniName("sni") },
-            new Field("sources", FieldKind.Set) { Elements = Endpoint("source") },
-            new Field("destinations", FieldKind.Set) { Elements = Endpoint("destination") },
-            Tags(),
-            Foreign("service", "services"),
             .. (expressions ? ExpressionFields : []),
         ];
         // Kong picks a route's subschema by its first protocol; gRPC's keeps the path, so strip_path defaults to false there.
-        Field[] grpcFields = [.. fields.Select(f => f.Name == "strip_path" ? Boolean("strip_path", false) : f)];
+        Field[] grpcFields = [.. fields.Select(f => f.Name == "strip_path" ? Boolean("strip_path", false, describedRequired: true) : f)];
         return new EntitySchema("routes", fields)
         {
             Table = "routes",
             EndpointKey = "name",
             OnParentDelete = new Dictionary<string, ParentDelete> { ["service"] = ParentDelete.Restrict },
-            EntityChecks = expressions ? [ExpressionsCheck] : [],
-            ReadingChecks = expressions ? [] : [new(CheckReads, Check)],
+            ReadingChecks = expressions
+                ? [new(ExpressionCheckReads, ExpressionsCheck), new([.. CheckReads, "expression"], route => Check(route, expressions: true))]
+                : [new(CheckReads, route => Check(route, expressions: false))],
             CompiledChecks = [Compiles],
             SubschemaKey = "protocols",
             Subschemas = protocol => protocol is "grpc" or "grpcs" ? grpcFields : null,
@@ -108,27 +112,20 @@ public static class Routes
     /// <summary>
     /// Kong's rules under the expressions flavor: an expression excludes the traditional matching fields and
     /// regex_priority, priority applies only to expressions, and the expression must parse and type-check.
-    /// A route without an expression is a traditional route and meets the traditional rules.
+    /// The protocol family's rules (<see cref="Check"/>) run beside these, as Kong's subschema checks do.
     /// </summary>
     private static IEnumerable<(string?, string)> ExpressionsCheck(JsonObject route)
     {
         const string failed = "Router Expression failed validation: ";
+        // Protocols of two families are the protocols field's error in Kong, which stops this check.
+        if (FamiliesOf(route).Count > 1)
+            yield break;
         var expression = route["expression"] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
         var othersSet = TraditionalMatchFields.Any(f => IsSet(route[f]));
         if (expression is null)
         {
-            if (othersSet)
-            {
-                if (route["priority"] is JsonValue p && SchemaValidator.ToDouble(p) != 0)
-                    yield return (null, failed + "cannot set 'priority' with " + TraditionalMatchList + " simultaneously");
-                foreach (var error in Check(route))
-                    yield return error;
-            }
-            yield break;
-        }
-        foreach (var error in Check(route).Where(e => e.Item1 == "protocols"))
-        {
-            yield return error;
+            if (othersSet && route["priority"] is JsonValue p && SchemaValidator.ToDouble(p) != 0)
+                yield return (null, failed + "cannot set 'priority' with " + TraditionalMatchList + " simultaneously");
             yield break;
         }
         if (othersSet)
@@ -144,6 +141,10 @@ public static class Routes
         if (Routing.Expressions.ExpressionParser.ErrorOf(expression, (route["protocols"] as JsonArray)?.Select(p => p?.ToString())) is { } parseError)
             yield return (null, failed + parseError);
     }
+
+    // A property: the schemas above are built before static fields below them are initialized.
+    private static string[] ExpressionCheckReads =>
+        ["protocols", "snis", "sources", "destinations", "methods", "hosts", "paths", "headers", "expression", "regex_priority", "priority"];
 
     /// <summary>A stream route's source or destination: an IP or CIDR block, a port, or both.</summary>
     private static Field Endpoint(string name) => new(name, FieldKind.Record)
@@ -200,11 +201,20 @@ public static class Routes
     // A property: the schemas above are built before static fields below them are initialized.
     private static string[] CheckReads => ["protocols", "strip_path", "snis", "sources", "destinations", "methods", "hosts", "paths", "headers"];
 
-    private static IEnumerable<(string?, string)> Check(JsonObject route)
+    /// <summary>Kong names only the families the value touches, in the order the value first touches them.</summary>
+    private static List<string[]> FamiliesOf(JsonObject route) =>
+        route["protocols"]!.AsArray().Select(p => p!.GetValue<string>())
+            .Select(p => Families.FirstOrDefault(f => f.Contains(p))).OfType<string[]>().Distinct().ToList();
+
+    /// <summary>
+    /// The protocol family's rules, as Kong's route subschemas hold them. Under the expressions flavor an
+    /// expression is one more way to match (named last in each "must set one of" list), and HTTP and gRPC routes
+    /// may also match on sources and destinations.
+    /// </summary>
+    private static IEnumerable<(string?, string)> Check(JsonObject route, bool expressions)
     {
         var protocols = route["protocols"]!.AsArray().Select(p => p!.GetValue<string>()).ToList();
-        // Kong names only the families the value touches, in the order the value first touches them.
-        var families = protocols.Select(p => Families.FirstOrDefault(f => f.Contains(p))).OfType<string[]>().Distinct().ToList();
+        var families = FamiliesOf(route);
         if (families.Count > 1)
         {
             yield return ("protocols", "these sets are mutually exclusive: "
@@ -213,10 +223,11 @@ public static class Routes
         }
         var family = families[0];
         bool Set(string field) => IsSet(route[field]);
+        string[] WithExpression(string[] fields) => expressions ? [.. fields, "expression"] : fields;
 
         if (family[0] == "http")
         {
-            foreach (var field in (string[])["sources", "destinations"])
+            foreach (var field in expressions ? [] : (string[])["sources", "destinations"])
             {
                 if (Set(field))
                     yield return (field, $"cannot set '{field}' when 'protocols' is 'http' or 'https'");
@@ -224,12 +235,13 @@ public static class Routes
             // The secure protocol's list wins when both are set, as it can also match on SNIs.
             var named = protocols.Contains("https") ? "https" : "http";
             string[] needed = named == "http" ? ["methods", "hosts", "headers", "paths"] : ["methods", "hosts", "headers", "paths", "snis"];
+            needed = WithExpression(needed);
             if (!needed.Any(Set))
                 yield return (null, $"must set one of {List(needed)} when 'protocols' is '{named}'");
         }
         else if (family[0] == "grpc")
         {
-            foreach (var field in (string[])["methods", "sources", "destinations"])
+            foreach (var field in expressions ? ["methods"] : (string[])["methods", "sources", "destinations"])
             {
                 if (Set(field))
                     yield return (field, $"cannot set '{field}' when 'protocols' is 'grpc' or 'grpcs'");
@@ -238,6 +250,7 @@ public static class Routes
                 yield return ("strip_path", "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");
             var named = protocols.Contains("grpcs") ? "grpcs" : "grpc";
             string[] needed = named == "grpc" ? ["hosts", "headers", "paths"] : ["hosts", "headers", "paths", "snis"];
+            needed = WithExpression(needed);
             if (!needed.Any(Set))
                 yield return (null, $"must set one of {List(needed)} when 'protocols' is '{named}'");
         }
@@ -251,12 +264,12 @@ public static class Routes
             }
             if (family[0] == "tls_passthrough")
             {
-                if (!Set("snis"))
+                if (!Set("snis") && !(expressions && Set("expression")))
                     yield return (null, "must set snis when 'protocols' is 'tls_passthrough'");
             }
-            else if (!Set("sources") && !Set("destinations") && !Set("snis"))
+            else if (WithExpression(["sources", "destinations", "snis"]) is var needed && !needed.Any(Set))
             {
-                yield return (null, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'");
+                yield return (null, $"must set one of {List(needed)} when 'protocols' is 'tcp', 'tls' or 'udp'");
             }
         }
         if (Set("snis") && !protocols.Any(p => p is "https" or "grpcs" or "tls" or "tls_passthrough"))

@@ -19,9 +19,9 @@ public static class Services
         UpdatedAt(),
         Name(),
         Integer("retries", 5, 0, 32767),
-        String("protocol", "http", oneOf: Protocols),
+        String("protocol", "http", oneOf: Protocols, describedRequired: true),
         new Field("host", FieldKind.String) { Required = true, Check = HostError },
-        Integer("port", 80, 0, 65535),
+        Integer("port", 80, 0, 65535, describedRequired: true),
         new Field("path", FieldKind.String) { Check = PathError },
         Integer("connect_timeout", 60000, 1, MaxTimeout),
         Integer("write_timeout", 60000, 1, MaxTimeout),
@@ -31,37 +31,29 @@ public static class Services
         Boolean("tls_verify"),
         Integer("tls_verify_depth", null, 0, 64),
         new Field("ca_certificates", FieldKind.Array) { Elements = new Field("ca_certificate", FieldKind.Uuid), ElementReference = "ca_certificates" },
-        Boolean("enabled", true),
+        Boolean("enabled", true, describedRequired: true),
     ])
     {
         Table = "services",
         EndpointKey = "name",
         OnParentDelete = new Dictionary<string, ParentDelete> { ["client_certificate"] = ParentDelete.Restrict },
-        EntityChecks = [Check],
+        ReadingChecks = Checks,
         Normalize = LowerCaseIds,
         Shorthands = ExpandUrl,
     };
 
-    private static IEnumerable<(string?, string)> Check(JsonObject service)
-    {
-        var protocol = service["protocol"]?.GetValue<string>();
-        if (protocol is "tcp" or "tls" or "tls_passthrough" or "udp" or "grpc" or "grpcs" && service["path"] is not null)
-        {
-            foreach (var error in FailedConditional("protocol", "path", "value must be null"))
-                yield return error;
-        }
+    // A property: the schema above is built before static fields below it are initialized.
+    private static ReadingCheck[] Checks =>
+    [
+        NullUnless("path", protocol => protocol is not ("tcp" or "tls" or "udp" or "grpc" or "grpcs")),
         // Client certificates and upstream verification only make sense where Gantry speaks TLS to the upstream.
-        if (protocol is not ("https" or "tls"))
-        {
-            foreach (var field in (string[])["client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"])
-            {
-                if (service[field] is null)
-                    continue;
-                foreach (var error in FailedConditional("protocol", field, "value must be null"))
-                    yield return error;
-            }
-        }
-    }
+        .. ((string[])["client_certificate", "tls_verify", "tls_verify_depth", "ca_certificates"])
+            .Select(name => NullUnless(name, protocol => protocol is "https" or "tls")),
+    ];
+
+    /// <summary>One of Kong's conditionals on the protocol: <paramref name="field"/> stays null unless the protocol allows it.</summary>
+    private static ReadingCheck NullUnless(string field, Func<string?, bool> allows) => new(["protocol", field], service =>
+        service[field] is null || allows(service["protocol"]?.GetValue<string>()) ? [] : FailedConditional("protocol", field, "value must be null"));
 
     /// <summary>
     /// ca_certificates ids are kept lower-case, the form every id is stored in, so that deleting a CA

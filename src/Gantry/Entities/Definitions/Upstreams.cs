@@ -16,10 +16,11 @@ public static class Upstreams
 
     public static EntitySchema Schema { get; } = new("upstreams",
     [
+        // Kong's order, which Kong Manager lays its form out by.
         Id(),
         CreatedAt(),
-        UpdatedAt(),
         new Field("name", FieldKind.String) { Required = true, Unique = true, MinLength = 1, Check = NameError },
+        UpdatedAt(),
         String("algorithm", "round-robin", oneOf: Algorithms),
         String("hash_on", "none", oneOf: HashOn),
         String("hash_fallback", "none", oneOf: HashOn),
@@ -33,10 +34,10 @@ public static class Upstreams
         new Field("hash_fallback_uri_capture", FieldKind.String) { MinLength = 1 },
         Integer("slots", 10000, 10, 65536),
         Healthchecks(),
+        Tags(),
         new Field("host_header", FieldKind.String) { Check = HostError },
         Foreign("client_certificate", "certificates"),
         Boolean("use_srv_name", false),
-        Tags(),
     ])
     {
         Table = "upstreams",
@@ -134,7 +135,8 @@ public static class Upstreams
 
     // ---- health checks ----
 
-    private static Field Record(string name, params Field[] fields) => new(name, FieldKind.Record) { Required = true, Fields = fields };
+    // Required so that an absent record takes its fields' defaults; Kong's record has a default instead.
+    private static Field Record(string name, params Field[] fields) => new(name, FieldKind.Record) { Required = true, DescribedRequired = false, Fields = fields };
 
     private static Field Number(string name, double defaultValue, double min, double max) =>
         new(name, FieldKind.Number) { Default = defaultValue, Min = min, Max = max };
@@ -156,7 +158,7 @@ public static class Upstreams
             Integer("concurrency", 10, 1, 2147483648),
             new Field("http_path", FieldKind.String) { Default = "/", Check = PathError },
             new Field("https_sni", FieldKind.String) { Check = ServerNameError },
-            Boolean("https_verify_certificate", true),
+            Boolean("https_verify_certificate", true, describedRequired: true),
             new Field("headers", FieldKind.Map) { Keys = HeaderName("header"), Elements = new Field("values", FieldKind.Array) { Elements = new Field("value", FieldKind.String) } },
             Record("healthy",
                 Number("interval", 0, 0, 65535),

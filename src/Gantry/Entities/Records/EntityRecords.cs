@@ -61,7 +61,11 @@ public sealed record ServiceRecord(Guid Id, string? Name, string Protocol, strin
 public sealed record RouteRecord(Guid Id, string? Name, IReadOnlyList<string> Protocols, IReadOnlyList<string>? Methods,
     IReadOnlyList<string>? Hosts, IReadOnlyList<string>? Paths, IReadOnlyDictionary<string, IReadOnlyList<string>>? Headers,
     IReadOnlyList<string>? Snis, int RegexPriority, bool StripPath, bool PreserveHost, string PathHandling, int HttpsRedirectStatusCode,
-    EntityRef? Service, double CreatedAt, string? Expression = null, long Priority = 0);
+    EntityRef? Service, double CreatedAt, string? Expression = null, long Priority = 0,
+    IReadOnlyList<RouteEndpointRecord>? Sources = null, IReadOnlyList<RouteEndpointRecord>? Destinations = null);
+
+/// <summary>An element of a route's sources or destinations.</summary>
+public sealed record RouteEndpointRecord(string? Ip = null, int? Port = null);
 
 public sealed record TargetRecord(Guid Id, EntityRef Upstream, string Target, int Weight);
 

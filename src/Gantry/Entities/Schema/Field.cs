@@ -54,6 +54,14 @@ public sealed class Field
 
     public bool Required { get; init; }
 
+    /// <summary>
+    /// Whether the schema endpoints show the field as <c>required</c>, where Kong's schema differs from
+    /// <see cref="Required"/>: true for a field Kong marks required although a default fills it when absent,
+    /// false for a record Gantry requires only to fill its defaults. Null: as <see cref="Required"/>. Kong
+    /// Manager marks form fields by it; validation never reads it.
+    /// </summary>
+    public bool? DescribedRequired { get; init; }
+
     /// <summary>The value an absent field takes on insert (and on PUT, which replaces the whole entity).</summary>
     public JsonNode? Default { get; init; }
 

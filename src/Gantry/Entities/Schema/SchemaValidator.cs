@@ -111,6 +111,25 @@ public static class SchemaValidator
     /// </summary>
     public static void FillDefaults(EntitySchema schema, JsonObject row) => ApplyDefaults(schema.FieldsFor(row, null), row);
 
+    /// <summary>What a required record that is left out becomes: its fields' defaults (nested records filled too), nulls left out.</summary>
+    public static JsonObject RecordDefaults(IReadOnlyList<Field> fields)
+    {
+        var record = new JsonObject();
+        ApplyDefaults(fields, record);
+        return WithoutNulls(record);
+    }
+
+    private static JsonObject WithoutNulls(JsonObject record)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in record)
+        {
+            if (value is not null)
+                result[key] = value is JsonObject nested ? WithoutNulls(nested) : value.DeepClone();
+        }
+        return result;
+    }
+
     private static Field? Find(IReadOnlyList<Field> fields, string name)
     {
         for (var i = 0; i < fields.Count; i++)

@@ -13,9 +13,9 @@ public static class OAuth2Credentials
         new Field("name", FieldKind.String) { Required = true, MinLength = 1 },
         new Field("client_id", FieldKind.String) { Required = true, Unique = true, Auto = AutoValue.RandomString, MinLength = 1 },
         new Field("client_secret", FieldKind.String) { Auto = AutoValue.RandomString, MinLength = 1 },
-        Boolean("hash_secret", false),
+        Boolean("hash_secret", false, describedRequired: true),
         new Field("redirect_uris", FieldKind.Array) { Elements = new Field("redirect_uri", FieldKind.String) { MinLength = 1, Check = UrlError } },
-        String("client_type", "confidential", oneOf: ["confidential", "public"]),
+        String("client_type", "confidential", oneOf: ["confidential", "public"], describedRequired: true),
         Tags(),
     ])
     {

@@ -18,7 +18,7 @@ public static class OAuth2Tokens
         Foreign("service", "services"),
         new Field("access_token", FieldKind.String) { Required = true, Unique = true, Auto = AutoValue.RandomString },
         new Field("refresh_token", FieldKind.String) { Unique = true },
-        String("token_type", "bearer", oneOf: ["bearer"]),
+        String("token_type", "bearer", oneOf: ["bearer"], describedRequired: true),
         Integer("expires_in", required: true),
         new Field("scope", FieldKind.String),
         new Field("authenticated_userid", FieldKind.String),
