@@ -6,7 +6,7 @@ Starts the anchor upstream (nginx), one Gantry node with DOTNET_PerfMapEnabled=1
 with wrk -t1 -c32 and samples the node with `perf record -F 999 -g` meanwhile. Prints the share of samples by
 module (kernel, .NET runtime and GC, each managed namespace) and the top functions by self time.
 
-usage: bench/profile.py [--case a|b] [--seconds 10] [--forwarder auto|yarp] [--top 40]
+usage: bench/profile.py [--case a|b] [--seconds 10] [--forwarder auto|yarp] [--top 40] [--env NAME=VALUE ...]
 Needs nginx, wrk and perf (apt-get install nginx wrk linux-perf).
 """
 import argparse, collections, os, re, shutil, subprocess, sys, tempfile, threading, time
@@ -35,6 +35,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--forwarder", default="auto")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the node's environment (e.g. a DOTNET_ setting)")
     args = parser.parse_args()
     for tool in ("nginx", "wrk", "perf"):
         if not shutil.which(tool):
@@ -44,7 +45,8 @@ def main():
     node = None
     try:
         subprocess.run(["nginx", "-c", os.path.join(anchors, "upstream-nginx.conf")], check=True)
-        node = proxy.Gantry(work, "node", 18290, DOTNET_PerfMapEnabled="1", DOTNET_EnableWriteXorExecute="0", GANTRY_PROXY_FORWARDER=args.forwarder)
+        node = proxy.Gantry(work, "node", 18290, DOTNET_PerfMapEnabled="1", DOTNET_EnableWriteXorExecute="0", GANTRY_PROXY_FORWARDER=args.forwarder,
+                            **dict(setting.split("=", 1) for setting in args.env))
         proxy.plain_and_guarded(node)
         url = f"http://{node.proxy}/{args.case}"
         header = "apikey: bench-key" if args.case == "b" else None

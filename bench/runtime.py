@@ -11,6 +11,8 @@ Variants (each names what it changes; `shipped` is the runtimeconfig as built):
   inline           socket completions run inline on the I/O thread, for Kestrel and the upstream client
                    (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1; Kestrel's UnsafePreferInlineScheduling follows it)
   spin-0-inline    both of the above
+  gen0-64m         a 64 MiB gen0 budget, so fewer collections (DOTNET_GCgen0size=0x4000000)
+  gc-nonconcurrent no background GC thread (DOTNET_gcConcurrent=0)
   no-pgo           tiered PGO off (DOTNET_TieredPGO=0)
   no-tiering       full JIT at once, no tiers (DOTNET_TieredCompilation=0)
 
@@ -33,6 +35,8 @@ VARIANTS = [
     ("server-gc", {"DOTNET_gcServer": "1"}),
     ("inline", {"DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS": "1"}),
     ("spin-0-inline", {"DOTNET_ThreadPool_UnfairSemaphoreSpinLimit": "0", "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS": "1"}),
+    ("gen0-64m", {"DOTNET_GCgen0size": "0x4000000"}),
+    ("gc-nonconcurrent", {"DOTNET_gcConcurrent": "0"}),
     ("no-pgo", {"DOTNET_TieredPGO": "0"}),
     ("no-tiering", {"DOTNET_TieredCompilation": "0"}),
 ]
