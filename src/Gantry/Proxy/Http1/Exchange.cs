@@ -43,9 +43,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         try
         {
             RequestHead.Write(connection.Writer, message, http.Request, chunked);
-            connection.ArmWrite(timeouts.WriteMs);
-            await connection.Writer.FlushAsync();
-            connection.DisarmWrite();
+            await connection.FlushAsync(timeouts.WriteMs);
         }
         catch (Exception e)
         {
@@ -329,9 +327,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
                     writer.Write(buffer.AsSpan(0, read));
                     if (chunked)
                         writer.Write("\r\n"u8);
-                    connection.ArmWrite(timeouts.WriteMs);
-                    await writer.FlushAsync(cancellation);
-                    connection.DisarmWrite();
+                    await connection.FlushAsync(timeouts.WriteMs, cancellation);
                 }
                 catch (Exception e)
                 {
@@ -348,9 +344,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
                     if (http.Features.Get<IHttpRequestTrailersFeature>() is { Available: true } trailers)
                         RequestHead.WriteFields(writer, trailers.Trailers);
                     writer.Write("\r\n"u8);
-                    connection.ArmWrite(timeouts.WriteMs);
-                    await writer.FlushAsync(cancellation);
-                    connection.DisarmWrite();
+                    await connection.FlushAsync(timeouts.WriteMs, cancellation);
                 }
             }
             catch (Exception e)

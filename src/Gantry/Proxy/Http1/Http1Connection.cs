@@ -98,9 +98,13 @@ internal sealed class Http1Connection : IDisposable
 
     public void DisarmRead() => Volatile.Write(ref _readDeadline, 0);
 
-    public void ArmWrite(int timeoutMs) => Volatile.Write(ref _writeDeadline, DeadlineTicker.Now + timeoutMs);
-
-    public void DisarmWrite() => Volatile.Write(ref _writeDeadline, 0);
+    /// <summary>Sends what was written to <see cref="Writer"/>, within write_timeout.</summary>
+    public async ValueTask FlushAsync(int writeTimeoutMs, CancellationToken cancellation = default)
+    {
+        Volatile.Write(ref _writeDeadline, DeadlineTicker.Now + writeTimeoutMs);
+        await Writer.FlushAsync(cancellation);
+        Volatile.Write(ref _writeDeadline, 0);
+    }
 
     /// <summary>
     /// Whether the upstream closed an idle connection or sent something unasked: either way it cannot
