@@ -65,7 +65,10 @@ public abstract class PrometheusTests(AdminNode node) : ProxyPluginTests(node)
         // key-auth answers before prometheus' access phase; the request is counted all the same.
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(keyed)).StatusCode);
 
-        var metrics = await MetricsAsync(StatusMetrics);
+        // A request is counted in its log phase, which may end just after its client has the answer.
+        var metrics = await ProxyNode.UntilAsync(() => MetricsAsync(StatusMetrics),
+            m => Value(m, "kong_http_requests_total", $"route=\"{Prefix}-down\"", "code=\"502\"") is not null
+                && Value(m, "kong_http_requests_total", $"route=\"{Prefix}-keyed\"", "code=\"401\"") is not null, TimeSpan.FromSeconds(5));
         var route = $"route=\"{Prefix}-counted\"";
         Assert.Equal(N, Value(metrics, "kong_http_requests_total",
             $"{{service=\"{Prefix}-counted\",{route},code=\"200\",source=\"service\",workspace=\"default\",consumer=\"\"}}"));
