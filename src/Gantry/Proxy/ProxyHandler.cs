@@ -173,29 +173,22 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             return copyBody;
         }
 
-        protected override void SetUpstreamRequest(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix)
+        protected override void DescribeUpstreamRequest(HttpContext http, UpstreamRequestEdits edits)
         {
             var request = http.Request;
-            proxyRequest.RequestUri = new Uri(destinationPrefix + (plugins?.UpstreamPath ?? match.UpstreamPath) + request.QueryString.Value, UriKind.Absolute);
-            proxyRequest.Headers.Host = plugins?.UpstreamHost ?? (match.Route.PreserveHost ? request.Host.Value : HostHeader);
+            edits.PathAndQuery = (plugins?.UpstreamPath ?? match.UpstreamPath) + request.QueryString.Value;
+            edits.Host = plugins?.UpstreamHost ?? (match.Route.PreserveHost ? request.Host.Value : HostHeader);
             var client = http.Connection.RemoteIpAddress?.ToString() ?? "";
             var forwardedFor = request.Headers["X-Forwarded-For"];
-            proxyRequest.Headers.Remove("X-Forwarded-For");
-            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", StringValues.IsNullOrEmpty(forwardedFor) ? client : $"{forwardedFor}, {client}");
-            Set(proxyRequest, "X-Forwarded-Proto", request.Scheme);
-            Set(proxyRequest, "X-Forwarded-Host", request.Host.Host);
-            Set(proxyRequest, "X-Forwarded-Port", (request.Host.Port ?? http.Connection.LocalPort).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Set(proxyRequest, "X-Forwarded-Path", rawPath);
+            edits.Set("X-Forwarded-For", StringValues.IsNullOrEmpty(forwardedFor) ? client : $"{forwardedFor}, {client}");
+            edits.Set("X-Forwarded-Proto", request.Scheme);
+            edits.Set("X-Forwarded-Host", request.Host.Host);
+            edits.Set("X-Forwarded-Port", (request.Host.Port ?? http.Connection.LocalPort).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            edits.Set("X-Forwarded-Path", rawPath);
             if (match.StrippedPrefix is { Length: > 1 } prefix)
-                Set(proxyRequest, "X-Forwarded-Prefix", prefix);
-            Set(proxyRequest, "X-Real-IP", client);
-            proxyRequest.Headers.TryAddWithoutValidation("Via", Via);
-        }
-
-        private static void Set(HttpRequestMessage request, string name, string value)
-        {
-            request.Headers.Remove(name);
-            request.Headers.TryAddWithoutValidation(name, value);
+                edits.Set("X-Forwarded-Prefix", prefix);
+            edits.Set("X-Real-IP", client);
+            edits.Append("Via", Via);
         }
     }
 

@@ -168,26 +168,48 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
     public sealed override async ValueTask TransformRequestAsync(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
+        Edits(http).ApplyTo(proxyRequest, destinationPrefix);
+        DropClientLength(http, proxyRequest);
+        Guard(http, UpstreamHeaderGuard.FindUnsafe(proxyRequest));
+    }
+
+    /// <summary>
+    /// Gantry's HTTP/1.1 forwarder's counterpart of <see cref="TransformRequestAsync"/>: the same edits, applied
+    /// as the client's headers are written upstream rather than to a message. Null when the request is refused
+    /// (<see cref="UnsafeHeader"/>).
+    /// </summary>
+    public UpstreamRequestEdits? PrepareUpstream(HttpContext http)
+    {
+        var edits = Edits(http);
+        Guard(http, edits.FindUnsafe());
+        return UnsafeHeader is null ? edits : null;
+    }
+
+    private UpstreamRequestEdits Edits(HttpContext http)
+    {
         // The first try's start: retries count as time spent on the upstream.
         if (_sent == 0)
             _sent = Stopwatch.GetTimestamp();
+        var edits = new UpstreamRequestEdits();
         if (headers.RequestIdUpstream && requestId is not null)
-        {
-            proxyRequest.Headers.Remove("X-Kong-Request-Id");
-            proxyRequest.Headers.TryAddWithoutValidation("X-Kong-Request-Id", requestId);
-        }
-        SetUpstreamRequest(http, proxyRequest, destinationPrefix);
-        DropClientLength(http, proxyRequest);
-        if ((UpstreamHeaderGuard.FindUnsafe(http.Request.Headers) ?? UpstreamHeaderGuard.FindUnsafe(proxyRequest)) is { } unsafeHeader)
+            edits.Set("X-Kong-Request-Id", requestId);
+        DescribeUpstreamRequest(http, edits);
+        return edits;
+    }
+
+    /// <summary>Refuses the request when a header bound upstream (the client's as plugins left them, or Gantry's) could split it.</summary>
+    private void Guard(HttpContext http, string? unsafeEdited)
+    {
+        if ((UpstreamHeaderGuard.FindUnsafe(http.Request.Headers) ?? unsafeEdited) is { } unsafeHeader)
         {
             UnsafeHeader = unsafeHeader;
-            // A status set by the transformer tells YARP's forwarder not to send the request.
+            // A status set by the transformer tells the forwarder not to send the request.
             http.Response.StatusCode = StatusCodes.Status400BadRequest;
         }
     }
 
-    /// <summary>The subclass's part of the upstream request: its URI and the headers it owns.</summary>
-    protected abstract void SetUpstreamRequest(HttpContext http, HttpRequestMessage proxyRequest, string destinationPrefix);
+    /// <summary>The subclass's part of the upstream request: its path and query, its Host, the headers it owns.</summary>
+    protected abstract void DescribeUpstreamRequest(HttpContext http, UpstreamRequestEdits edits);
 
     /// <summary>
     /// A chunked request goes upstream chunked, without the client's Content-Length (RFC 9112 section 6.3).

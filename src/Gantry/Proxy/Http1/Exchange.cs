@@ -24,7 +24,7 @@ internal enum CopyResult
 /// parsed strictly, handed to the transformer, and the body streamed to the client with a flush after
 /// every read. Says at the end whether the connection is fit for another request.
 /// </summary>
-internal sealed class Exchange(HttpContext http, Http1Connection connection, UpstreamTimeouts timeouts, HttpRequestMessage message)
+internal sealed class Exchange(HttpContext http, Http1Connection connection, UpstreamTimeouts timeouts, RequestHead request)
 {
     private const int BodyBufferBytes = 16384;
 
@@ -38,11 +38,11 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
     public async ValueTask<(ForwarderError Error, bool Reusable)> RunAsync(HttpTransformer transformer, bool hasBody)
     {
         connection.Begin(http.RequestAborted);
-        var length = ContentLength(message);
+        var length = request.ContentLength;
         var chunked = hasBody && length < 0;
         try
         {
-            RequestHead.Write(connection.Writer, message, http.Request, chunked);
+            request.Write(connection.Writer, chunked);
             await connection.FlushAsync(timeouts.WriteMs);
         }
         catch (Exception e)
@@ -107,7 +107,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
             await StopBodyAsync();
             return (ForwarderError.None, false);
         }
-        var bodyless = HttpMethods.IsHead(message.Method.Method) || head.Status is 204 or 304;
+        var bodyless = request.Method == "HEAD" || head.Status is 204 or 304;
         var (result, exception, framed) = bodyless ? (CopyResult.Success, null, true) : await CopyResponseBodyAsync(head, response);
         if (result != CopyResult.Success)
         {
@@ -251,7 +251,6 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         {
             ReasonPhrase = head.Reason,
             Version = head.Version,
-            RequestMessage = message,
             Content = new ReceivedContent(),
         };
         foreach (var (name, value) in head.Headers)
@@ -273,14 +272,6 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         var clean = extra.Buffer.IsEmpty && !extra.IsCompleted;
         connection.Reader.AdvanceTo(extra.Buffer.Start);
         return clean;
-    }
-
-    private static long ContentLength(HttpRequestMessage message)
-    {
-        if (message.Content is { } content && content.Headers.NonValidated.TryGetValues(HeaderNames.ContentLength, out var values)
-            && long.TryParse(values.ToString(), System.Globalization.NumberStyles.None, null, out var length))
-            return length;
-        return -1;
     }
 
     private async Task<(CopyResult, Exception?)> CopyRequestBodyAsync(bool chunked, long length, CancellationToken cancellation)

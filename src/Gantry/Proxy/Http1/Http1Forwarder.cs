@@ -15,7 +15,7 @@ namespace Gantry.Proxy.Http1;
 /// and exception types on failure (so the retries, passive health checks and error answers above it do
 /// not know which forwarder ran). Upgrades, HTTP/2, gRPC and TLS upstreams stay on YARP's forwarder.
 /// </summary>
-public sealed class Http1Forwarder : IHttpForwarder, IDisposable
+public sealed class Http1Forwarder : IDisposable
 {
     private static readonly StringValues Chunked = "chunked";
     private readonly ConcurrentDictionary<string, Http1ConnectionPool> _pools = new(StringComparer.Ordinal);
@@ -35,35 +35,24 @@ public sealed class Http1Forwarder : IHttpForwarder, IDisposable
         (HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
         && StringValues.IsNullOrEmpty(request.Headers.Upgrade) && !HttpMethods.IsConnect(request.Method);
 
-    /// <summary>YARP's signature: its one activity timeout stands for the connect, write and read timeouts.</summary>
-    public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient,
-        ForwarderRequestConfig requestConfig, HttpTransformer transformer)
-    {
-        var timeout = (int)(requestConfig.ActivityTimeout ?? TimeSpan.FromSeconds(100)).TotalMilliseconds;
-        return SendAsync(context, destinationPrefix, new UpstreamTimeouts(timeout, timeout, timeout), transformer);
-    }
-
-    public async ValueTask<ForwarderError> SendAsync(HttpContext http, string destinationPrefix, UpstreamTimeouts timeouts, HttpTransformer transformer)
+    public async ValueTask<ForwarderError> SendAsync(HttpContext http, string destinationPrefix, UpstreamTimeouts timeouts, UpstreamTransformer transformer)
     {
         if (http.Response.StatusCode != StatusCodes.Status200OK || http.Response.HasStarted)
             throw new InvalidOperationException("The request cannot be forwarded, the response has already started");
         var request = http.Request;
         var hasBody = RequestHasBody(request);
-        var message = new HttpRequestMessage { Method = HttpMethod.Parse(request.Method), Version = HttpVersion.Version11 };
-        if (hasBody)
-            message.Content = new UnsentContent();
+        UpstreamRequestEdits? edits;
         try
         {
-            await transformer.TransformRequestAsync(http, message, destinationPrefix, http.RequestAborted);
+            edits = transformer.PrepareUpstream(http);
         }
         catch (Exception e)
         {
             return await FailAsync(http, transformer, ForwarderError.RequestCreation, StatusCodes.Status502BadGateway, e);
         }
-        // A status set by the transformer means the request is not to be sent (as YARP's forwarder reads it).
-        if (http.Response.StatusCode != StatusCodes.Status200OK || http.Response.HasStarted)
+        // Refused (a header that could split the request): the transformer has set the status, nothing is sent.
+        if (edits is null)
             return ForwarderError.None;
-        message.RequestUri ??= RequestUtilities.MakeDestinationAddress(destinationPrefix, request.Path, request.QueryString);
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         var pool = _pools.GetOrAdd(destinationPrefix, static (prefix, self) =>
@@ -84,7 +73,7 @@ public sealed class Http1Forwarder : IHttpForwarder, IDisposable
                 ? await FailAsync(http, transformer, ForwarderError.RequestTimedOut, StatusCodes.Status504GatewayTimeout, e)
                 : await FailAsync(http, transformer, ForwarderError.Request, StatusCodes.Status502BadGateway, e);
         }
-        var exchange = new Exchange(http, connection, timeouts, message);
+        var exchange = new Exchange(http, connection, timeouts, new RequestHead(http.Request, edits, destinationPrefix, hasBody));
         var reusable = false;
         try
         {
@@ -136,18 +125,5 @@ public sealed class Http1Forwarder : IHttpForwarder, IDisposable
         _ticker.Dispose();
         foreach (var pool in _pools.Values)
             pool.Clear();
-    }
-
-    /// <summary>Stands for the request body in the message the transformer fills: the body itself is streamed by the forwarder.</summary>
-    private sealed class UnsentContent : HttpContent
-    {
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            throw new NotSupportedException("the HTTP/1.1 forwarder streams the body itself");
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
     }
 }

@@ -1,15 +1,18 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Gantry.Proxy.Http1;
 
 /// <summary>
-/// Writes the request line and header section the transformer built, as HttpClient would put them on
-/// the wire for HTTP/1.1 (Host first; the framing header last), less every hop-by-hop header.
+/// The request line and header section Gantry's HTTP/1.1 forwarder sends: the client's headers as YARP's
+/// forwarder would copy them into a request message, with <see cref="UpstreamRequestEdits"/> applied, written
+/// as HttpClient puts such a message on the wire (Host first, the general headers, then the content headers,
+/// then the framing header), less every hop-by-hop header. No message is built: this is the forwarder's hot path.
 /// </summary>
-internal static class RequestHead
+internal sealed class RequestHead
 {
     /// <summary>
     /// Headers that belong to one connection, never forwarded (RFC 9110 section 7.6.1), plus the ones
@@ -22,23 +25,76 @@ internal static class RequestHead
         "Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Trailer",
     };
 
-    public static void Write(PipeWriter writer, HttpRequestMessage message, HttpRequest request, bool chunked)
+    /// <summary>The request headers YARP's forwarder never copies (its RequestUtilities list), beside HTTP/2 pseudo-headers.</summary>
+    private static readonly HashSet<string> NotCopied = new(StringComparer.OrdinalIgnoreCase)
     {
-        var uri = message.RequestUri!;
-        WriteLatin1(writer, message.Method.Method);
+        "Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authentication-Info",
+        "Proxy-Authorization", "Proxy-Features", "Proxy-Instruction", "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", "TE", "Alt-Svc",
+    };
+
+    /// <summary>The headers HttpClient keeps with a message's content, written after the others.</summary>
+    private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length", "Content-Location", "Content-MD5",
+        "Content-Range", "Content-Type", "Expires", "Last-Modified",
+    };
+
+    private readonly HttpRequest _request;
+    private readonly UpstreamRequestEdits _edits;
+    private readonly string _destinationPrefix;
+    private readonly bool _hasBody;
+    private readonly bool _dropsLength;
+
+    public RequestHead(HttpRequest request, UpstreamRequestEdits edits, string destinationPrefix, bool hasBody)
+    {
+        _request = request;
+        _edits = edits;
+        _destinationPrefix = destinationPrefix;
+        _hasBody = hasBody;
+        // A chunked request goes upstream chunked, without the client's Content-Length nor the X-Content-Length
+        // Kestrel moved it into (see UpstreamTransformer.DropClientLength).
+        _dropsLength = request.Headers.ContainsKey(HeaderNames.TransferEncoding);
+        // As HttpMethod.Parse reads it, the way HttpClient would send it: known methods in upper case.
+        Method = HttpMethod.Parse(request.Method).Method;
+        ContentLength = _dropsLength || !request.Headers.TryGetValue(HeaderNames.ContentLength, out var length) ? -1 : ParseLength(length.ToString());
+    }
+
+    public string Method { get; }
+
+    /// <summary>The Content-Length sent upstream, or -1 (none, or the body goes chunked).</summary>
+    public long ContentLength { get; }
+
+    public void Write(PipeWriter writer, bool chunked)
+    {
+        WriteLatin1(writer, Method);
         writer.Write(" "u8);
-        WriteLatin1(writer, uri.PathAndQuery);
+        WriteLatin1(writer, _edits.Target(_destinationPrefix));
         writer.Write(" HTTP/1.1\r\nHost: "u8);
-        WriteLatin1(writer, message.Headers.NonValidated.TryGetValues("Host", out var host) ? host.ToString() : uri.Authority);
+        WriteLatin1(writer, _edits.Host ?? _edits.Uri(_destinationPrefix).Authority);
         writer.Write("\r\n"u8);
         // Headers the client's Connection header names are hop-by-hop too.
-        var named = request.Headers.Connection.Count == 0 ? null : ConnectionNames(request.Headers.Connection.ToString());
-        foreach (var (name, values) in message.Headers.NonValidated)
-            WriteField(writer, name, values.ToString(), named);
-        if (message.Content is { } content)
+        var named = _request.Headers.Connection.Count == 0 ? null : ConnectionNames(_request.Headers.Connection.ToString());
+        var hasContent = _hasBody;
+        foreach (var (name, values) in _request.Headers)
         {
-            foreach (var (name, values) in content.Headers.NonValidated)
+            if (!Copied(name))
+                continue;
+            if (ContentHeaders.Contains(name))
+                hasContent = true;
+            else if (!_edits.Replaces(name))
+                WriteField(writer, name, Join(name, values, _edits.Appended(name)), named);
+        }
+        foreach (var (name, value, append) in _edits.Headers)
+        {
+            if (!append || !_request.Headers.ContainsKey(name))
+                WriteField(writer, name, value, named);
+        }
+        if (hasContent)
+        {
+            foreach (var (name, values) in _request.Headers)
             {
+                if (!Copied(name) || !ContentHeaders.Contains(name))
+                    continue;
                 if (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase))
                 {
                     writer.Write("Content-Length: "u8);
@@ -47,17 +103,35 @@ internal static class RequestHead
                 }
                 else
                 {
-                    WriteField(writer, name, values.ToString(), named);
+                    WriteField(writer, name, Join(name, values, null), named);
                 }
             }
         }
         if (chunked)
             writer.Write("Transfer-Encoding: chunked\r\n"u8);
-        else if (message.Content is null && MustHaveBody(message.Method))
+        else if (!hasContent && MustHaveBody(Method))
             // As HttpClient does: a POST, PUT or PATCH without a body still says it has none.
             writer.Write("Content-Length: 0\r\n"u8);
         writer.Write("\r\n"u8);
     }
+
+    /// <summary>Whether YARP's copy would take the client's header into the message (and the framing left it there).</summary>
+    private bool Copied(string name) =>
+        !NotCopied.Contains(name) && !name.StartsWith(':')
+        && !(_dropsLength && (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) || name.Equals("X-Content-Length", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>A header's values as one field, as YARP and HttpClient join them (cookies with '; ', User-Agent's products with a space), with an appended value last.</summary>
+    private static string Join(string name, StringValues values, string? appended)
+    {
+        var value = values.Count == 1 ? values[0] ?? ""
+            : string.Join(name.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? "; "
+                : name.Equals(HeaderNames.UserAgent, StringComparison.OrdinalIgnoreCase) ? " " : ", ",
+                values.ToArray());
+        return appended is null ? value : value + ", " + appended;
+    }
+
+    private static long ParseLength(string value) =>
+        long.TryParse(value, System.Globalization.NumberStyles.None, null, out var length) ? length : -1;
 
     /// <summary>Trailer fields of a chunked request body.</summary>
     public static void WriteFields(PipeWriter writer, IHeaderDictionary fields)
@@ -76,9 +150,8 @@ internal static class RequestHead
         writer.Write("\r\n"u8);
     }
 
-    private static bool MustHaveBody(HttpMethod method) =>
-        method != HttpMethod.Get && method != HttpMethod.Head && method != HttpMethod.Delete && method != HttpMethod.Options
-        && method != HttpMethod.Trace && method != HttpMethod.Connect;
+    private static bool MustHaveBody(string method) =>
+        method is not ("GET" or "HEAD" or "DELETE" or "OPTIONS" or "TRACE" or "CONNECT");
 
     private static HashSet<string> ConnectionNames(string connection)
     {
