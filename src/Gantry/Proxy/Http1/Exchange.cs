@@ -217,7 +217,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         var received = false;
         while (true)
         {
-            var read = await reader.ReadAsync();
+            var read = await connection.ReadAsync();
             var buffer = read.Buffer;
             received |= !buffer.IsEmpty;
             ResponseHead? head;

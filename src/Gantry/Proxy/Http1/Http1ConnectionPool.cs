@@ -38,6 +38,7 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
             return;
         }
         connection.End(keepalive.IdleTimeout);
+        connection.WatchIdle();
         lock (_idle)
         {
             if (_idle.Count >= keepalive.PoolSize)
