@@ -6,6 +6,7 @@ Targets (each a process on loopback):
   kestrel  bare Kestrel answering the same body: the ceiling of anything hosted on Kestrel
   nginx    nginx as a plain keep-alive reverse proxy in front of the upstream (reference, 1.00)
   yarp     the minimal YARP proxy in front of the upstream
+  lean     bench/lean-proxy: the least a Kestrel-hosted HTTP/1.1 proxy does per request (a floor for Gantry on Kestrel)
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
   gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
@@ -244,15 +245,18 @@ def main():
             pids["direct"] = int(f.read())
         with open("/tmp/anchor-proxy.pid") as f:
             pids["nginx"] = int(f.read())
-        for anchor in ("yarp-min", "kestrel-hello"):
-            if not wanted("yarp" if anchor == "yarp-min" else "kestrel"):
+        # The shared anchors, and this folder's floor of a Kestrel-hosted proxy (lean-proxy).
+        for target, folder in (("yarp", os.path.join(anchors, "yarp-min")), ("kestrel", os.path.join(anchors, "kestrel-hello")),
+                               ("lean", os.path.join(ROOT, "bench", "lean-proxy"))):
+            if not wanted(target):
                 continue
-            shutil.copytree(os.path.join(anchors, anchor), os.path.join(work, anchor))
+            anchor = os.path.basename(folder)
+            shutil.copytree(folder, os.path.join(work, anchor))
             subprocess.run(["dotnet", "build", os.path.join(work, anchor), "-c", "Release", "-o", os.path.join(work, anchor + "-bin"),
                             "--nologo", "-v", "quiet"], check=True, stdout=subprocess.DEVNULL)
             process = subprocess.Popen(["dotnet", os.path.join(work, anchor + "-bin", anchor + ".dll")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             processes.append(process)
-            pids["yarp" if anchor == "yarp-min" else "kestrel"] = process.pid
+            pids[target] = process.pid
 
         redis = None
         if wanted("gantry-d", "gantry-d1"):
@@ -317,6 +321,8 @@ def main():
             wait_until(lambda: http("GET", "http://127.0.0.1:18082/")[0] == 200, "the YARP anchor serving")
         if wanted("kestrel"):
             wait_until(lambda: http("GET", "http://127.0.0.1:18083/")[0] == 200, "the Kestrel anchor serving")
+        if wanted("lean"):
+            wait_until(lambda: http("GET", "http://127.0.0.1:18084/")[0] == 200, "the lean proxy serving")
         for node, port in ((c, 18093), (x, 18097)):
             if node is not None:
                 wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/r{args.routes - 1}/x")[0] == 200,
@@ -330,6 +336,7 @@ def main():
             ("kestrel", "http://127.0.0.1:18083/", pids.get("kestrel"), {}),
             ("nginx", "http://127.0.0.1:18081/", pids["nginx"], {}),
             ("yarp", "http://127.0.0.1:18082/", pids.get("yarp"), {}),
+            ("lean", "http://127.0.0.1:18084/", pids.get("lean"), {}),
             ("gantry-a", "http://127.0.0.1:18090/a", a_pid, {}),
             ("gantry-b", "http://127.0.0.1:18090/b", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-ay", "http://127.0.0.1:18190/a", y and y.pid, {}),
