@@ -10,6 +10,7 @@ Targets (each a process on loopback):
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
   gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
+  gantry-ai, gantry-bi  a and b on a node with proxy_inline_io = on (requests run on the socket threads)
   gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached);
            its CPU column includes redis-server's
   gantry-d1 the same with sync_rate = 1 (counts kept in memory, added to Redis once a second)
@@ -22,12 +23,12 @@ Targets (each a process on loopback):
            request on one of them
   gantry-x the same node, each request on a random one of them (compare with gantry-c, the same routes as paths)
 
-After a 2 s warm-up of each target, every round runs wrk (-t1 -c32 --latency) once per target, in turn; the table gives medians over
+After a warm-up of each target (--warmup, 10 s: the .NET targets' tiered JIT settles in about that), every round runs wrk (-t1 -c32 --latency) once per target, in turn; the table gives medians over
 rounds of requests/s, p50 and p99 latency, CPU time of the target's processes per request
 (user + system, from /proc) and their resident memory at the end. Needs nginx and wrk
 (apt-get install nginx wrk redis-server).
 
-usage: bench/proxy.py [--rounds 3] [--seconds 5] [--routes 10000] [--only gantry-x,gantry-c]
+usage: bench/proxy.py [--rounds 3] [--seconds 5] [--warmup 10] [--routes 10000] [--only gantry-x,gantry-c]
   --only measures the listed targets alone and starts only what they need (the anchor upstream always),
   for a quick look at one case; the ratio columns are left empty when their reference is not measured.
 """
@@ -223,6 +224,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--routes", type=int, default=10000)
+    parser.add_argument("--warmup", type=int, default=10, help="seconds of load on each target before the rounds")
     parser.add_argument("--only", default="", help="comma-separated targets to measure (default: all)")
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -291,6 +293,12 @@ def main():
             y = Gantry(work, "gantry-y", 18190, GANTRY_PROXY_FORWARDER="yarp")
             nodes.append(y)
             plain_and_guarded(y)
+        i = None
+        if wanted("gantry-ai", "gantry-bi"):
+            # Node I: node A's first two routes with proxy_inline_io = on.
+            i = Gantry(work, "gantry-i", 18390, GANTRY_PROXY_INLINE_IO="on")
+            nodes.append(i)
+            plain_and_guarded(i)
 
         c = x = None
         if wanted("gantry-c", "gantry-c1"):
@@ -314,9 +322,10 @@ def main():
                        http("GET", "http://127.0.0.1:18090/d", headers={"apikey": "bench-key"})[0] == 200 and
                        http("GET", "http://127.0.0.1:18090/f")[0] == 200 and http("GET", "http://127.0.0.1:18090/g")[0] == 200,
                        "node A serving")
-        if y is not None:
-            wait_until(lambda: http("GET", "http://127.0.0.1:18190/a")[0] == 200 and
-                       http("GET", "http://127.0.0.1:18190/b", headers={"apikey": "bench-key"})[0] == 200, "node Y serving")
+        for node in (y, i):
+            if node is not None:
+                wait_until(lambda: http("GET", f"http://{node.proxy}/a")[0] == 200 and
+                           http("GET", f"http://{node.proxy}/b", headers={"apikey": "bench-key"})[0] == 200, f"{os.path.basename(node.prefix)} serving")
         if wanted("yarp"):
             wait_until(lambda: http("GET", "http://127.0.0.1:18082/")[0] == 200, "the YARP anchor serving")
         if wanted("kestrel"):
@@ -341,6 +350,8 @@ def main():
             ("gantry-b", "http://127.0.0.1:18090/b", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-ay", "http://127.0.0.1:18190/a", y and y.pid, {}),
             ("gantry-by", "http://127.0.0.1:18190/b", y and y.pid, {"header": "apikey: bench-key"}),
+            ("gantry-ai", "http://127.0.0.1:18390/a", i and i.pid, {}),
+            ("gantry-bi", "http://127.0.0.1:18390/b", i and i.pid, {"header": "apikey: bench-key"}),
             ("gantry-d", "http://127.0.0.1:18090/d", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-d1", "http://127.0.0.1:18090/d1", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-e", "http://127.0.0.1:18090/e", a_pid, {"header": "x-old: 1"}),
@@ -354,7 +365,7 @@ def main():
         targets = [target for target in targets if wanted(target[0])]
         results = {name: [] for name, *_ in targets}
         for name, url, pid, options in targets:  # warm-up: JIT, connection pools, nginx keep-alive
-            run_wrk(url, 2, **options)
+            run_wrk(url, args.warmup, **options)
         for round_number in range(args.rounds):
             for name, url, pid, options in targets:
                 members = tree(pid) + ([redis.pid] if name.startswith("gantry-d") else [])

@@ -26,6 +26,8 @@ internal static class StartCommand
         command.SetAction(async (result, ct) =>
         {
             var context = CliContext.Load(result, host);
+            // Before the first socket (the database's): the runtime reads this setting once.
+            InlineIo.Apply(context.Config);
             var prefix = new NodePrefix(context.Config.Prefix);
             prefix.Prepare();
             // RunningPid takes a pid file naming this very process as stale (a container restarted after a crash).

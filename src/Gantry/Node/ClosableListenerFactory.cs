@@ -10,7 +10,9 @@ namespace Gantry.Node;
 /// listeners first, so that new connections are refused, and keeps the Status API answering /status/ready
 /// with 503 until it exits.
 /// </summary>
-internal sealed class ClosableListenerFactory(IConnectionListenerFactory sockets) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+/// <param name="inlineSockets">The transport for the listeners on <paramref name="inlinePorts"/> (proxy_inline_io), when set.</param>
+internal sealed class ClosableListenerFactory(IConnectionListenerFactory sockets, IConnectionListenerFactory? inlineSockets = null, IReadOnlySet<int>? inlinePorts = null)
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly ConcurrentBag<ClosableListener> _listeners = [];
 
@@ -18,7 +20,8 @@ internal sealed class ClosableListenerFactory(IConnectionListenerFactory sockets
 
     public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var listener = new ClosableListener(await sockets.BindAsync(endpoint, cancellationToken));
+        var transport = inlineSockets is not null && endpoint is IPEndPoint ip && inlinePorts!.Contains(ip.Port) ? inlineSockets : sockets;
+        var listener = new ClosableListener(await transport.BindAsync(endpoint, cancellationToken));
         _listeners.Add(listener);
         return listener;
     }

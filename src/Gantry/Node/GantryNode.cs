@@ -24,6 +24,7 @@ internal sealed class GantryNode
     public static async Task RunAsync(GantryNodeOptions context, CancellationToken cancellationToken)
     {
         var config = context.Config;
+        InlineIo.Apply(config);
         var (prefix, database) = (context.Prefix, context.Database);
         var nodeId = prefix.NodeId();
         var role = config.Role;
@@ -58,8 +59,17 @@ internal sealed class GantryNode
         var statusPorts = config.StatusListen.Select(a => a.Port).ToHashSet();
         NodeDrain? drain = null;
         // Registered last, so that Kestrel binds through it rather than through the plain socket transport.
-        builder.Services.AddSingleton<ClosableListenerFactory>(services => new ClosableListenerFactory(new SocketTransportFactory(
-            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SocketTransportOptions>>(), services.GetRequiredService<ILoggerFactory>())));
+        // With proxy_inline_io, the proxy listeners run requests on the socket threads; the Admin, Status and cluster
+        // listeners never do, so that their database work (SQLite is synchronous) runs on the thread pool.
+        var inlinePorts = InlineIo.Enabled(config) ? config.ProxyListen.Select(a => a.Port).ToHashSet() : [];
+        builder.Services.AddSingleton<ClosableListenerFactory>(services =>
+        {
+            var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SocketTransportOptions>>();
+            var loggers = services.GetRequiredService<ILoggerFactory>();
+            var inline = new SocketTransportOptions { UnsafePreferInlineScheduling = true };
+            return new ClosableListenerFactory(new SocketTransportFactory(options, loggers),
+                inlinePorts.Count == 0 ? null : new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(inline), loggers), inlinePorts);
+        });
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(services => services.GetRequiredService<ClosableListenerFactory>());
         // Set once the snapshot holder exists, which is before any listener accepts a connection.
         SnapshotHolder? proxySnapshots = null;

@@ -11,7 +11,7 @@ using static Gantry.Tests.Support.ProxyNode;
 namespace Gantry.Tests.Proxy;
 
 /// <summary>WebSocket upgrades, retries on connect failures, connect timeouts and the headers property, through a real node.</summary>
-public abstract partial class ProxyEdgeSuite(string forwarder) : ForwarderSuite(forwarder)
+public abstract partial class ProxyEdgeSuite(string forwarder, bool inlineIo = false) : ForwarderSuite(forwarder, inlineIo)
 {
     [Fact]
     public async Task A_websocket_upgrade_passes_messages_both_ways()
@@ -234,3 +234,5 @@ public abstract partial class ProxyEdgeSuite(string forwarder) : ForwarderSuite(
 public sealed class ProxyEdgeTests() : ProxyEdgeSuite("auto");
 
 public sealed class ProxyEdgeTestsYarp() : ProxyEdgeSuite("yarp");
+
+public sealed class ProxyEdgeTestsInlineIo() : ProxyEdgeSuite("auto", inlineIo: true);

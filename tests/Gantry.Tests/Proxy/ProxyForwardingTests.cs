@@ -36,8 +36,28 @@ public sealed class EchoUpstream() : LoopbackServer(concurrent: false)
 }
 
 /// <summary>Requests through a node's proxy listener to a real upstream, on both stores.</summary>
-public abstract class ProxyForwardingSuite(string forwarder) : ForwarderSuite(forwarder)
+public abstract class ProxyForwardingSuite(string forwarder, bool inlineIo = false) : ForwarderSuite(forwarder, inlineIo)
 {
+    /// <summary>
+    /// proxy_inline_io turns on the runtime's inline socket completions, which the runtime reads once, before the
+    /// node's first socket: with them it runs one socket engine thread per core instead of one for up to 30 cores.
+    /// Counting those threads in the running node shows the setting took effect (or stayed off), on a node that
+    /// has served a proxied request and an Admin API write.
+    /// </summary>
+    [Fact]
+    public async Task The_node_runs_the_socket_engine_threads_proxy_inline_io_asks_for()
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await InstallAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/echo/routes", new { name = "api", paths = new[] { "/api" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/api/x", TimeSpan.FromSeconds(10))).StatusCode);
+        var engines = Directory.GetDirectories($"/proc/{node.Pid}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
+        var expected = InlineIo ? Environment.ProcessorCount : Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0));
+        Assert.Equal(expected, engines);
+    }
+
     [Theory]
     [InlineData("postgres")]
     [InlineData("sqlite")]
@@ -180,3 +200,5 @@ public abstract class ProxyForwardingSuite(string forwarder) : ForwarderSuite(fo
 public sealed class ProxyForwardingTests() : ProxyForwardingSuite("auto");
 
 public sealed class ProxyForwardingTestsYarp() : ProxyForwardingSuite("yarp");
+
+public sealed class ProxyForwardingTestsInlineIo() : ProxyForwardingSuite("auto", inlineIo: true);
