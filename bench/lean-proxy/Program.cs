@@ -2,7 +2,8 @@
 // connection, the client's headers written upstream, the upstream's head parsed and its body copied), on
 // 127.0.0.1:18084 in front of the anchor upstream on 18080. bench/proxy.py measures it beside Gantry
 // (target "lean"), so the gap between the two is Gantry's own cost and the gap to nginx is the runtime's.
-// No error handling, no chunked bodies, no timeouts.
+// Only what the benchmark needs: Content-Length bodies, no timeouts, and one resend when a pooled
+// connection turns out closed (the upstream drops idle keep-alive connections between rounds).
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
@@ -17,59 +18,103 @@ builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
 var inline = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
 builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = inline);
 var app = builder.Build();
-var pool = new ConcurrentBag<Conn>();
+var pool = new ConcurrentBag<Upstream>();
 var target = new IPEndPoint(IPAddress.Loopback, 18080);
+
 app.Run(async http =>
 {
-    if (!pool.TryTake(out var c))
+    var head = RequestHead(http);
+    for (var attempt = 0; ; attempt++)
     {
-        var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await s.ConnectAsync(target);
-        var ns = new NetworkStream(s, true);
-        c = new Conn(PipeReader.Create(ns), PipeWriter.Create(ns));
-    }
-    var req = http.Request;
-    var sb = new StringBuilder();
-    sb.Append(req.Method).Append(' ').Append(req.Path.Value).Append(req.QueryString.Value).Append(" HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n");
-    foreach (var h in req.Headers)
-    {
-        if (h.Key.Equals("Host", StringComparison.OrdinalIgnoreCase) || h.Key.Equals("Connection", StringComparison.OrdinalIgnoreCase)) continue;
-        foreach (var v in h.Value) sb.Append(h.Key).Append(": ").Append(v).Append("\r\n");
-    }
-    sb.Append("X-Forwarded-For: ").Append(http.Connection.RemoteIpAddress).Append("\r\n\r\n");
-    var bytes = Encoding.ASCII.GetBytes(sb.ToString());
-    await c.W.WriteAsync(bytes);
-    // read head
-    long contentLength = 0;
-    while (true)
-    {
-        var r = await c.R.ReadAsync();
-        var buf = r.Buffer;
-        var seqr = new SequenceReader<byte>(buf);
-        if (!seqr.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8)) { c.R.AdvanceTo(buf.Start, buf.End); continue; }
-        var text = Encoding.ASCII.GetString(head);
-        var lines = text.Split("\r\n");
-        http.Response.StatusCode = int.Parse(lines[0].AsSpan(9, 3));
-        for (int i = 1; i < lines.Length; i++)
+        // The resend goes on a new connection: the other pooled ones may be as stale as the first.
+        Upstream? upstream = null;
+        var reused = attempt == 0 && pool.TryTake(out upstream);
+        upstream ??= await Upstream.ConnectAsync(target);
+        await upstream.Writer.WriteAsync(head);
+        if (await ForwardResponseAsync(http, upstream))
         {
-            var colon = lines[i].IndexOf(':');
-            var name = lines[i][..colon]; var value = lines[i][(colon + 1)..].Trim();
-            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) contentLength = long.Parse(value);
-            if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)) continue;
-            http.Response.Headers.Append(name, value);
+            pool.Add(upstream);
+            return;
         }
-        c.R.AdvanceTo(seqr.Position);
-        break;
+        upstream.Dispose();
+        if (!reused || attempt > 0)
+        {
+            http.Response.StatusCode = 502;
+            return;
+        }
     }
-    while (contentLength > 0)
-    {
-        var r = await c.R.ReadAsync();
-        var take = r.Buffer.Slice(0, Math.Min(contentLength, r.Buffer.Length));
-        foreach (var seg in take) await http.Response.Body.WriteAsync(seg);
-        contentLength -= take.Length;
-        c.R.AdvanceTo(take.End);
-    }
-    pool.Add(c);
 });
 app.Run(args.Length > 0 ? args[0] : "http://127.0.0.1:18084");
-record Conn(PipeReader R, PipeWriter W);
+
+static byte[] RequestHead(HttpContext http)
+{
+    var request = http.Request;
+    var head = new StringBuilder();
+    head.Append(request.Method).Append(' ').Append(request.Path.Value).Append(request.QueryString.Value).Append(" HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n");
+    foreach (var (name, values) in request.Headers)
+    {
+        if (name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
+            continue;
+        foreach (var value in values)
+            head.Append(name).Append(": ").Append(value).Append("\r\n");
+    }
+    head.Append("X-Forwarded-For: ").Append(http.Connection.RemoteIpAddress).Append("\r\n\r\n");
+    return Encoding.ASCII.GetBytes(head.ToString());
+}
+
+// False when the connection closed before a whole head came: nothing was sent to the client.
+static async Task<bool> ForwardResponseAsync(HttpContext http, Upstream upstream)
+{
+    long length = 0;
+    while (true)
+    {
+        var read = await upstream.Reader.ReadAsync();
+        var buffer = read.Buffer;
+        var reader = new SequenceReader<byte>(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8))
+        {
+            if (read.IsCompleted)
+                return false;
+            upstream.Reader.AdvanceTo(buffer.Start, buffer.End);
+            continue;
+        }
+        var lines = Encoding.ASCII.GetString(head).Split("\r\n");
+        http.Response.StatusCode = int.Parse(lines[0].AsSpan(9, 3));
+        foreach (var line in lines.Skip(1))
+        {
+            var colon = line.IndexOf(':');
+            var (name, value) = (line[..colon], line[(colon + 1)..].Trim());
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+                length = long.Parse(value);
+            if (!name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && !name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase))
+                http.Response.Headers.Append(name, value);
+        }
+        upstream.Reader.AdvanceTo(reader.Position);
+        break;
+    }
+    while (length > 0)
+    {
+        var read = await upstream.Reader.ReadAsync();
+        var part = read.Buffer.Slice(0, Math.Min(length, read.Buffer.Length));
+        foreach (var segment in part)
+            await http.Response.Body.WriteAsync(segment);
+        length -= part.Length;
+        upstream.Reader.AdvanceTo(part.End);
+        if (length > 0 && read.IsCompleted)
+            throw new IOException("the upstream closed the connection inside a body");
+    }
+    return true;
+}
+
+sealed record Upstream(Socket Socket, PipeReader Reader, PipeWriter Writer) : IDisposable
+{
+    public static async Task<Upstream> ConnectAsync(IPEndPoint target)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(target);
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        return new Upstream(socket, PipeReader.Create(stream), PipeWriter.Create(stream));
+    }
+
+    public void Dispose() => Socket.Dispose();
+}

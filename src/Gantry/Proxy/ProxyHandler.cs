@@ -161,16 +161,14 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
     private sealed class KongTransformer(RouteMatch match, string rawPath, ProxyHeaders headers, long started, string? requestId, PluginRequest? plugins)
         : UpstreamTransformer(headers, started, requestId)
     {
-        public override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        public override void ResponseHeadersCopied(HttpContext http, int upstreamStatus)
         {
-            var copyBody = await base.TransformResponseAsync(http, proxyResponse, cancellationToken);
-            // Without a response the answer is Gantry's own, whose headers KongError filters.
-            if (proxyResponse is not null && plugins is not null)
+            base.ResponseHeadersCopied(http, upstreamStatus);
+            if (plugins is not null)
             {
                 plugins.Proxied(Sent, System.Diagnostics.Stopwatch.GetTimestamp());
                 plugins.HeaderFilter();
             }
-            return copyBody;
         }
 
         protected override void DescribeUpstreamRequest(HttpContext http, UpstreamRequestEdits edits)

@@ -227,12 +227,20 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
         proxyRequest.Content?.Headers.Remove(HeaderNames.ContentLength);
     }
 
-    public override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    public sealed override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var copyBody = await base.TransformResponseAsync(http, proxyResponse, cancellationToken);
         // Null when the try failed: the answer is then Gantry's own, with its own headers.
         if (proxyResponse is not null)
-            headers.OnProxiedResponse(http.Response, (int)proxyResponse.StatusCode, started, _sent, Stopwatch.GetTimestamp(), requestId);
+            ResponseHeadersCopied(http, (int)proxyResponse.StatusCode);
         return copyBody;
     }
+
+    /// <summary>
+    /// Called once the upstream's response headers are on the client's response, copied by YARP's forwarder
+    /// from its message or by Gantry's HTTP/1.1 forwarder straight from the wire: Gantry's own headers go on,
+    /// then the subclass's.
+    /// </summary>
+    public virtual void ResponseHeadersCopied(HttpContext http, int upstreamStatus) =>
+        headers.OnProxiedResponse(http.Response, upstreamStatus, started, _sent, Stopwatch.GetTimestamp(), requestId);
 }

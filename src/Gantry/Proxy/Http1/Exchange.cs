@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -35,7 +36,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
     private CancellationTokenSource? _bodyCancel;
     private volatile bool _bodyFailed;
 
-    public async ValueTask<(ForwarderError Error, bool Reusable)> RunAsync(HttpTransformer transformer, bool hasBody)
+    public async ValueTask<(ForwarderError Error, bool Reusable)> RunAsync(UpstreamTransformer transformer, bool hasBody)
     {
         connection.Begin(http.RequestAborted);
         var length = request.ContentLength;
@@ -69,7 +70,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         }
     }
 
-    private async ValueTask<(ForwarderError, bool)> ExchangeAsync(HttpTransformer transformer)
+    private async ValueTask<(ForwarderError, bool)> ExchangeAsync(UpstreamTransformer transformer)
     {
         ResponseHead head;
         try
@@ -85,14 +86,13 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
             connection.Dispose();
             return (await FailBeforeResponseAsync(transformer, e, bodyTried), false);
         }
-        var response = ToResponseMessage(head);
         http.Response.StatusCode = head.Status;
         if (head.Reason != Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(head.Status))
             http.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = head.Reason;
-        bool copyBody;
         try
         {
-            copyBody = await transformer.TransformResponseAsync(http, response, http.RequestAborted);
+            CopyFields(head.Headers, http.Response.Headers, head.ConnectionNames);
+            transformer.ResponseHeadersCopied(http, head.Status);
         }
         catch (Exception e)
         {
@@ -102,13 +102,8 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
             http.Response.StatusCode = StatusCodes.Status502BadGateway;
             return (ForwarderError.ResponseHeaders, false);
         }
-        if (!copyBody)
-        {
-            await StopBodyAsync();
-            return (ForwarderError.None, false);
-        }
         var bodyless = request.Method == "HEAD" || head.Status is 204 or 304;
-        var (result, exception, framed) = bodyless ? (CopyResult.Success, null, true) : await CopyResponseBodyAsync(head, response);
+        var (result, exception, framed) = bodyless ? (CopyResult.Success, null, true) : await CopyResponseBodyAsync(head);
         if (result != CopyResult.Success)
         {
             connection.Dispose();
@@ -132,8 +127,6 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
             }
             return (error, false);
         }
-        if (head.Chunked)
-            await transformer.TransformResponseTrailersAsync(http, response, http.RequestAborted);
         var reusable = head.KeepAlive && framed && NothingMoreBuffered();
         if (_body is not null)
         {
@@ -165,7 +158,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
     }
 
     /// <summary>Reports a try that got no response head, with YARP's error for each cause (see HttpForwarder.HandleRequestFailureAsync).</summary>
-    private async ValueTask<ForwarderError> FailBeforeResponseAsync(HttpTransformer transformer, Exception exception, bool bodyTried)
+    private async ValueTask<ForwarderError> FailBeforeResponseAsync(UpstreamTransformer transformer, Exception exception, bool bodyTried)
     {
         connection.Dispose();
         var expiry = connection.Expiry;
@@ -245,23 +238,19 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         }
     }
 
-    private HttpResponseMessage ToResponseMessage(ResponseHead head)
+    /// <summary>
+    /// The upstream's header (or trailer) fields onto the client's response as they came, one value per line
+    /// received, less those YARP's forwarder never copies and those the upstream's Connection header names.
+    /// Appended, not replaced, as YARP's copy does: a field Kestrel or Gantry set before stays.
+    /// </summary>
+    private static void CopyFields(List<KeyValuePair<string, string>> fields, IHeaderDictionary destination, List<string>? connectionNames)
     {
-        var response = new HttpResponseMessage((HttpStatusCode)head.Status)
+        foreach (var (name, value) in fields)
         {
-            ReasonPhrase = head.Reason,
-            Version = head.Version,
-            Content = new ReceivedContent(),
-        };
-        foreach (var (name, value) in head.Headers)
-        {
-            // Hop-by-hop: named by the upstream's Connection header, they were for this connection only.
-            if (head.ConnectionNames is { } hopByHop && hopByHop.Contains(name, StringComparer.OrdinalIgnoreCase))
+            if (RequestHead.IsNeverCopied(name) || connectionNames?.Contains(name, StringComparer.OrdinalIgnoreCase) == true)
                 continue;
-            if (!response.Headers.TryAddWithoutValidation(name, value))
-                response.Content.Headers.TryAddWithoutValidation(name, value);
+            destination[name] = StringValues.Concat(destination[name], value);
         }
-        return response;
     }
 
     /// <summary>Whether the upstream sent nothing past the response: anything more would be read as the next answer.</summary>
@@ -361,14 +350,14 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
     }
 
     /// <summary>Streams the response body to the client; says whether it ended where its framing said (so the connection can go on).</summary>
-    private async ValueTask<(CopyResult, Exception?, bool Framed)> CopyResponseBodyAsync(ResponseHead head, HttpResponseMessage response)
+    private async ValueTask<(CopyResult, Exception?, bool Framed)> CopyResponseBodyAsync(ResponseHead head)
     {
         var body = http.Response.Body;
         try
         {
             if (head.Chunked)
             {
-                await CopyChunkedAsync(body, response);
+                await CopyChunkedAsync(body);
                 return (CopyResult.Success, null, true);
             }
             if (head.ContentLength >= 0)
@@ -431,7 +420,7 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
         }
     }
 
-    private async ValueTask CopyChunkedAsync(Stream body, HttpResponseMessage response)
+    private async ValueTask CopyChunkedAsync(Stream body)
     {
         var reader = connection.Reader;
         while (true)
@@ -454,14 +443,17 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
             if ((await ReadLineAsync()).Length != 0)
                 throw ResponseHead.Invalid("a chunk is longer than its size");
         }
+        List<KeyValuePair<string, string>>? trailers = null;
         while (true)
         {
             var line = await ReadLineAsync();
             if (line.Length == 0)
-                return;
-            var (name, value) = ResponseHead.ParseTrailer(line);
-            response.TrailingHeaders.TryAddWithoutValidation(name, value);
+                break;
+            (trailers ??= []).Add(ResponseHead.ParseTrailer(line));
         }
+        // To the client's trailers when its response can carry them, as YARP's forwarder copies them.
+        if (trailers is not null && http.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { IsReadOnly: false } outgoing)
+            CopyFields(trailers, outgoing, connectionNames: null);
     }
 
     /// <summary>One CRLF-ended line of chunked framing, without its CRLF.</summary>
@@ -506,17 +498,4 @@ internal sealed class Exchange(HttpContext http, Http1Connection connection, Ups
     }
 
     private sealed class ClientWriteException(Exception inner) : Exception("writing to the client failed", inner);
-
-    /// <summary>Stands for the response body in the message the transformer reads: the body itself is streamed by the forwarder.</summary>
-    private sealed class ReceivedContent : HttpContent
-    {
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            throw new NotSupportedException("the HTTP/1.1 forwarder streams the body itself");
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
-    }
 }

@@ -25,7 +25,7 @@ internal sealed class RequestHead
         "Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Trailer",
     };
 
-    /// <summary>The request headers YARP's forwarder never copies (its RequestUtilities list), beside HTTP/2 pseudo-headers.</summary>
+    /// <summary>The headers YARP's forwarder never copies, either way (its RequestUtilities list), beside HTTP/2 pseudo-headers.</summary>
     private static readonly HashSet<string> NotCopied = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authentication-Info",
@@ -114,6 +114,9 @@ internal sealed class RequestHead
             writer.Write("Content-Length: 0\r\n"u8);
         writer.Write("\r\n"u8);
     }
+
+    /// <summary>Whether a header is one YARP's forwarder leaves out of what it copies, in a request or a response (hop-by-hop and proxy-only fields).</summary>
+    public static bool IsNeverCopied(string name) => NotCopied.Contains(name);
 
     /// <summary>Whether YARP's copy would take the client's header into the message (and the framing left it there).</summary>
     private bool Copied(string name) =>
