@@ -11,9 +11,11 @@ namespace Gantry.Proxy.Http1;
 /// raw sockets and pipelines, request and response streamed both ways, and one shared timer
 /// (<see cref="DeadlineTicker"/>) for every timeout. It takes the place of YARP's forwarder and
 /// HttpClient's connection stack where those cost the most CPU per request, and keeps their contract:
-/// the same <see cref="HttpTransformer"/> calls, the same <see cref="ForwarderError"/> values, statuses
-/// and exception types on failure (so the retries, passive health checks and error answers above it do
-/// not know which forwarder ran). Upgrades, HTTP/2, gRPC and TLS upstreams stay on YARP's forwarder.
+/// the same upstream request (<see cref="UpstreamTransformer.PrepareUpstream"/> describes it once for both
+/// forwarders; no request or response message is built here), the same response hook
+/// (<see cref="UpstreamTransformer.ResponseHeadersCopied"/>), the same <see cref="ForwarderError"/> values,
+/// statuses and exception types on failure (so the retries, passive health checks and error answers above
+/// it do not know which forwarder ran). Upgrades, HTTP/2, gRPC and TLS upstreams stay on YARP's forwarder.
 /// </summary>
 public sealed class Http1Forwarder : IDisposable
 {
