@@ -22,6 +22,10 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
     public async Task HandleAsync(HttpContext http)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Kong's nginx_http_client_max_body_size is 0 by default: a client may send a body of any size through the
+        // proxy (Kestrel would refuse one over 30 MB); request-size-limiting is the plugin that limits it.
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+            bodyLimit.MaxRequestBodySize = null;
         var requestId = headers.NewRequestId();
         var snapshot = snapshots.Current;
         var request = http.Request;
@@ -97,7 +101,8 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
                 await KongError(http, refused.Status, refused.Message, started, requestId, plugins);
             else if (error is ForwarderError.RequestBodyClient)
                 await KongError(http, 400, "Bad request", started, requestId, plugins);
-            else if (error is ForwarderError.RequestTimedOut)
+            // A timeout in any phase (a write that stalled mid-body among them) is nginx's 504; the forwarder's status says so.
+            else if (error is ForwarderError.RequestTimedOut || http.Response.StatusCode == StatusCodes.Status504GatewayTimeout)
                 await KongError(http, 504, "The upstream server is timing out", started, requestId, plugins);
             else if (error is not (ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled))
                 await KongError(http, 502, "An invalid response was received from the upstream server", started, requestId, plugins);

@@ -143,6 +143,51 @@ public abstract class Http1ForwarderTests(Http1ForwarderNode node)
     }
 
     [Fact]
+    public async Task An_upstream_that_stops_reading_the_body_is_a_504_after_write_timeout_and_its_connection_closed()
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, int.Parse(node.ProxyAddress.Split(':')[1]));
+        var stream = client.GetStream();
+        const int size = 64 << 20;
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /stalled HTTP/1.1\r\nHost: {node.ProxyAddress}\r\nContent-Length: {size}\r\n\r\n"));
+        // The body goes on beside: once the upstream's buffers are full, the proxy's writes stall, then the client's.
+        var body = Task.Run(async () =>
+        {
+            var chunk = new byte[1 << 16];
+            try
+            {
+                for (var sent = 0; sent < size; sent += chunk.Length)
+                    await stream.WriteAsync(chunk);
+            }
+            catch (IOException)
+            {
+                // The proxy answered and closed before taking the whole body.
+            }
+        });
+        await node.Stalled.HeadReceived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var clock = Stopwatch.StartNew();
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            while (!received.ToString().Contains("timing out", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer, timeout.Token);
+                Assert.NotEqual(0, read);
+                received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+        }
+        // write_timeout = 700 ms on this service, read_timeout the default 60 s: only the write deadline answers this soon.
+        Assert.StartsWith("HTTP/1.1 504 ", received.ToString(), StringComparison.Ordinal);
+        Assert.Contains("The upstream server is timing out", received.ToString(), StringComparison.Ordinal);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+        node.Stalled.Release();
+        await node.Stalled.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        client.Close();
+        await body;
+    }
+
+    [Fact]
     public async Task A_client_that_goes_away_mid_response_closes_the_upstream_connection()
     {
         using (var client = new TcpClient())
@@ -206,6 +251,9 @@ public abstract class Http1ForwarderNode(string store) : IAsyncLifetime
 
     public ScriptedUpstream Upstream { get; } = new(AnswerAsync);
 
+    /// <summary>An upstream that stops reading after a request's head, behind /stalled (write_timeout 700 ms).</summary>
+    public StalledUpstream Stalled { get; } = new();
+
     public string Proxy { get; private set; } = "";
 
     public string ProxyAddress => Proxy["http://".Length..];
@@ -224,6 +272,8 @@ public abstract class Http1ForwarderNode(string store) : IAsyncLifetime
             new { name = "scripted", paths = new[] { "/count", "/idle", "/echo", "/hop", "/chunks", "/head", "/interim", "/bad", "/stream", "/ready" }, strip_path = false });
         await CreateAsync(_gantry, "/services", new { name = "slow", url = upstream, read_timeout = 700 });
         await CreateAsync(_gantry, "/services/slow/routes", new { name = "slow", paths = new[] { "/slow" }, strip_path = false });
+        await CreateAsync(_gantry, "/services", new { name = "stalled", url = $"http://127.0.0.1:{Stalled.Port}", write_timeout = 700 });
+        await CreateAsync(_gantry, "/services/stalled/routes", new { name = "stalled", paths = new[] { "/stalled" }, strip_path = false });
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(Proxy + "/ready", TimeSpan.FromSeconds(20))).StatusCode);
         Assert.NotEqual(HttpStatusCode.NotFound, (await UntilAsync(() => Http.GetAsync(Proxy + "/slow/ready"), r => r.StatusCode != HttpStatusCode.NotFound, TimeSpan.FromSeconds(20))).StatusCode);
     }
@@ -302,6 +352,7 @@ public abstract class Http1ForwarderNode(string store) : IAsyncLifetime
         if (_process is not null)
             await _process.DisposeAsync();
         await Upstream.DisposeAsync();
+        Stalled.Dispose();
         if (_gantry is not null)
             await _gantry.DisposeAsync();
     }
@@ -314,3 +365,68 @@ public sealed class PostgresHttp1ForwarderNode() : Http1ForwarderNode("postgres"
 public sealed class Http1ForwarderTestsSqlite(SqliteHttp1ForwarderNode node) : Http1ForwarderTests(node), IClassFixture<SqliteHttp1ForwarderNode>;
 
 public sealed class Http1ForwarderTestsPostgres(PostgresHttp1ForwarderNode node) : Http1ForwarderTests(node), IClassFixture<PostgresHttp1ForwarderNode>;
+
+/// <summary>
+/// An upstream that reads one request's head and then nothing more until released, so that a proxy writing
+/// a large body to it fills the socket buffers and stalls; released, it drains the connection until the
+/// proxy closes it.
+/// </summary>
+public sealed class StalledUpstream : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public StalledUpstream()
+    {
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _ = ServeAsync();
+    }
+
+    public int Port { get; }
+
+    public TaskCompletionSource HeadReceived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the proxy closed the connection, once released.</summary>
+    public Task Closed => _closed.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    private async Task ServeAsync()
+    {
+        try
+        {
+            using var client = await _listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var head = new List<byte>();
+            var one = new byte[1];
+            while (head.Count < 4 || !(head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
+            {
+                if (await stream.ReadAsync(one) == 0)
+                    return;
+                head.Add(one[0]);
+            }
+            HeadReceived.TrySetResult();
+            await _released.Task;
+            var buffer = new byte[1 << 16];
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // Reset by the proxy, or the listener stopped.
+        }
+        finally
+        {
+            _closed.TrySetResult();
+        }
+    }
+
+    public void Dispose()
+    {
+        _released.TrySetResult();
+        _listener.Stop();
+    }
+}
