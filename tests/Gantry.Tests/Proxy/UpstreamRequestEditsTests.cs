@@ -12,31 +12,24 @@ public sealed class UpstreamRequestEditsTests
     private const string Prefix = "http://127.0.0.1:8080";
 
     [Theory]
-    [InlineData("/")]
-    [InlineData("/a/b")]
-    [InlineData("/r42/x?limit=10&sort=name,-id")]
-    [InlineData("/api/v1/users/abc-def_ghi~jkl")]
-    [InlineData("/a?next=/../b")]
-    public void Common_targets_take_the_shortcut_and_match_Uri(string target)
+    [InlineData("/", true)]
+    [InlineData("/a/b", true)]
+    [InlineData("/r42/x?limit=10&sort=name,-id", true)]
+    [InlineData("/api/v1/users/abc-def_ghi~jkl", true)]
+    [InlineData("/a?next=/../b", true)]
+    [InlineData("/a/./b", false)]
+    [InlineData("/a/../b", false)]
+    [InlineData("/a/..", false)]
+    [InlineData("/a b", false)]
+    [InlineData("/a#b", false)]
+    [InlineData("/%41%2f", false)]
+    [InlineData("/caf\u00e9", false)]
+    [InlineData("/a\\b", false)]
+    [InlineData("/a\"<>b", false)]
+    [InlineData("/.well-known/x", false)]
+    public void Common_targets_take_the_shortcut_others_go_through_Uri_and_both_match_Uri(string target, bool shortcut)
     {
-        Assert.True(UpstreamRequestEdits.IsCanonical(target));
-        Assert.Equal(new Uri(Prefix + target).PathAndQuery, new UpstreamRequestEdits { PathAndQuery = target }.Target(Prefix));
-    }
-
-    [Theory]
-    [InlineData("/a/./b")]
-    [InlineData("/a/../b")]
-    [InlineData("/a/..")]
-    [InlineData("/a b")]
-    [InlineData("/a#b")]
-    [InlineData("/%41%2f")]
-    [InlineData("/caf\u00e9")]
-    [InlineData("/a\\b")]
-    [InlineData("/a\"<>b")]
-    [InlineData("/.well-known/x")]
-    public void Targets_Uri_may_rewrite_go_through_Uri(string target)
-    {
-        Assert.False(UpstreamRequestEdits.IsCanonical(target));
+        Assert.Equal(shortcut, UpstreamRequestEdits.IsCanonical(target));
         Assert.Equal(new Uri(Prefix + target).PathAndQuery, new UpstreamRequestEdits { PathAndQuery = target }.Target(Prefix));
     }
 
