@@ -169,7 +169,6 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
     {
         await base.TransformRequestAsync(http, proxyRequest, destinationPrefix, cancellationToken);
         Edits(http).ApplyTo(proxyRequest, destinationPrefix);
-        DropClientLength(http, proxyRequest);
         Guard(http, UpstreamHeaderGuard.FindUnsafe(proxyRequest));
     }
 
@@ -190,7 +189,7 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
         // The first try's start: retries count as time spent on the upstream.
         if (_sent == 0)
             _sent = Stopwatch.GetTimestamp();
-        var edits = new UpstreamRequestEdits();
+        var edits = new UpstreamRequestEdits { DropsClientLength = http.Request.Headers.ContainsKey(HeaderNames.TransferEncoding) };
         if (headers.RequestIdUpstream && requestId is not null)
             edits.Set("X-Kong-Request-Id", requestId);
         DescribeUpstreamRequest(http, edits);
@@ -211,21 +210,6 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
     /// <summary>The subclass's part of the upstream request: its path and query, its Host, the headers it owns.</summary>
     protected abstract void DescribeUpstreamRequest(HttpContext http, UpstreamRequestEdits edits);
 
-    /// <summary>
-    /// A chunked request goes upstream chunked, without the client's Content-Length (RFC 9112 section 6.3).
-    /// Kestrel takes Content-Length off such a request itself, but moves its value into a header of its
-    /// own, X-Content-Length, with no switch to stop it. Beside a Transfer-Encoding, that header is
-    /// Kestrel's whenever the client sent a Content-Length, and nothing tells it from one the client
-    /// wrote itself, so it is not forwarded at all. (A client sending X-Content-Length beside both
-    /// framing headers never gets this far: Kestrel fails to add its own and drops the connection.)
-    /// </summary>
-    private static void DropClientLength(HttpContext http, HttpRequestMessage proxyRequest)
-    {
-        if (!http.Request.Headers.ContainsKey(HeaderNames.TransferEncoding))
-            return;
-        proxyRequest.Headers.Remove("X-Content-Length");
-        proxyRequest.Content?.Headers.Remove(HeaderNames.ContentLength);
-    }
 
     public sealed override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {

@@ -16,6 +16,16 @@ public sealed class UpstreamRequestEdits
     /// <summary>The Host header sent upstream; null for the destination's authority (an HTTP/1.0 request without one, under preserve_host).</summary>
     public string? Host { get; set; }
 
+    /// <summary>
+    /// A chunked request goes upstream chunked, without the client's Content-Length (RFC 9112 section 6.3).
+    /// Kestrel takes Content-Length off such a request itself, but moves its value into a header of its
+    /// own, X-Content-Length, with no switch to stop it. Beside a Transfer-Encoding, that header is
+    /// Kestrel's whenever the client sent a Content-Length, and nothing tells it from one the client
+    /// wrote itself, so it is not forwarded at all. (A client sending X-Content-Length beside both
+    /// framing headers never gets this far: Kestrel fails to add its own and drops the connection.)
+    /// </summary>
+    public bool DropsClientLength { get; init; }
+
     /// <summary>The headers set or appended, in the order they were.</summary>
     public IReadOnlyList<(string Name, string Value, bool Append)> Headers => _headers;
 
@@ -80,6 +90,11 @@ public sealed class UpstreamRequestEdits
             if (!append)
                 message.Headers.Remove(name);
             message.Headers.TryAddWithoutValidation(name, value);
+        }
+        if (DropsClientLength)
+        {
+            message.Headers.Remove("X-Content-Length");
+            message.Content?.Headers.Remove("Content-Length");
         }
     }
 

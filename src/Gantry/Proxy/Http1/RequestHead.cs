@@ -43,7 +43,6 @@ internal sealed class RequestHead
     private readonly UpstreamRequestEdits _edits;
     private readonly string _destinationPrefix;
     private readonly bool _hasBody;
-    private readonly bool _dropsLength;
 
     public RequestHead(HttpRequest request, UpstreamRequestEdits edits, string destinationPrefix, bool hasBody)
     {
@@ -51,12 +50,9 @@ internal sealed class RequestHead
         _edits = edits;
         _destinationPrefix = destinationPrefix;
         _hasBody = hasBody;
-        // A chunked request goes upstream chunked, without the client's Content-Length nor the X-Content-Length
-        // Kestrel moved it into (see UpstreamTransformer.DropClientLength).
-        _dropsLength = request.Headers.ContainsKey(HeaderNames.TransferEncoding);
         // As HttpMethod.Parse reads it, the way HttpClient would send it: known methods in upper case.
         Method = HttpMethod.Parse(request.Method).Method;
-        ContentLength = _dropsLength || !request.Headers.TryGetValue(HeaderNames.ContentLength, out var length) ? -1 : ParseLength(length.ToString());
+        ContentLength = edits.DropsClientLength || !request.Headers.TryGetValue(HeaderNames.ContentLength, out var length) ? -1 : ParseLength(length.ToString());
     }
 
     public string Method { get; }
@@ -121,7 +117,7 @@ internal sealed class RequestHead
     /// <summary>Whether YARP's copy would take the client's header into the message (and the framing left it there).</summary>
     private bool Copied(string name) =>
         !NotCopied.Contains(name) && !name.StartsWith(':')
-        && !(_dropsLength && (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) || name.Equals("X-Content-Length", StringComparison.OrdinalIgnoreCase)));
+        && !(_edits.DropsClientLength && (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) || name.Equals("X-Content-Length", StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>A header's values as one field, as YARP and HttpClient join them (cookies with '; ', User-Agent's products with a space), with an appended value last.</summary>
     private static string Join(string name, StringValues values, string? appended)

@@ -63,18 +63,8 @@ internal sealed class ResponseHead
                 throw Invalid($"its head is over {MaxHeadBytes} bytes");
             if (line.IsEmpty)
                 break;
-            if (line[0] is (byte)' ' or (byte)'\t')
-                throw Invalid("a header line is folded (obs-fold)");
-            var colon = line.IndexOf((byte)':');
-            if (colon <= 0 || !IsToken(line[..colon]))
-                throw Invalid("a header line has no valid name");
-            var value = line[(colon + 1)..].Trim(" \t"u8);
-            foreach (var b in value)
-            {
-                if (b < 0x20 && b != (byte)'\t' || b == 0x7F)
-                    throw Invalid("a header value has a control character");
-            }
-            var name = HeaderName(line[..colon]);
+            ReadField(line, "header", out var rawName, out var value);
+            var name = HeaderName(rawName);
             var text = Encoding.Latin1.GetString(value);
             if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
             {
@@ -109,18 +99,28 @@ internal sealed class ResponseHead
     /// <summary>A trailer line of a chunked body, held to the rules of a header line.</summary>
     public static KeyValuePair<string, string> ParseTrailer(ReadOnlySpan<byte> line)
     {
+        ReadField(line, "trailer", out var name, out var value);
+        return new(Encoding.ASCII.GetString(name), Encoding.Latin1.GetString(value));
+    }
+
+    /// <summary>
+    /// One field line, of the head or of a chunked body's trailer (<paramref name="kind"/> names which in the
+    /// error): no folding, a token for a name, no control character in the value (tabs aside).
+    /// </summary>
+    private static void ReadField(ReadOnlySpan<byte> line, string kind, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
         if (line[0] is (byte)' ' or (byte)'\t')
-            throw Invalid("a trailer line is folded (obs-fold)");
+            throw Invalid($"a {kind} line is folded (obs-fold)");
         var colon = line.IndexOf((byte)':');
         if (colon <= 0 || !IsToken(line[..colon]))
-            throw Invalid("a trailer line has no valid name");
-        var value = line[(colon + 1)..].Trim(" \t"u8);
+            throw Invalid($"a {kind} line has no valid name");
+        name = line[..colon];
+        value = line[(colon + 1)..].Trim(" \t"u8);
         foreach (var b in value)
         {
             if (b < 0x20 && b != (byte)'\t' || b == 0x7F)
-                throw Invalid("a trailer value has a control character");
+                throw Invalid($"a {kind} value has a control character");
         }
-        return new(Encoding.ASCII.GetString(line[..colon]), Encoding.Latin1.GetString(value));
     }
 
     /// <summary>The size on a chunk-size line (hex digits, then possibly extensions, which are ignored).</summary>
