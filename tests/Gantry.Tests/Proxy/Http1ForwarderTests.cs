@@ -173,7 +173,7 @@ public abstract class Http1ForwarderTests(Http1ForwarderNode node)
             while (!received.ToString().Contains("timing out", StringComparison.Ordinal))
             {
                 var read = await stream.ReadAsync(buffer, timeout.Token);
-                Assert.NotEqual(0, read);
+                Assert.True(read != 0, $"the proxy closed the connection after sending [{received}]");
                 received.Append(Encoding.ASCII.GetString(buffer, 0, read));
             }
         }
@@ -270,10 +270,12 @@ public abstract class Http1ForwarderNode(string store) : IAsyncLifetime
         await CreateAsync(_gantry, "/services", new { name = "scripted", url = upstream });
         await CreateAsync(_gantry, "/services/scripted/routes",
             new { name = "scripted", paths = new[] { "/count", "/idle", "/echo", "/hop", "/chunks", "/head", "/interim", "/bad", "/stream", "/ready" }, strip_path = false });
-        await CreateAsync(_gantry, "/services", new { name = "slow", url = upstream, read_timeout = 700 });
-        await CreateAsync(_gantry, "/services/slow/routes", new { name = "slow", paths = new[] { "/slow" }, strip_path = false });
+        // Before /slow, the route written last: once the proxy serves /slow, it serves /stalled too (which cannot be
+        // probed: its upstream takes one request only).
         await CreateAsync(_gantry, "/services", new { name = "stalled", url = $"http://127.0.0.1:{Stalled.Port}", write_timeout = 700 });
         await CreateAsync(_gantry, "/services/stalled/routes", new { name = "stalled", paths = new[] { "/stalled" }, strip_path = false });
+        await CreateAsync(_gantry, "/services", new { name = "slow", url = upstream, read_timeout = 700 });
+        await CreateAsync(_gantry, "/services/slow/routes", new { name = "slow", paths = new[] { "/slow" }, strip_path = false });
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(Proxy + "/ready", TimeSpan.FromSeconds(20))).StatusCode);
         Assert.NotEqual(HttpStatusCode.NotFound, (await UntilAsync(() => Http.GetAsync(Proxy + "/slow/ready"), r => r.StatusCode != HttpStatusCode.NotFound, TimeSpan.FromSeconds(20))).StatusCode);
     }
