@@ -10,7 +10,8 @@ Targets (each a process on loopback):
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
   gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
-  gantry-ai, gantry-bi  a and b on a node with proxy_inline_io = on (requests run on the socket threads)
+  gantry-ap, gantry-bp  a and b on a node with proxy_inline_io = off (requests handed to the thread pool;
+           by default they run on the socket threads)
   gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached);
            its CPU column includes redis-server's
   gantry-d1 the same with sync_rate = 1 (counts kept in memory, added to Redis once a second)
@@ -294,9 +295,9 @@ def main():
             nodes.append(y)
             plain_and_guarded(y)
         i = None
-        if wanted("gantry-ai", "gantry-bi"):
-            # Node I: node A's first two routes with proxy_inline_io = on.
-            i = Gantry(work, "gantry-i", 18390, GANTRY_PROXY_INLINE_IO="on")
+        if wanted("gantry-ap", "gantry-bp"):
+            # Node P: node A's first two routes with proxy_inline_io = off.
+            i = Gantry(work, "gantry-p", 18390, GANTRY_PROXY_INLINE_IO="off")
             nodes.append(i)
             plain_and_guarded(i)
 
@@ -350,8 +351,8 @@ def main():
             ("gantry-b", "http://127.0.0.1:18090/b", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-ay", "http://127.0.0.1:18190/a", y and y.pid, {}),
             ("gantry-by", "http://127.0.0.1:18190/b", y and y.pid, {"header": "apikey: bench-key"}),
-            ("gantry-ai", "http://127.0.0.1:18390/a", i and i.pid, {}),
-            ("gantry-bi", "http://127.0.0.1:18390/b", i and i.pid, {"header": "apikey: bench-key"}),
+            ("gantry-ap", "http://127.0.0.1:18390/a", i and i.pid, {}),
+            ("gantry-bp", "http://127.0.0.1:18390/b", i and i.pid, {"header": "apikey: bench-key"}),
             ("gantry-d", "http://127.0.0.1:18090/d", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-d1", "http://127.0.0.1:18090/d1", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-e", "http://127.0.0.1:18090/e", a_pid, {"header": "x-old: 1"}),

@@ -1,3 +1,4 @@
+using Gantry.Node;
 namespace Gantry.Balancing;
 
 /// <summary>What one probe or one proxied request says about an entry.</summary>
@@ -133,9 +134,9 @@ public sealed class UpstreamHealth : IAsyncDisposable
         _background = stop;
         var work = new List<Task>();
         if (definition.HealthChecks.ActiveEnabled)
-            work.Add(Task.Run(() => new ActiveHealthChecker(this, definition.HealthChecks, _logger).RunAsync(stop.Token), CancellationToken.None));
+            work.Add(InlineIo.RunOffSocketThreads(() => new ActiveHealthChecker(this, definition.HealthChecks, _logger).RunAsync(stop.Token)));
         if (definition.Targets.Any(t => TargetResolver.IsName(t.Target)))
-            work.Add(Task.Run(() => RefreshDnsAsync(stop.Token), CancellationToken.None));
+            work.Add(InlineIo.RunOffSocketThreads(() => RefreshDnsAsync(stop.Token)));
         _backgroundTask = Task.WhenAll(work);
     }
 

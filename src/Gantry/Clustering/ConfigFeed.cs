@@ -5,6 +5,7 @@ using Gantry.Clustering.Compatibility;
 using Gantry.Declarative;
 using Gantry.Entities.Schema;
 using Gantry.Store;
+using Gantry.Node;
 
 namespace Gantry.Clustering;
 
@@ -128,7 +129,7 @@ public sealed class ConfigFeed : IAsyncDisposable
             _version = 1;
         }
         _logger.LogInformation("control plane configuration read: {Count} entities, hash {Hash}", all.Count, Hash);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        _loop = InlineIo.RunOffSocketThreads(LoopAsync);
     }
 
     /// <summary>Makes the feed read the events now rather than at its next tick (after a write through this node's Admin API).</summary>

@@ -6,6 +6,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gantry.Node;
 
 namespace Gantry.Clustering;
 
@@ -95,7 +96,7 @@ public sealed class DataPlaneLink(
         }
     }
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    public void Start() => _loop = InlineIo.RunOffSocketThreads(RunAsync);
 
     private async Task RunAsync()
     {

@@ -1,4 +1,5 @@
 using Gantry.Clustering.Registry;
+using Gantry.Node;
 
 namespace Gantry.Clustering;
 
@@ -31,7 +32,7 @@ public sealed class DataPlaneReporter(DataPlaneRegistry registry, ILogger logger
                 if (_writing)
                     return;
                 _writing = true;
-                _writer = Task.Run(WriteAsync);
+                _writer = InlineIo.RunOffSocketThreads(WriteAsync);
             }
         }
 

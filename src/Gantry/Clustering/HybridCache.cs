@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gantry.Node;
 
 namespace Gantry.Clustering;
 
@@ -66,7 +67,7 @@ public sealed class HybridCache(string path, ILogger logger, TimeSpan? interval 
             if (_writing)
                 return;
             _writing = true;
-            _writer = Task.Run(WriteWhileDueAsync);
+            _writer = InlineIo.RunOffSocketThreads(WriteWhileDueAsync);
         }
     }
 

@@ -147,8 +147,8 @@ public static partial class ConfProperties
             new("proxy_forwarder", Proxy, ConfKind.Enum, "auto",
                 "Which forwarder sends requests upstream (Gantry's own property, not Kong's): auto uses Gantry's HTTP/1.1 forwarder for services of protocol http (and YARP's for upgrades such as WebSocket, HTTP/2 clients, and https, grpc, grpcs, ws and wss services); yarp uses YARP's forwarder for everything.")
             { Allowed = ["auto", "yarp"] },
-            new("proxy_inline_io", Proxy, ConfKind.Boolean, "off",
-                "Whether the proxy runs each request on the socket thread that received it, as an nginx worker does, instead of handing it to the thread pool (Gantry's own property, not Kong's): faster, but a blocking call on the request path (SQLite, a custom plugin that blocks) then stalls every connection of that thread. See docs/proxy.md, Runtime settings."),
+            new("proxy_inline_io", Proxy, ConfKind.Boolean, "on",
+                "Whether the proxy runs each request on the socket thread that received it, as an nginx worker does, instead of handing it to the thread pool (Gantry's own property, not Kong's). Configuration rebuilds, Admin API requests and SQLite calls are kept off those threads either way; turn it off for a custom plugin that blocks, which would stall every connection of its thread. See docs/proxy.md, Runtime settings."),
 
             // Datastore
             new("database", Datastore, ConfKind.Enum, "sqlite",

@@ -21,7 +21,15 @@ namespace Gantry.Node;
 internal sealed class GantryNode
 {
     /// <param name="context">What the node runs with (whoever starts it: the CLI's 'start', or an embedding program).</param>
-    public static async Task RunAsync(GantryNodeOptions context, CancellationToken cancellationToken)
+    public static Task RunAsync(GantryNodeOptions context, CancellationToken cancellationToken)
+    {
+        // The node's own work (starting, building configurations, stopping) resumes on the thread pool after
+        // every await, never on a socket thread (proxy_inline_io).
+        using (InlineIo.OffSocketThreads())
+            return RunNodeAsync(context, cancellationToken);
+    }
+
+    private static async Task RunNodeAsync(GantryNodeOptions context, CancellationToken cancellationToken)
     {
         var config = context.Config;
         InlineIo.Apply(config);
@@ -113,7 +121,11 @@ internal sealed class GantryNode
         app.Use((http, next) =>
         {
             counters.RequestStarted();
-            return next(http);
+            if (inlinePorts.Count == 0 || inlinePorts.Contains(http.Connection.LocalPort))
+                return next(http);
+            // The Admin, Status and cluster APIs: what follows a database read or a socket of theirs resumes on the thread pool.
+            using (InlineIo.OffSocketThreads())
+                return next(http);
         });
 
         // In front of the whole Admin API, so that every endpoint added later inherits the refusal.

@@ -68,6 +68,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
             invalid = invalid with { Router = routing.Problems };
         }
         var routerMs = _phases.Lap();
+        Node.InlineIo.WarnIfOnSocketThread(logger, "a configuration rebuild");
         var upstreams = Touches(BalancerEntities) ? await BuildUpstreamsAsync(cancellationToken) : previous!.Upstreams;
         if (Touches(BalancerEntities))
             invalid = invalid with { Balancers = TakeProblems() };
@@ -82,6 +83,7 @@ public sealed class SnapshotBuilder(EntityDao dao, EntityRegistry registry, Heal
         var certificates = Touches(CertificateEntities) ? await BuildCertificatesAsync(cancellationToken) : previous!.Certificates;
         if (Touches(CertificateEntities))
             invalid = invalid with { Certificates = TakeProblems() };
+        Node.InlineIo.WarnIfOnSocketThread(logger, "a configuration rebuild");
         logger.LogDebug("configuration version {Version}: router {Router} ms, balancers {Balancers} ms, plugin chains {Chains} ms, certificates {Certificates} ms",
             version, routerMs, balancersMs, chainsMs, _phases.Lap());
         return new ConfigSnapshot(routing.Router, routing.Targets, upstreams, version, certificates)

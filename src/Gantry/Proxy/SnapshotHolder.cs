@@ -1,4 +1,5 @@
 using Gantry.Store;
+using Gantry.Node;
 
 namespace Gantry.Proxy;
 
@@ -44,13 +45,13 @@ public sealed class SnapshotHolder(SnapshotBuilder builder, EntityDao dao, TimeS
         if (build)
             await RefreshAsync(force: true, cancellationToken);
         LastError = null;
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        _loop = InlineIo.RunOffSocketThreads(LoopAsync);
     }
 
     private async Task LoopAsync()
     {
         using var timer = new PeriodicTimer(frequency);
-        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+        while (await timer.WaitForNextTickAsync(_stop.Token))
         {
             try
             {

@@ -1,3 +1,4 @@
+using Gantry.Node;
 namespace Gantry.Store;
 
 /// <summary>
@@ -19,13 +20,13 @@ public sealed class ClusterBroadcast(EntityDao dao, string channel, Guid nodeId,
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _events.ReadAsync(cancellationToken);
-        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        _loop = InlineIo.RunOffSocketThreads(LoopAsync);
     }
 
     private async Task LoopAsync()
     {
         using var timer = new PeriodicTimer(frequency);
-        while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+        while (await timer.WaitForNextTickAsync(_stop.Token))
         {
             try
             {

@@ -85,6 +85,9 @@ public sealed class SqliteDatabase : IDatabase
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
+        // SQLite is synchronous: a call from a proxied request on a socket thread (proxy_inline_io) would hold up
+        // every connection of that thread, so the request continues on the thread pool from here.
+        await Node.InlineIo.LeaveSocketThreadAsync();
         if (InMemory)
             return await OpenInMemoryAsync(cancellationToken);
         var directory = System.IO.Path.GetDirectoryName(Path);

@@ -11,7 +11,7 @@ using static Gantry.Tests.Support.ProxyNode;
 namespace Gantry.Tests.Proxy;
 
 /// <summary>WebSocket upgrades, retries on connect failures, connect timeouts and the headers property, through a real node.</summary>
-public abstract partial class ProxyEdgeSuite(string forwarder, bool inlineIo = false) : ForwarderSuite(forwarder, inlineIo)
+public abstract partial class ProxyEdgeSuite(string forwarder, bool inlineIo = true) : ForwarderSuite(forwarder, inlineIo)
 {
     [Fact]
     public async Task A_websocket_upgrade_passes_messages_both_ways()
@@ -235,4 +235,4 @@ public sealed class ProxyEdgeTests() : ProxyEdgeSuite("auto");
 
 public sealed class ProxyEdgeTestsYarp() : ProxyEdgeSuite("yarp");
 
-public sealed class ProxyEdgeTestsInlineIo() : ProxyEdgeSuite("auto", inlineIo: true);
+public sealed class ProxyEdgeTestsPooledIo() : ProxyEdgeSuite("auto", inlineIo: false);

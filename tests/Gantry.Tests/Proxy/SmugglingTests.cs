@@ -228,7 +228,7 @@ public abstract class SmugglingTests(SmugglingNode node)
 /// on /load (strip_path), a service under /base with a route on /based (strip_path), and a route on /kept
 /// that keeps its path; a route on /auth behind key-auth, with consumers whose usernames have a CRLF or a NUL.
 /// </summary>
-public abstract class SmugglingNode(string store, string forwarder = "auto", bool inlineIo = false) : IAsyncLifetime
+public abstract class SmugglingNode(string store, string forwarder = "auto", bool inlineIo = true) : IAsyncLifetime
 {
     private TestInstallation? _gantry;
     private GantryProcess? _process;
@@ -245,8 +245,8 @@ public abstract class SmugglingNode(string store, string forwarder = "auto", boo
     {
         _gantry = await TestInstallation.CreateAsync(store);
         _gantry.Environment["GANTRY_PROXY_FORWARDER"] = forwarder;
-        if (inlineIo)
-            _gantry.Environment["GANTRY_PROXY_INLINE_IO"] = "on";
+        if (!inlineIo)
+            _gantry.Environment["GANTRY_PROXY_INLINE_IO"] = "off";
         _process = await StartAsync(_gantry);
         ProxyAddress = ProxyUrl(_gantry)["http://".Length..];
         var upstream = $"http://127.0.0.1:{Upstream.Port}";
@@ -299,7 +299,7 @@ public sealed class SqliteSmugglingNode() : SmugglingNode("sqlite");
 /// <summary>The same node with YARP's forwarder (proxy_forwarder = yarp), so that both forwarders pass the suite.</summary>
 public sealed class YarpSmugglingNode() : SmugglingNode("sqlite", "yarp");
 
-public sealed class InlineIoSmugglingNode() : SmugglingNode("sqlite", inlineIo: true);
+public sealed class PooledIoSmugglingNode() : SmugglingNode("sqlite", inlineIo: false);
 
 public sealed class PostgresSmugglingNode() : SmugglingNode("postgres");
 
@@ -309,4 +309,4 @@ public sealed class SmugglingTestsPostgres(PostgresSmugglingNode node) : Smuggli
 
 public sealed class SmugglingTestsYarp(YarpSmugglingNode node) : SmugglingTests(node), IClassFixture<YarpSmugglingNode>;
 
-public sealed class SmugglingTestsInlineIo(InlineIoSmugglingNode node) : SmugglingTests(node), IClassFixture<InlineIoSmugglingNode>;
+public sealed class SmugglingTestsPooledIo(PooledIoSmugglingNode node) : SmugglingTests(node), IClassFixture<PooledIoSmugglingNode>;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Gantry.Node;
 
 namespace Gantry.Plugins.FileLog;
 
@@ -35,7 +36,7 @@ public sealed class LogFileWriter : IAsyncDisposable
     {
         _path = path;
         _logger = logger;
-        _loop = Task.Run(LoopAsync);
+        _loop = InlineIo.RunOffSocketThreads(LoopAsync);
     }
 
     public void Offer(byte[] line, bool reopen)

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using System.Text.Json.Nodes;
 using Gantry.Entities.Schema;
+using Gantry.Node;
 
 namespace Gantry.Plugins.Logging;
 
@@ -58,7 +59,7 @@ public sealed class LogQueue : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _loop = Task.Run(LoopAsync);
+        _loop = InlineIo.RunOffSocketThreads(LoopAsync);
     }
 
     /// <summary>What identifies the settings and destination the queue was built for; a changed config gets a new queue.</summary>
