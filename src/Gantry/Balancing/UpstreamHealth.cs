@@ -1,4 +1,5 @@
 using Gantry.Node;
+
 namespace Gantry.Balancing;
 
 /// <summary>What one probe or one proxied request says about an entry.</summary>

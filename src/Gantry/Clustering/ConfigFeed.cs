@@ -4,8 +4,8 @@ using System.Threading.Channels;
 using Gantry.Clustering.Compatibility;
 using Gantry.Declarative;
 using Gantry.Entities.Schema;
-using Gantry.Store;
 using Gantry.Node;
+using Gantry.Store;
 
 namespace Gantry.Clustering;
 

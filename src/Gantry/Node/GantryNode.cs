@@ -23,10 +23,10 @@ internal sealed class GantryNode
     /// <param name="context">What the node runs with (whoever starts it: the CLI's 'start', or an embedding program).</param>
     public static Task RunAsync(GantryNodeOptions context, CancellationToken cancellationToken)
     {
-        // The node's own work (starting, building configurations, stopping) resumes on the thread pool after
-        // every await, never on a socket thread (proxy_inline_io).
-        using (InlineIo.OffSocketThreads())
-            return RunNodeAsync(context, cancellationToken);
+        // The node's own work (starting, building configurations, stopping) runs on the thread pool and resumes
+        // there after every await, never on a socket thread (proxy_inline_io), even when the caller itself runs
+        // on one (after a database read of 'gantry start').
+        return InlineIo.RunOffSocketThreads(() => RunNodeAsync(context, cancellationToken));
     }
 
     private static async Task RunNodeAsync(GantryNodeOptions context, CancellationToken cancellationToken)

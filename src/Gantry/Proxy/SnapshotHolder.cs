@@ -1,5 +1,5 @@
-using Gantry.Store;
 using Gantry.Node;
+using Gantry.Store;
 
 namespace Gantry.Proxy;
 

@@ -1,4 +1,5 @@
 using Gantry.Node;
+
 namespace Gantry.Store;
 
 /// <summary>

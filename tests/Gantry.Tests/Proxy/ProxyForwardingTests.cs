@@ -79,7 +79,8 @@ public abstract class ProxyForwardingSuite(string forwarder, bool inlineIo = tru
             await CreateAsync(gantry, "/services/echo/routes", new { name = $"r{i}", paths = new[] { $"/r{i}" } });
             Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + $"/r{i}", TimeSpan.FromSeconds(10))).StatusCode);
         }
-        Assert.DoesNotContain(SocketThreadWarning, node.Stdout + node.Stderr);
+        var log = node.Stdout + node.Stderr;
+        Assert.False(log.Contains(SocketThreadWarning, StringComparison.Ordinal), log);
     }
 
     [Theory]

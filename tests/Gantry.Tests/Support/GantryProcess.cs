@@ -90,7 +90,9 @@ public sealed class GantryProcess : IAsyncDisposable
             start.WorkingDirectory = workingDirectory;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("GANTRY_", StringComparison.Ordinal)).ToList())
+        // The runtime's inline completions too: a node run inside the test process (proxy_inline_io is on by
+        // default) sets that variable in this process, and a child must take it from its own configuration.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("GANTRY_", StringComparison.Ordinal) || k == "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS").ToList())
             start.Environment.Remove(key);
         foreach (var (key, value) in environment.Where(e => e.Key != PreviousRelease.BuildVariable))
             start.Environment[key] = value;

@@ -46,7 +46,8 @@ public abstract class LoopbackServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
+        // Close alone: after Stop, the managed listener's Close looks the port up again and can try to bind it anew,
+        // which fails with "Address already in use" once another socket holds it.
         _listener.Close();
         await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         GC.SuppressFinalize(this);
