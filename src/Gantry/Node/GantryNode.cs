@@ -58,6 +58,11 @@ internal sealed class GantryNode
             // YARP logs every forwarded request at Information: at Kong's default log_level (notice) that
             // alone cost a third of the proxy's throughput. Its warnings and errors still come through.
             builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+            // ASP.NET Core's hosting starts an Activity and a logging scope for every request as soon as its
+            // diagnostics logger is on at any level, though it logs only each request's start and end
+            // (Information), which Gantry never shows. Off: 0.6 KB less allocated and about 2 µs less CPU per
+            // proxied request (bench/README.md).
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         }
         // The fast stop's grace (SIGINT, 'gantry stop'); a drain has its own, nginx_main_worker_shutdown_timeout.
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(10));
