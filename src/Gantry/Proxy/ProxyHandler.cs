@@ -35,6 +35,13 @@ public sealed class ProxyHandler(SnapshotHolder snapshots, IHttpForwarder forwar
             await KongError(http, 400, "Bad request", started, requestId);
             return;
         }
+        // nginx answers TRACE 405 before any routing (a TRACE echoes the request, cookies and credentials included,
+        // to whoever can script the client: cross-site tracing), and Kong's error page words it so.
+        if (HttpMethods.IsTrace(request.Method))
+        {
+            await KongError(http, 405, "Method not allowed", started, requestId);
+            return;
+        }
         // Routes match the raw path normalised (unreserved escapes decoded, dot segments resolved); every
         // other escape, an encoded CR or LF among them, stays encoded all the way upstream.
         var rawPath = RawRequestPath.Of(http);

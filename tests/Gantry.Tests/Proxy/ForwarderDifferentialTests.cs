@@ -197,10 +197,11 @@ public enum BodyKind { None, EmptyLength, SmallLength, LargeLength, Chunked, Chu
 public enum AbortKind { None, MidBody, MidResponse }
 
 /// <summary>One generated request: its method, extra header lines, body and framing, how it ends, and the answer it asks the upstream for.</summary>
-public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<string> Headers, BodyKind BodyKind, byte[] Body, bool Expect, AbortKind Abort, ResponseKind Response, bool KeepAlive)
+public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<string> Headers, BodyKind BodyKind, byte[] Body, bool Expect, AbortKind Abort, ResponseKind Response, bool KeepAlive, bool Http10)
 {
     public const string ConnectionNamedHeader = "X-Conn-Named";
 
+    // Not TRACE: the proxy refuses it before any forwarder (ProxyEdgeTests).
     private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
     public bool RequestTrailers => BodyKind == BodyKind.ChunkedTrailers;
@@ -218,9 +219,16 @@ public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<st
     {
         var method = Methods[random.Next(Methods.Length)];
         var response = (ResponseKind)random.Next(Enum.GetValues<ResponseKind>().Length);
+        // An HTTP/1.0 client cannot send a chunked body, nor wait for 100 Continue, nor keep its connection without asking.
+        var http10 = random.Next(6) == 0;
         var bodyKind = method is "GET" or "HEAD" or "DELETE" or "OPTIONS" && random.Next(4) != 0 || method == "HEAD"
             ? BodyKind.None
             : (BodyKind)random.Next(Enum.GetValues<BodyKind>().Length);
+        if (http10 && bodyKind is BodyKind.Chunked or BodyKind.ChunkedTrailers or BodyKind.SlowChunked)
+            bodyKind = BodyKind.SmallLength;
+        // Without a length an HTTP/1.0 POST, PUT or PATCH is a 411 from the server, before any forwarder.
+        if (http10 && bodyKind == BodyKind.None && method is "POST" or "PUT" or "PATCH")
+            bodyKind = BodyKind.EmptyLength;
         var body = bodyKind switch
         {
             BodyKind.None or BodyKind.EmptyLength => [],
@@ -238,7 +246,7 @@ public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<st
             headers.AddRange(["Keep-Alive: timeout=5", "Proxy-Authorization: Basic Zm9vOmJhcg==", "TE: trailers"]);
         if (random.Next(4) == 0)
             headers.Add(ConnectionNamedHeader + ": drop-me");
-        var expect = body.Length > 0 && random.Next(8) == 0;
+        var expect = !http10 && body.Length > 0 && random.Next(8) == 0;
         var abort = random.Next(10) switch
         {
             0 when body.Length > 10 && bodyKind is BodyKind.SmallLength or BodyKind.LargeLength or BodyKind.SlowLength => AbortKind.MidBody,
@@ -248,14 +256,16 @@ public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<st
         if (abort == AbortKind.MidResponse)
             response = ResponseKind.Slow;
         // Most requests ask to close, so the answer ends with the connection; the others keep it open and are read by their framing.
-        var keepAlive = abort == AbortKind.None && random.Next(3) == 0;
-        return new(index, method, headers, bodyKind, body, expect, abort, response, keepAlive);
+        var keepAlive = !http10 && abort == AbortKind.None && random.Next(3) == 0;
+        return new(index, method, headers, bodyKind, body, expect, abort, response, keepAlive, http10);
     }
 
     /// <summary>What the case exercises, for the run's summary.</summary>
     public IEnumerable<string> Traits()
     {
         yield return Method;
+        if (Http10)
+            yield return "HTTP/1.0";
         yield return "body " + BodyKind;
         yield return "response " + Response;
         if (Abort != AbortKind.None)
@@ -276,7 +286,7 @@ public sealed record GeneratedRequest(int Index, string Method, IReadOnlyList<st
     }
 
     public override string ToString() =>
-        $"{Method} {Response} body={BodyKind}/{Body.Length}{(KeepAlive ? " keep-alive" : "")}{(Expect ? " expect" : "")}{(Abort != AbortKind.None ? " abort=" + Abort : "")} headers={Headers.Count}";
+        $"{Method}{(Http10 ? " HTTP/1.0" : "")} {Response} body={BodyKind}/{Body.Length}{(KeepAlive ? " keep-alive" : "")}{(Expect ? " expect" : "")}{(Abort != AbortKind.None ? " abort=" + Abort : "")} headers={Headers.Count}";
 }
 
 /// <summary>What the client read: interim heads, the final head (status line and headers), the de-chunked body and any trailers.</summary>
@@ -290,7 +300,7 @@ internal static class DifferentialClient
         using var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync(IPAddress.Loopback, int.Parse(proxyAddress.Split(':')[1]));
         var stream = client.GetStream();
-        var head = new StringBuilder($"{request.Method} {path} HTTP/1.1\r\nHost: diff.test\r\n");
+        var head = new StringBuilder($"{request.Method} {path} HTTP/{(request.Http10 ? "1.0" : "1.1")}\r\nHost: diff.test\r\n");
         var connection = string.Join(", ", new[] { request.KeepAlive ? null : "close", request.ConnectionNamed ? GeneratedRequest.ConnectionNamedHeader : null }.OfType<string>());
         if (connection.Length > 0)
             head.Append($"Connection: {connection}\r\n");

@@ -13,6 +13,26 @@ namespace Gantry.Tests.Proxy;
 /// <summary>WebSocket upgrades, retries on connect failures, connect timeouts and the headers property, through a real node.</summary>
 public abstract partial class ProxyEdgeSuite(string forwarder, bool inlineIo = true) : ForwarderSuite(forwarder, inlineIo)
 {
+    /// <summary>nginx refuses TRACE before routing (cross-site tracing), so Kong does; a route that lists the method changes nothing.</summary>
+    [Fact]
+    public async Task Trace_is_a_405_before_routing_even_on_a_route_that_lists_it()
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await InstallAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        await CreateAsync(gantry, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
+        await CreateAsync(gantry, "/services/echo/routes", new { name = "traced", paths = new[] { "/traced" }, methods = new[] { "GET", "TRACE" } });
+        Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/traced", TimeSpan.FromSeconds(15))).StatusCode);
+
+        foreach (var path in new[] { "/traced", "/nowhere" })
+        {
+            var traced = await Http.SendAsync(new HttpRequestMessage(HttpMethod.Trace, ProxyUrl(gantry) + path));
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, traced.StatusCode);
+            Assert.Equal("Method not allowed", (await traced.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+            Assert.False(traced.Headers.Contains("X-Upstream"), "the TRACE reached the upstream");
+        }
+    }
+
     [Fact]
     public async Task A_websocket_upgrade_passes_messages_both_ways()
     {
