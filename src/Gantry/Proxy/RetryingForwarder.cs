@@ -210,7 +210,6 @@ public abstract class UpstreamTransformer(ProxyHeaders headers, long started, st
     /// <summary>The subclass's part of the upstream request: its path and query, its Host, the headers it owns.</summary>
     protected abstract void DescribeUpstreamRequest(HttpContext http, UpstreamRequestEdits edits);
 
-
     public sealed override async ValueTask<bool> TransformResponseAsync(HttpContext http, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var copyBody = await base.TransformResponseAsync(http, proxyResponse, cancellationToken);

@@ -26,6 +26,12 @@ public sealed class UpstreamRequestEdits
     /// </summary>
     public bool DropsClientLength { get; init; }
 
+    /// <summary>The client's fields that <see cref="DropsClientLength"/> keeps from the upstream.</summary>
+    private static readonly string[] LengthFields = ["Content-Length", "X-Content-Length"];
+
+    /// <summary>Whether the client's field <paramref name="name"/> stays behind because of <see cref="DropsClientLength"/>.</summary>
+    public bool Drops(string name) => DropsClientLength && LengthFields.Contains(name, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The headers set or appended, in the order they were.</summary>
     public IReadOnlyList<(string Name, string Value, bool Append)> Headers => _headers;
 
@@ -91,6 +97,7 @@ public sealed class UpstreamRequestEdits
                 message.Headers.Remove(name);
             message.Headers.TryAddWithoutValidation(name, value);
         }
+        // Content-Length is a content field and X-Content-Length a request field (each collection refuses the other's names).
         if (DropsClientLength)
         {
             message.Headers.Remove("X-Content-Length");

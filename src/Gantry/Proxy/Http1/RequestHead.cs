@@ -117,7 +117,7 @@ internal sealed class RequestHead
     /// <summary>Whether YARP's copy would take the client's header into the message (and the framing left it there).</summary>
     private bool Copied(string name) =>
         !NotCopied.Contains(name) && !name.StartsWith(':')
-        && !(_edits.DropsClientLength && (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase) || name.Equals("X-Content-Length", StringComparison.OrdinalIgnoreCase)));
+        && !_edits.Drops(name);
 
     /// <summary>A header's values as one field, as YARP and HttpClient join them (cookies with '; ', User-Agent's products with a space), with an appended value last.</summary>
     private static string Join(string name, StringValues values, string? appended)
