@@ -7,6 +7,8 @@ Targets (each a process on loopback):
   nginx    nginx as a plain keep-alive reverse proxy in front of the upstream (reference, 1.00)
   yarp     the minimal YARP proxy in front of the upstream
   lean     bench/lean-proxy: the least a Kestrel-hosted HTTP/1.1 proxy does per request (a floor for Gantry on Kestrel)
+  epoll    bench/epoll-proxy: the least a C# proxy does when it owns its sockets (epoll loops, no Kestrel, no
+           runtime socket engine): the floor for C# on .NET itself
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
   gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
@@ -250,7 +252,7 @@ def main():
             pids["nginx"] = int(f.read())
         # The shared anchors, and this folder's floor of a Kestrel-hosted proxy (lean-proxy).
         for target, folder in (("yarp", os.path.join(anchors, "yarp-min")), ("kestrel", os.path.join(anchors, "kestrel-hello")),
-                               ("lean", os.path.join(ROOT, "bench", "lean-proxy"))):
+                               ("lean", os.path.join(ROOT, "bench", "lean-proxy")), ("epoll", os.path.join(ROOT, "bench", "epoll-proxy"))):
             if not wanted(target):
                 continue
             anchor = os.path.basename(folder)
@@ -333,6 +335,8 @@ def main():
             wait_until(lambda: http("GET", "http://127.0.0.1:18083/")[0] == 200, "the Kestrel anchor serving")
         if wanted("lean"):
             wait_until(lambda: http("GET", "http://127.0.0.1:18084/")[0] == 200, "the lean proxy serving")
+        if wanted("epoll"):
+            wait_until(lambda: http("GET", "http://127.0.0.1:18085/")[0] == 200, "the epoll proxy serving")
         for node, port in ((c, 18093), (x, 18097)):
             if node is not None:
                 wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/r{args.routes - 1}/x")[0] == 200,
@@ -347,6 +351,7 @@ def main():
             ("nginx", "http://127.0.0.1:18081/", pids["nginx"], {}),
             ("yarp", "http://127.0.0.1:18082/", pids.get("yarp"), {}),
             ("lean", "http://127.0.0.1:18084/", pids.get("lean"), {}),
+            ("epoll", "http://127.0.0.1:18085/", pids.get("epoll"), {}),
             ("gantry-a", "http://127.0.0.1:18090/a", a_pid, {}),
             ("gantry-b", "http://127.0.0.1:18090/b", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-ay", "http://127.0.0.1:18190/a", y and y.pid, {}),
