@@ -14,6 +14,8 @@ Targets (each a process on loopback):
   gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
   gantry-ap, gantry-bp  a and b on a node with proxy_inline_io = off (requests handed to the thread pool;
            by default they run on the socket threads)
+  gantry-ao, gantry-bo  a and b on a node with proxy_io = epoll (Gantry's own event loops serve the proxy's
+           client and upstream connections)
   gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached);
            its CPU column includes redis-server's
   gantry-d1 the same with sync_rate = 1 (counts kept in memory, added to Redis once a second)
@@ -303,6 +305,13 @@ def main():
             nodes.append(i)
             plain_and_guarded(i)
 
+        o = None
+        if wanted("gantry-ao", "gantry-bo"):
+            # Node O: node A's first two routes with proxy_io = epoll.
+            o = Gantry(work, "gantry-o", 18490, GANTRY_PROXY_IO="epoll")
+            nodes.append(o)
+            plain_and_guarded(o)
+
         c = x = None
         if wanted("gantry-c", "gantry-c1"):
             # Node C: many routes, each on its own path prefix, requests spread over them by a wrk script.
@@ -325,7 +334,7 @@ def main():
                        http("GET", "http://127.0.0.1:18090/d", headers={"apikey": "bench-key"})[0] == 200 and
                        http("GET", "http://127.0.0.1:18090/f")[0] == 200 and http("GET", "http://127.0.0.1:18090/g")[0] == 200,
                        "node A serving")
-        for node in (y, i):
+        for node in (y, i, o):
             if node is not None:
                 wait_until(lambda: http("GET", f"http://{node.proxy}/a")[0] == 200 and
                            http("GET", f"http://{node.proxy}/b", headers={"apikey": "bench-key"})[0] == 200, f"{os.path.basename(node.prefix)} serving")
@@ -358,6 +367,8 @@ def main():
             ("gantry-by", "http://127.0.0.1:18190/b", y and y.pid, {"header": "apikey: bench-key"}),
             ("gantry-ap", "http://127.0.0.1:18390/a", i and i.pid, {}),
             ("gantry-bp", "http://127.0.0.1:18390/b", i and i.pid, {"header": "apikey: bench-key"}),
+            ("gantry-ao", "http://127.0.0.1:18490/a", o and o.pid, {}),
+            ("gantry-bo", "http://127.0.0.1:18490/b", o and o.pid, {"header": "apikey: bench-key"}),
             ("gantry-d", "http://127.0.0.1:18090/d", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-d1", "http://127.0.0.1:18090/d1", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-e", "http://127.0.0.1:18090/e", a_pid, {"header": "x-old: 1"}),

@@ -149,6 +149,9 @@ public static partial class ConfProperties
             { Allowed = ["auto", "yarp"] },
             new("proxy_inline_io", Proxy, ConfKind.Boolean, "on",
                 "Whether the proxy runs each request on the socket thread that received it, as an nginx worker does, instead of handing it to the thread pool (Gantry's own property, not Kong's). Configuration rebuilds, Admin API requests and SQLite calls are kept off those threads either way; turn it off for a custom plugin that blocks, which would stall every connection of its thread. See docs/proxy.md, Runtime settings."),
+            new("proxy_io", Proxy, ConfKind.Enum, "epoll",
+                "Which sockets serve the proxy listeners and the HTTP/1.1 forwarder's upstream connections (Gantry's own property, not Kong's): runtime uses .NET's socket engine (inline or not, per proxy_inline_io); epoll uses Gantry's own event loops, one per core, each reading a connection only when epoll says it has bytes and serving a request from its first byte to the last byte of its answer, as an nginx worker does (Linux on x86-64; elsewhere runtime is used). See docs/proxy.md, Runtime settings.")
+            { Allowed = ["runtime", "epoll"] },
 
             // Datastore
             new("database", Datastore, ConfKind.Enum, "sqlite",

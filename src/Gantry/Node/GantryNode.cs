@@ -80,8 +80,10 @@ internal sealed class GantryNode
             var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SocketTransportOptions>>();
             var loggers = services.GetRequiredService<ILoggerFactory>();
             var inline = new SocketTransportOptions { UnsafePreferInlineScheduling = true };
-            return new ClosableListenerFactory(new SocketTransportFactory(options, loggers),
-                inlinePorts.Count == 0 ? null : new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(inline), loggers), inlinePorts);
+            Microsoft.AspNetCore.Connections.IConnectionListenerFactory? proxyTransport = inlinePorts.Count == 0 ? null
+                : InlineIo.EpollLoops(config) ? new Epoll.EpollTransportFactory()
+                : new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(inline), loggers);
+            return new ClosableListenerFactory(new SocketTransportFactory(options, loggers), proxyTransport, inlinePorts);
         });
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(services => services.GetRequiredService<ClosableListenerFactory>());
         // Set once the snapshot holder exists, which is before any listener accepts a connection.
@@ -118,6 +120,7 @@ internal sealed class GantryNode
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry");
         clusterLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.clustering");
+        Epoll.EpollLoop.Unhandled ??= e => logger.LogError(e, "work on an epoll loop failed");
         var clusterPorts = role == NodeRole.ControlPlane ? config.ClusterListen.Select(a => a.Port).ToHashSet() : [];
         drain = new NodeDrain(app.Services.GetRequiredService<ClosableListenerFactory>(), statusPorts, config.WorkerShutdownTimeout, logger);
         var adminPorts = config.AdminListen.Select(a => a.Port).ToHashSet();
@@ -233,7 +236,8 @@ internal sealed class GantryNode
         }
         using var http1Forwarder = config.Get("proxy_forwarder") == "auto"
             ? new Proxy.Http1.Http1Forwarder(new Proxy.Http1.UpstreamKeepalive(config.GetInt("upstream_keepalive_pool_size"),
-                config.GetInt("upstream_keepalive_max_requests"), TimeSpan.FromSeconds(config.GetInt("upstream_keepalive_idle_timeout"))))
+                config.GetInt("upstream_keepalive_max_requests"), TimeSpan.FromSeconds(config.GetInt("upstream_keepalive_idle_timeout"))),
+                InlineIo.EpollLoops(config))
             : null;
         var proxy = new ProxyHandler(snapshots, app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>(),
             ProxyHeaders.From(config), app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("gantry.proxy"), http1Forwarder);

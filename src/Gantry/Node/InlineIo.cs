@@ -1,4 +1,5 @@
 using Gantry.Configuration;
+using Gantry.Node.Epoll;
 
 namespace Gantry.Node;
 
@@ -21,18 +22,21 @@ internal static class InlineIo
     // The name the runtime gives its socket engine threads (System.Net.Sockets' SocketAsyncEngine).
     private const string SocketThreadName = ".NET Sockets";
 
-    /// <summary>Whether the node's proxy listeners schedule inline.</summary>
-    public static bool Enabled(GantryConfig config) => config.GetBool("proxy_inline_io");
+    /// <summary>Whether the node's proxy listeners run requests inline: on the runtime's socket threads, or on Gantry's epoll loops.</summary>
+    public static bool Enabled(GantryConfig config) => config.GetBool("proxy_inline_io") || EpollLoops(config);
+
+    /// <summary>Whether the proxy's connections, client and upstream, are served by Gantry's own epoll loops (proxy_io = epoll, where they can run).</summary>
+    public static bool EpollLoops(GantryConfig config) => config.Get("proxy_io") == "epoll" && EpollLoop.Supported;
 
     /// <summary>Turns the runtime's inline completions on when the configuration asks for them; a no-op otherwise or when already on.</summary>
     public static void Apply(GantryConfig config)
     {
-        if (Enabled(config) && Environment.GetEnvironmentVariable(RuntimeVariable) != "1")
+        if (config.GetBool("proxy_inline_io") && !EpollLoops(config) && Environment.GetEnvironmentVariable(RuntimeVariable) != "1")
             Environment.SetEnvironmentVariable(RuntimeVariable, "1");
     }
 
-    /// <summary>Whether the calling code runs on one of the runtime's socket engine threads.</summary>
-    public static bool OnSocketThread => Thread.CurrentThread.Name == SocketThreadName;
+    /// <summary>Whether the calling code runs on one of the threads that serve proxy connections inline: the runtime's socket engine threads, or an epoll loop.</summary>
+    public static bool OnSocketThread => EpollLoop.OnLoopThread || Thread.CurrentThread.Name == SocketThreadName;
 
     /// <summary>
     /// Starts a background loop on the thread pool, where every await of it resumes too, wherever the awaited

@@ -11,7 +11,7 @@ using static Gantry.Tests.Support.ProxyNode;
 namespace Gantry.Tests.Proxy;
 
 /// <summary>WebSocket upgrades, retries on connect failures, connect timeouts and the headers property, through a real node.</summary>
-public abstract partial class ProxyEdgeSuite(string forwarder, bool inlineIo = true) : ForwarderSuite(forwarder, inlineIo)
+public abstract partial class ProxyEdgeSuite(string forwarder, ProxyIo io = ProxyIo.Epoll) : ForwarderSuite(forwarder, io)
 {
     /// <summary>nginx refuses TRACE before routing (cross-site tracing), so Kong does; a route that lists the method changes nothing.</summary>
     [Fact]
@@ -255,4 +255,6 @@ public sealed class ProxyEdgeTests() : ProxyEdgeSuite("auto");
 
 public sealed class ProxyEdgeTestsYarp() : ProxyEdgeSuite("yarp");
 
-public sealed class ProxyEdgeTestsPooledIo() : ProxyEdgeSuite("auto", inlineIo: false);
+public sealed class ProxyEdgeTestsPooledIo() : ProxyEdgeSuite("auto", ProxyIo.Pooled);
+
+public sealed class ProxyEdgeTestsInlineIo() : ProxyEdgeSuite("auto", ProxyIo.Inline);

@@ -36,16 +36,17 @@ public sealed class EchoUpstream() : LoopbackServer(concurrent: false)
 }
 
 /// <summary>Requests through a node's proxy listener to a real upstream, on both stores.</summary>
-public abstract class ProxyForwardingSuite(string forwarder, bool inlineIo = true) : ForwarderSuite(forwarder, inlineIo)
+public abstract class ProxyForwardingSuite(string forwarder, ProxyIo io = ProxyIo.Epoll) : ForwarderSuite(forwarder, io)
 {
     /// <summary>
-    /// proxy_inline_io turns on the runtime's inline socket completions, which the runtime reads once, before the
-    /// node's first socket: with them it runs one socket engine thread per core instead of one for up to 30 cores.
-    /// Counting those threads in the running node shows the setting took effect (or stayed off), on a node that
-    /// has served a proxied request and an Admin API write.
+    /// proxy_io = epoll starts Gantry's event loops, one per core ("gantry io N"), and leaves the runtime's socket
+    /// engine as it is. Under proxy_io = runtime, proxy_inline_io turns on the runtime's inline socket completions,
+    /// which the runtime reads once, before the node's first socket: with them it runs one socket engine thread per
+    /// core instead of one for up to 30 cores. Counting those threads in the running node shows the settings took
+    /// effect (or stayed off), on a node that has served a proxied request and an Admin API write.
     /// </summary>
     [Fact]
-    public async Task The_node_runs_the_socket_engine_threads_proxy_inline_io_asks_for()
+    public async Task The_node_runs_the_io_threads_proxy_io_and_proxy_inline_io_ask_for()
     {
         await using var upstream = new EchoUpstream();
         await using var gantry = await InstallAsync("sqlite");
@@ -53,9 +54,11 @@ public abstract class ProxyForwardingSuite(string forwarder, bool inlineIo = tru
         Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" })).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await Http.PostAsJsonAsync(gantry.AdminUrl + "/services/echo/routes", new { name = "api", paths = new[] { "/api" } })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/api/x", TimeSpan.FromSeconds(10))).StatusCode);
-        var engines = Directory.GetDirectories($"/proc/{node.Pid}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
-        var expected = InlineIo ? Environment.ProcessorCount : Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0));
-        Assert.Equal(expected, engines);
+        var threads = Directory.GetDirectories($"/proc/{node.Pid}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToList();
+        var engines = threads.Count(name => name == ".NET Sockets");
+        var loops = threads.Count(name => name.StartsWith("gantry io ", StringComparison.Ordinal));
+        Assert.Equal(Io == ProxyIo.Inline ? Environment.ProcessorCount : Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0)), engines);
+        Assert.Equal(Io == ProxyIo.Epoll ? Environment.ProcessorCount : 0, loops);
     }
 
     /// <summary>The node's warning when long work ran on a socket thread (InlineIo.WarnIfOnSocketThread).</summary>
@@ -226,4 +229,6 @@ public sealed class ProxyForwardingTests() : ProxyForwardingSuite("auto");
 
 public sealed class ProxyForwardingTestsYarp() : ProxyForwardingSuite("yarp");
 
-public sealed class ProxyForwardingTestsPooledIo() : ProxyForwardingSuite("auto", inlineIo: false);
+public sealed class ProxyForwardingTestsPooledIo() : ProxyForwardingSuite("auto", ProxyIo.Pooled);
+
+public sealed class ProxyForwardingTestsInlineIo() : ProxyForwardingSuite("auto", ProxyIo.Inline);

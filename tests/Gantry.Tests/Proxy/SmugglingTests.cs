@@ -228,7 +228,7 @@ public abstract class SmugglingTests(SmugglingNode node)
 /// on /load (strip_path), a service under /base with a route on /based (strip_path), and a route on /kept
 /// that keeps its path; a route on /auth behind key-auth, with consumers whose usernames have a CRLF or a NUL.
 /// </summary>
-public abstract class SmugglingNode(string store, string forwarder = "auto", bool inlineIo = true) : IAsyncLifetime
+public abstract class SmugglingNode(string store, string forwarder = "auto", ProxyIo io = ProxyIo.Epoll) : IAsyncLifetime
 {
     private TestInstallation? _gantry;
     private GantryProcess? _process;
@@ -245,8 +245,7 @@ public abstract class SmugglingNode(string store, string forwarder = "auto", boo
     {
         _gantry = await TestInstallation.CreateAsync(store);
         _gantry.Environment["GANTRY_PROXY_FORWARDER"] = forwarder;
-        if (!inlineIo)
-            _gantry.Environment["GANTRY_PROXY_INLINE_IO"] = "off";
+        ForwarderSuite.Configure(_gantry.Environment, io);
         _process = await StartAsync(_gantry);
         ProxyAddress = ProxyUrl(_gantry)["http://".Length..];
         var upstream = $"http://127.0.0.1:{Upstream.Port}";
@@ -299,7 +298,9 @@ public sealed class SqliteSmugglingNode() : SmugglingNode("sqlite");
 /// <summary>The same node with YARP's forwarder (proxy_forwarder = yarp), so that both forwarders pass the suite.</summary>
 public sealed class YarpSmugglingNode() : SmugglingNode("sqlite", "yarp");
 
-public sealed class PooledIoSmugglingNode() : SmugglingNode("sqlite", inlineIo: false);
+public sealed class PooledIoSmugglingNode() : SmugglingNode("sqlite", io: ProxyIo.Pooled);
+
+public sealed class InlineIoSmugglingNode() : SmugglingNode("sqlite", io: ProxyIo.Inline);
 
 public sealed class PostgresSmugglingNode() : SmugglingNode("postgres");
 
@@ -310,3 +311,5 @@ public sealed class SmugglingTestsPostgres(PostgresSmugglingNode node) : Smuggli
 public sealed class SmugglingTestsYarp(YarpSmugglingNode node) : SmugglingTests(node), IClassFixture<YarpSmugglingNode>;
 
 public sealed class SmugglingTestsPooledIo(PooledIoSmugglingNode node) : SmugglingTests(node), IClassFixture<PooledIoSmugglingNode>;
+
+public sealed class SmugglingTestsInlineIo(InlineIoSmugglingNode node) : SmugglingTests(node), IClassFixture<InlineIoSmugglingNode>;

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Gantry.Node.Epoll;
 
 namespace Gantry.Proxy.Http1;
 
@@ -19,11 +20,13 @@ internal enum ConnectionExpiry
 /// <summary>
 /// One TCP connection to an upstream, read and written through pipelines, with the deadlines the shared
 /// <see cref="DeadlineTicker"/> enforces by aborting its socket (a pending read or write then fails, and the
-/// forwarder asks <see cref="Expiry"/> why).
+/// forwarder asks <see cref="Expiry"/> why). Under proxy_io = epoll the socket is an <see cref="EpollSocket"/> on
+/// the event loop of the request that opened it; otherwise a runtime socket behind a stream.
 /// </summary>
 internal sealed class Http1Connection : IDisposable
 {
     private readonly Socket _socket;
+    private readonly EpollSocket? _epoll;
     private readonly DeadlineTicker _ticker;
     private NetworkStream? _stream;
     private long _connectDeadline;
@@ -35,9 +38,17 @@ internal sealed class Http1Connection : IDisposable
     private int _disposed;
     private ValueTask<ReadResult>? _idleRead;
 
-    public Http1Connection(Socket socket, DeadlineTicker ticker)
+    public Http1Connection(AddressFamily family, DeadlineTicker ticker, bool epoll)
     {
-        _socket = socket;
+        if (epoll)
+        {
+            _epoll = EpollSocket.ForConnect(family);
+            _socket = _epoll.Socket;
+        }
+        else
+        {
+            _socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        }
         _ticker = ticker;
         ticker.Watch(this);
     }
@@ -58,11 +69,20 @@ internal sealed class Http1Connection : IDisposable
         Volatile.Write(ref _connectDeadline, DeadlineTicker.Now + timeoutMs);
         try
         {
-            await _socket.ConnectAsync(endpoint);
+            if (_epoll is not null)
+                await _epoll.ConnectAsync(endpoint);
+            else
+                await _socket.ConnectAsync(endpoint);
         }
         finally
         {
             Volatile.Write(ref _connectDeadline, 0);
+        }
+        if (_epoll is not null)
+        {
+            Reader = _epoll.Input;
+            Writer = _epoll.Output;
+            return;
         }
         _stream = new NetworkStream(_socket, ownsSocket: false);
         // 16 KiB reads take most response heads and bodies in one go; the pipe's 4 KiB default took several.
@@ -162,6 +182,11 @@ internal sealed class Http1Connection : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _ticker.Forget(this);
+        if (_epoll is not null)
+        {
+            _epoll.Dispose();
+            return;
+        }
         _socket.Dispose();
         _stream?.Dispose();
     }

@@ -7,7 +7,7 @@ namespace Gantry.Proxy.Http1;
 /// The idle keep-alive connections to one destination (host and port), most recently used first so that
 /// the ones left over after a burst age out (upstream_keepalive_idle_timeout) instead of staying warm.
 /// </summary>
-internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepalive keepalive, DeadlineTicker ticker)
+internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepalive keepalive, DeadlineTicker ticker, bool epoll)
 {
     private readonly Stack<Http1Connection> _idle = new();
     private readonly IPAddress? _address = IPAddress.TryParse(host.Trim('[', ']'), out var address) ? address : null;
@@ -83,8 +83,7 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
                 throw new HttpRequestException(HttpRequestError.NameResolutionError, $"{host} could not be resolved (no address)");
             endpoint = new IPEndPoint(addresses[0], port);
         }
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var connection = new Http1Connection(socket, ticker);
+        var connection = new Http1Connection(endpoint.AddressFamily, ticker, epoll);
         try
         {
             await connection.ConnectAsync(endpoint, connectTimeoutMs);

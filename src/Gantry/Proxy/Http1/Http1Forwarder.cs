@@ -23,10 +23,13 @@ public sealed class Http1Forwarder : IDisposable
     private readonly ConcurrentDictionary<string, Http1ConnectionPool> _pools = new(StringComparer.Ordinal);
     private readonly DeadlineTicker _ticker = new();
     private readonly UpstreamKeepalive _keepalive;
+    private readonly bool _epoll;
 
-    public Http1Forwarder(UpstreamKeepalive keepalive)
+    /// <param name="epoll">Whether upstream connections are served by the epoll loops (proxy_io = epoll).</param>
+    public Http1Forwarder(UpstreamKeepalive keepalive, bool epoll = false)
     {
         _keepalive = keepalive;
+        _epoll = epoll;
     }
 
     /// <summary>
@@ -60,7 +63,7 @@ public sealed class Http1Forwarder : IDisposable
         var pool = _pools.GetOrAdd(destinationPrefix, static (prefix, self) =>
         {
             var uri = new Uri(prefix);
-            return new Http1ConnectionPool(uri.Host, uri.Port, self._keepalive, self._ticker);
+            return new Http1ConnectionPool(uri.Host, uri.Port, self._keepalive, self._ticker, self._epoll);
         }, this);
         Http1Connection connection;
         try
