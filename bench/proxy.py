@@ -12,10 +12,10 @@ Targets (each a process on loopback):
   gantry-a Gantry, one route, no plugins
   gantry-b Gantry, one route with key-auth and rate-limiting (limits never reached)
   gantry-ay, gantry-by  a and b on a node with proxy_forwarder = yarp (YARP's forwarder for every upstream)
-  gantry-ap, gantry-bp  a and b on a node with proxy_inline_io = off (requests handed to the thread pool;
-           by default they run on the socket threads)
-  gantry-ao, gantry-bo  a and b on a node with proxy_io = epoll (Gantry's own event loops serve the proxy's
-           client and upstream connections)
+  gantry-ar, gantry-br  a and b on a node with proxy_io = runtime (.NET's socket engine, requests inline on its
+           threads; by default Gantry's own epoll loops serve the proxy)
+  gantry-ap, gantry-bp  a and b on a node with proxy_io = runtime and proxy_inline_io = off (requests handed to
+           the thread pool)
   gantry-d key-auth and rate-limiting with policy redis (a redis-server on loopback; limits never reached);
            its CPU column includes redis-server's
   gantry-d1 the same with sync_rate = 1 (counts kept in memory, added to Redis once a second)
@@ -300,15 +300,15 @@ def main():
             plain_and_guarded(y)
         i = None
         if wanted("gantry-ap", "gantry-bp"):
-            # Node P: node A's first two routes with proxy_inline_io = off.
-            i = Gantry(work, "gantry-p", 18390, GANTRY_PROXY_INLINE_IO="off")
+            # Node P: node A's first two routes with proxy_io = runtime and proxy_inline_io = off.
+            i = Gantry(work, "gantry-p", 18390, GANTRY_PROXY_IO="runtime", GANTRY_PROXY_INLINE_IO="off")
             nodes.append(i)
             plain_and_guarded(i)
 
         o = None
-        if wanted("gantry-ao", "gantry-bo"):
-            # Node O: node A's first two routes with proxy_io = epoll.
-            o = Gantry(work, "gantry-o", 18490, GANTRY_PROXY_IO="epoll")
+        if wanted("gantry-ar", "gantry-br"):
+            # Node R: node A's first two routes with proxy_io = runtime (inline on the runtime's socket threads).
+            o = Gantry(work, "gantry-r", 18490, GANTRY_PROXY_IO="runtime")
             nodes.append(o)
             plain_and_guarded(o)
 
@@ -367,8 +367,8 @@ def main():
             ("gantry-by", "http://127.0.0.1:18190/b", y and y.pid, {"header": "apikey: bench-key"}),
             ("gantry-ap", "http://127.0.0.1:18390/a", i and i.pid, {}),
             ("gantry-bp", "http://127.0.0.1:18390/b", i and i.pid, {"header": "apikey: bench-key"}),
-            ("gantry-ao", "http://127.0.0.1:18490/a", o and o.pid, {}),
-            ("gantry-bo", "http://127.0.0.1:18490/b", o and o.pid, {"header": "apikey: bench-key"}),
+            ("gantry-ar", "http://127.0.0.1:18490/a", o and o.pid, {}),
+            ("gantry-br", "http://127.0.0.1:18490/b", o and o.pid, {"header": "apikey: bench-key"}),
             ("gantry-d", "http://127.0.0.1:18090/d", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-d1", "http://127.0.0.1:18090/d1", a_pid, {"header": "apikey: bench-key"}),
             ("gantry-e", "http://127.0.0.1:18090/e", a_pid, {"header": "x-old: 1"}),

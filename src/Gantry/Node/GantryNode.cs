@@ -95,6 +95,10 @@ internal sealed class GantryNode
             // Before the listeners are bound, so that every one of them counts its connections.
             kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => async connection =>
             {
+                // An IPv4 client of a dual-stack listener ([::]) is an IPv4 address everywhere a client address
+                // counts (X-Forwarded-For, ip-restriction, rate-limiting by IP, logs), not ::ffff:a.b.c.d.
+                connection.RemoteEndPoint = ListenerSetup.Unmapped(connection.RemoteEndPoint);
+                connection.LocalEndPoint = ListenerSetup.Unmapped(connection.LocalEndPoint);
                 counters.ConnectionOpened();
                 try
                 {

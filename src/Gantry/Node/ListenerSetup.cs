@@ -11,6 +11,10 @@ namespace Gantry.Node;
 /// <summary>Binds Kestrel to the listen addresses of one role (proxy, admin, status).</summary>
 internal static class ListenerSetup
 {
+    /// <summary>An endpoint with an IPv4-mapped IPv6 address (a dual-stack listener's IPv4 peer) as the plain IPv4 endpoint; any other as it is.</summary>
+    public static EndPoint? Unmapped(EndPoint? endpoint) =>
+        endpoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : endpoint;
+
     /// <param name="bySni">
     /// When given, a TLS handshake takes the certificate it returns for the client's SNI, and the default
     /// <paramref name="certificate"/> when it returns null (the proxy's certificates from the store).

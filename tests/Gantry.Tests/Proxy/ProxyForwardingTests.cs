@@ -61,6 +61,30 @@ public abstract class ProxyForwardingSuite(string forwarder, ProxyIo io = ProxyI
         Assert.Equal(Io == ProxyIo.Epoll ? Environment.ProcessorCount : 0, loops);
     }
 
+    /// <summary>
+    /// A proxy listener on the IPv6 wildcard takes IPv4 clients too (dual stack, as Kong's default listeners
+    /// do on a host with IPv6), and an IPv6 loopback listener beside it serves on its own: the client's
+    /// address reaches the upstream as X-Forwarded-For either way, so the transport reported it.
+    /// </summary>
+    [Fact]
+    public async Task Ipv6_and_dual_stack_proxy_listeners_serve_and_report_the_client_address()
+    {
+        await using var upstream = new EchoUpstream();
+        await using var gantry = await InstallAsync("sqlite");
+        var (wildcard, loopback) = (TestInstallation.FreePort(), TestInstallation.FreePort());
+        gantry.Environment["GANTRY_PROXY_LISTEN"] = $"[::]:{wildcard}, [::1]:{loopback}";
+        await using var node = await StartAsync(gantry);
+        await CreateAsync(gantry, "/services", new { name = "echo", url = $"http://127.0.0.1:{upstream.Port}" });
+        await CreateAsync(gantry, "/services/echo/routes", new { name = "api", paths = new[] { "/api" } });
+        foreach (var (url, client) in new[] { ($"http://127.0.0.1:{wildcard}", "127.0.0.1"), ($"http://[::1]:{wildcard}", "::1"), ($"http://[::1]:{loopback}", "::1") })
+        {
+            var response = await UntilRoutedAsync(url + "/api/x", TimeSpan.FromSeconds(10));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var forwardedFor = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("headers").GetProperty("x-forwarded-for").GetString();
+            Assert.Equal(client, forwardedFor);
+        }
+    }
+
     /// <summary>The node's warning when long work ran on a socket thread (InlineIo.WarnIfOnSocketThread).</summary>
     public const string SocketThreadWarning = "ran on a socket thread";
 

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Connections;
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -33,15 +32,22 @@ internal sealed class EpollSocket : IEpollTarget, IDuplexPipe
     private Exception? _abortReason;
     private int _disposed;
 
-    private EpollSocket(Socket socket, EpollLoop loop, MemoryPool<byte>? pool)
+    private EpollSocket(Socket socket, EpollLoop loop, int inputLimit)
     {
         Socket = socket;
         _loop = loop;
-        var options = new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, pauseWriterThreshold: 1024 * 1024,
-            resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false);
-        _input = new Pipe(options);
-        _output = new Pipe(options);
+        _input = new Pipe(Options(inputLimit));
+        _output = new Pipe(Options(OutputLimit));
     }
+
+    // Kestrel's own transport buffers up to 1 MiB of a client's input and 64 KiB of output before it stops
+    // reading, or makes the writer wait. An upstream's response is read no further ahead than what is sent.
+    private const int ClientInputLimit = 1024 * 1024;
+    private const int OutputLimit = 64 * 1024;
+
+    private static PipeOptions Options(int limit) =>
+        new(pool: null, readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: limit, resumeWriterThreshold: limit / 2, useSynchronizationContext: false);
 
     public Socket Socket { get; }
 
@@ -53,16 +59,16 @@ internal sealed class EpollSocket : IEpollTarget, IDuplexPipe
     public CancellationToken Closed => _closed.Token;
 
     /// <summary>Serves an accepted socket on the calling loop (its listener's).</summary>
-    public static EpollSocket Accepted(Socket socket, EpollLoop loop, MemoryPool<byte>? pool)
+    public static EpollSocket Accepted(Socket socket, EpollLoop loop)
     {
-        var connection = new EpollSocket(socket, loop, pool);
+        var connection = new EpollSocket(socket, loop, ClientInputLimit);
         connection.Start();
         return connection;
     }
 
     /// <summary>A socket to connect with <see cref="ConnectAsync"/>, on the calling thread's loop (or the next one).</summary>
     public static EpollSocket ForConnect(AddressFamily family) =>
-        new(new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false }, EpollLoop.Pick(), null);
+        new(new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false }, EpollLoop.Pick(), OutputLimit);
 
     /// <summary>Connects without blocking; fails if <see cref="Abort"/> or <see cref="Dispose"/> is called first (a connect timeout).</summary>
     public async ValueTask ConnectAsync(EndPoint endpoint)

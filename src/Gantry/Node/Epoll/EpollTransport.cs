@@ -81,7 +81,7 @@ internal sealed class EpollTransportFactory : IConnectionListenerFactory
                 if (fd < 0)
                     return; // none left, or one that went away before it was accepted
                 var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-                var connection = new Connection(EpollSocket.Accepted(socket, loop, null));
+                var connection = new Connection(EpollSocket.Accepted(socket, loop));
                 if (!_accepted.Writer.TryWrite(connection))
                     _ = connection.DisposeAsync();
             }
