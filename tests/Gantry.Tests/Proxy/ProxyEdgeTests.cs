@@ -33,6 +33,53 @@ public abstract partial class ProxyEdgeSuite(string forwarder, ProxyIo io = Prox
         }
     }
 
+    /// <summary>
+    /// A client that stops reading a large response fills the kernel's buffers and then the node's: the node
+    /// stops reading the upstream rather than buffering the rest, and its other connections go on being
+    /// served meanwhile (on the event loops, a blocked send would stall every connection of its thread). When
+    /// the client reads again it gets every byte, in order.
+    /// </summary>
+    [Fact]
+    public async Task A_client_that_stops_reading_a_large_response_stalls_only_itself_and_then_gets_all_of_it()
+    {
+        const int size = 48 << 20;
+        await using var upstream = new BulkUpstream(size);
+        await using var gantry = await InstallAsync("sqlite");
+        await using var node = await StartAsync(gantry);
+        await CreateAsync(gantry, "/services", new { name = "bulk", url = $"http://127.0.0.1:{upstream.Port}" });
+        await CreateAsync(gantry, "/services/bulk/routes", new { name = "bulk", paths = new[] { "/bulk" } });
+        Assert.Equal(HttpStatusCode.OK, (await UntilRoutedAsync(ProxyUrl(gantry) + "/bulk/small", TimeSpan.FromSeconds(15))).StatusCode);
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using var response = await client.GetAsync(ProxyUrl(gantry) + "/bulk/large", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        await Task.Delay(1500); // nothing read: the buffers fill up
+
+        var others = Enumerable.Range(0, 8).Select(async _ =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var small = await Http.GetAsync(ProxyUrl(gantry) + "/bulk/small");
+            Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+            return clock.ElapsedMilliseconds;
+        });
+        var times = await Task.WhenAll(others);
+        Assert.True(times.Max() < 3000, $"requests beside the stalled client took up to {times.Max()} ms");
+        Assert.True(upstream.Sent < size, $"the node read all {upstream.Sent} bytes of the upstream's response while its client read none");
+
+        var received = 0L;
+        var expected = 0;
+        var buffer = new byte[65536];
+        int read;
+        while ((read = await body.ReadAsync(buffer)) > 0)
+        {
+            for (var i = 0; i < read; i++, expected++)
+                Assert.True(buffer[i] == BulkUpstream.ByteAt(expected), $"byte {expected} differs");
+            received += read;
+        }
+        Assert.Equal(size, received);
+    }
+
     [Fact]
     public async Task A_websocket_upgrade_passes_messages_both_ways()
     {
@@ -258,3 +305,45 @@ public sealed class ProxyEdgeTestsYarp() : ProxyEdgeSuite("yarp");
 public sealed class ProxyEdgeTestsPooledIo() : ProxyEdgeSuite("auto", ProxyIo.Pooled);
 
 public sealed class ProxyEdgeTestsInlineIo() : ProxyEdgeSuite("auto", ProxyIo.Inline);
+
+/// <summary>An upstream that answers /bulk/small with 12 bytes and anything else with <c>size</c> bytes of a known pattern, counting what it managed to send.</summary>
+public sealed class BulkUpstream(int size) : LoopbackServer(concurrent: true)
+{
+    private long _sent;
+
+    /// <summary>Bytes of large responses written so far (accepted by the kernel).</summary>
+    public long Sent => Interlocked.Read(ref _sent);
+
+    public static byte ByteAt(long offset) => (byte)('a' + offset % 26);
+
+    protected override async Task HandleAsync(HttpListenerContext context)
+    {
+        try
+        {
+            if (context.Request.Url!.AbsolutePath.EndsWith("/small", StringComparison.Ordinal))
+            {
+                context.Response.ContentLength64 = 12;
+                await context.Response.OutputStream.WriteAsync("hello world\n"u8.ToArray());
+                return;
+            }
+            context.Response.ContentLength64 = size;
+            var chunk = new byte[26 * 2520];
+            for (var i = 0; i < chunk.Length; i++)
+                chunk[i] = ByteAt(i);
+            for (var offset = 0; offset < size; offset += chunk.Length)
+            {
+                var count = Math.Min(chunk.Length, size - offset);
+                await context.Response.OutputStream.WriteAsync(chunk.AsMemory(0, count));
+                Interlocked.Add(ref _sent, count);
+            }
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            context.Response.Close();
+        }
+    }
+}
