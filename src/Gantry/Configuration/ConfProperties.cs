@@ -139,7 +139,7 @@ public static partial class ConfProperties
                 "Format of gateway-generated error bodies when the client sends no Accept header.")
             { Allowed = ["text/plain", "text/html", "application/json", "application/xml"] },
             new("upstream_keepalive_pool_size", Proxy, ConfKind.Integer, "512",
-                "Idle connections kept per upstream address and SNI; 0 opens a new connection for every request.") { Min = 0 },
+                "Idle connections kept per upstream address and SNI, per event loop under proxy_io = epoll (as per nginx worker in Kong); 0 opens a new connection for every request.") { Min = 0 },
             new("upstream_keepalive_max_requests", Proxy, ConfKind.Integer, "10000",
                 "Requests sent over one upstream connection before it is closed; 0 means no limit.") { Min = 0 },
             new("upstream_keepalive_idle_timeout", Proxy, ConfKind.Integer, "60",

@@ -31,6 +31,7 @@ internal sealed unsafe class EpollLoop
 
     private EpollLoop(int index)
     {
+        Index = index;
         _epoll = Native.Check(Native.epoll_create1(Native.EPOLL_CLOEXEC), "epoll_create1");
         _wake = Native.Check(Native.eventfd(0, Native.EFD_NONBLOCK | Native.EFD_CLOEXEC), "eventfd");
         var e = new Native.EpollEvent { Events = Native.EPOLLIN, Data = 0 };
@@ -49,6 +50,12 @@ internal sealed unsafe class EpollLoop
 
     /// <summary>Whether the calling code runs on a loop's thread.</summary>
     public static bool OnLoopThread => _current is not null;
+
+    /// <summary>The calling thread's loop, if it is one.</summary>
+    public static EpollLoop? Current => _current;
+
+    /// <summary>This loop's place in <see cref="All"/>.</summary>
+    public int Index { get; }
 
     /// <summary>The calling thread's loop when it is one, so that a request's upstream connection lives beside its client's; else the next in turn.</summary>
     public static EpollLoop Pick() =>

@@ -51,6 +51,9 @@ internal sealed class EpollSocket : IEpollTarget, IDuplexPipe
 
     public Socket Socket { get; }
 
+    /// <summary>The loop that serves this socket.</summary>
+    public EpollLoop Loop => _loop;
+
     public PipeReader Input => _input.Reader;
 
     public PipeWriter Output => _output.Writer;
@@ -66,9 +69,9 @@ internal sealed class EpollSocket : IEpollTarget, IDuplexPipe
         return connection;
     }
 
-    /// <summary>A socket to connect with <see cref="ConnectAsync"/>, on the calling thread's loop (or the next one).</summary>
-    public static EpollSocket ForConnect(AddressFamily family) =>
-        new(new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false }, EpollLoop.Pick(), OutputLimit);
+    /// <summary>A socket to connect with <see cref="ConnectAsync"/>, served by <paramref name="loop"/>.</summary>
+    public static EpollSocket ForConnect(AddressFamily family, EpollLoop loop) =>
+        new(new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false }, loop, OutputLimit);
 
     /// <summary>Connects without blocking; fails if <see cref="Abort"/> or <see cref="Dispose"/> is called first (a connect timeout).</summary>
     public async ValueTask ConnectAsync(EndPoint endpoint)

@@ -38,11 +38,12 @@ internal sealed class Http1Connection : IDisposable
     private int _disposed;
     private ValueTask<ReadResult>? _idleRead;
 
-    public Http1Connection(AddressFamily family, DeadlineTicker ticker, bool epoll)
+    /// <param name="loop">Under proxy_io = epoll, the event loop that serves the connection; null for the runtime's sockets.</param>
+    public Http1Connection(AddressFamily family, DeadlineTicker ticker, EpollLoop? loop)
     {
-        if (epoll)
+        if (loop is not null)
         {
-            _epoll = EpollSocket.ForConnect(family);
+            _epoll = EpollSocket.ForConnect(family, loop);
             _socket = _epoll.Socket;
         }
         else
@@ -52,6 +53,9 @@ internal sealed class Http1Connection : IDisposable
         _ticker = ticker;
         ticker.Watch(this);
     }
+
+    /// <summary>Under proxy_io = epoll, the index of the loop that serves the connection; 0 otherwise.</summary>
+    public int Loop => _epoll?.Loop.Index ?? 0;
 
     public PipeReader Reader { get; private set; } = null!;
 

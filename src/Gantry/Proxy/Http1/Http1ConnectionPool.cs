@@ -1,31 +1,39 @@
 using System.Net;
 using System.Net.Sockets;
+using Gantry.Node.Epoll;
 
 namespace Gantry.Proxy.Http1;
 
 /// <summary>
 /// The idle keep-alive connections to one destination (host and port), most recently used first so that
-/// the ones left over after a burst age out (upstream_keepalive_idle_timeout) instead of staying warm.
+/// the ones left over after a burst age out (upstream_keepalive_idle_timeout) instead of staying warm. Under
+/// proxy_io = epoll each event loop has its own idle connections, as each nginx worker has its own keepalive
+/// pool (upstream_keepalive_pool_size is per loop): a request takes one of its own loop, so its client and
+/// upstream sockets are served by the same thread.
 /// </summary>
 internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepalive keepalive, DeadlineTicker ticker, bool epoll)
 {
-    private readonly Stack<Http1Connection> _idle = new();
+    private readonly Stack<Http1Connection>[] _idle =
+        Enumerable.Range(0, epoll ? EpollLoop.All.Length : 1).Select(_ => new Stack<Http1Connection>()).ToArray();
     private readonly IPAddress? _address = IPAddress.TryParse(host.Trim('[', ']'), out var address) ? address : null;
 
     /// <summary>An idle connection that can still carry a request, else a new one.</summary>
     public ValueTask<Http1Connection> RentAsync(int connectTimeoutMs)
     {
+        // The loop whose idle connections are taken is the one a new connection joins, so that it comes back to them.
+        var loop = epoll ? EpollLoop.Pick() : null;
+        var idle = _idle[loop?.Index ?? 0];
         while (true)
         {
-            Http1Connection? idle;
-            lock (_idle)
-                _idle.TryPop(out idle);
-            if (idle is null)
-                return ConnectAsync(connectTimeoutMs);
+            Http1Connection? connection;
+            lock (idle)
+                idle.TryPop(out connection);
+            if (connection is null)
+                return ConnectAsync(loop, connectTimeoutMs);
             // One about to time out could be closed by the ticker between here and its first write.
-            if (!idle.IdleEndsWithin(2 * DeadlineTicker.TickMs) && idle.IsReusable())
-                return ValueTask.FromResult(idle);
-            idle.Dispose();
+            if (!connection.IdleEndsWithin(2 * DeadlineTicker.TickMs) && connection.IsReusable())
+                return ValueTask.FromResult(connection);
+            connection.Dispose();
         }
     }
 
@@ -39,13 +47,14 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
         }
         connection.End(keepalive.IdleTimeout);
         connection.WatchIdle();
-        lock (_idle)
+        var idle = _idle[connection.Loop];
+        lock (idle)
         {
-            if (_idle.Count >= keepalive.PoolSize)
-                DropClosed();
-            if (_idle.Count < keepalive.PoolSize)
+            if (idle.Count >= keepalive.PoolSize)
+                DropClosed(idle);
+            if (idle.Count < keepalive.PoolSize)
             {
-                _idle.Push(connection);
+                idle.Push(connection);
                 return;
             }
         }
@@ -53,15 +62,15 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
     }
 
     /// <summary>Takes out the connections the ticker closed while they waited (idle timeout).</summary>
-    private void DropClosed()
+    private static void DropClosed(Stack<Http1Connection> idle)
     {
-        var open = _idle.Where(c => !c.IsDisposed).Reverse().ToArray();
-        _idle.Clear();
+        var open = idle.Where(c => !c.IsDisposed).Reverse().ToArray();
+        idle.Clear();
         foreach (var connection in open)
-            _idle.Push(connection);
+            idle.Push(connection);
     }
 
-    private async ValueTask<Http1Connection> ConnectAsync(int connectTimeoutMs)
+    private async ValueTask<Http1Connection> ConnectAsync(EpollLoop? loop, int connectTimeoutMs)
     {
         EndPoint endpoint;
         if (_address is not null)
@@ -83,7 +92,7 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
                 throw new HttpRequestException(HttpRequestError.NameResolutionError, $"{host} could not be resolved (no address)");
             endpoint = new IPEndPoint(addresses[0], port);
         }
-        var connection = new Http1Connection(endpoint.AddressFamily, ticker, epoll);
+        var connection = new Http1Connection(endpoint.AddressFamily, ticker, loop);
         try
         {
             await connection.ConnectAsync(endpoint, connectTimeoutMs);
@@ -104,11 +113,14 @@ internal sealed class Http1ConnectionPool(string host, int port, UpstreamKeepali
     /// <summary>Closes every idle connection (the node stops).</summary>
     public void Clear()
     {
-        lock (_idle)
+        foreach (var idle in _idle)
         {
-            foreach (var connection in _idle)
-                connection.Dispose();
-            _idle.Clear();
+            lock (idle)
+            {
+                foreach (var connection in idle)
+                    connection.Dispose();
+                idle.Clear();
+            }
         }
     }
 }
