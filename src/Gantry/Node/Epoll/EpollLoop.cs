@@ -145,6 +145,7 @@ internal static unsafe class Native
 {
     public const int EPOLL_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
     public const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
+    public const int EINTR = 4, EAGAIN = 11, EPROTO = 71, ECONNABORTED = 103;
     public const uint EPOLLIN = 1, EPOLLOUT = 4, EPOLLERR = 8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLEXCLUSIVE = 1u << 28, EPOLLET = 1u << 31;
 
     // Packed on x86-64 only, as the kernel's own definition is.

@@ -79,12 +79,53 @@ internal sealed class EpollTransportFactory : IConnectionListenerFactory
             {
                 var fd = Native.accept4((int)_socket.Handle, null, null, Native.SOCK_NONBLOCK | Native.SOCK_CLOEXEC);
                 if (fd < 0)
-                    return; // none left, or one that went away before it was accepted
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno is Native.ECONNABORTED or Native.EINTR or Native.EPROTO)
+                        continue; // one that went away before it was accepted
+                    if (errno != Native.EAGAIN)
+                        PauseAccepting(loop, errno);
+                    return;
+                }
                 var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-                var connection = new Connection(EpollSocket.Accepted(socket, loop));
-                if (!_accepted.Writer.TryWrite(connection))
-                    _ = connection.DisposeAsync();
+                EpollSocket? served = null;
+                try
+                {
+                    served = EpollSocket.Accepted(socket, loop);
+                    var connection = new Connection(served);
+                    if (!_accepted.Writer.TryWrite(connection))
+                        _ = connection.DisposeAsync();
+                }
+                catch (SocketException)
+                {
+                    // Reset before its addresses could be read.
+                    if (served is not null)
+                        served.Dispose();
+                    else
+                        socket.Dispose();
+                }
             }
+        }
+
+        /// <summary>
+        /// Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending connection stays in the
+        /// backlog and the listener stays ready, so the loop would spin on it. It stops watching the listener for
+        /// half a second instead, as nginx does, and says so.
+        /// </summary>
+        private void PauseAccepting(EpollLoop loop, int errno)
+        {
+            var (_, handle) = _watches[loop.Index];
+            if (!handle.IsAllocated)
+                return;
+            loop.Forget((int)_socket.Handle, handle);
+            _watches[loop.Index] = (loop, default);
+            EpollLoop.Unhandled?.Invoke(new IOException(
+                $"accepting a connection on {EndPoint} failed (errno {errno}, out of file descriptors or memory); this event loop stops accepting for 0.5 s"));
+            _ = Task.Delay(500).ContinueWith(_ => loop.Post(() =>
+            {
+                if (Volatile.Read(ref _unbound) == 0)
+                    _watches[loop.Index] = (loop, loop.Watch((int)_socket.Handle, Native.EPOLLIN | Native.EPOLLEXCLUSIVE, new Acceptor(this, loop)));
+            }), TaskScheduler.Default);
         }
 
         public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
@@ -96,7 +137,10 @@ internal sealed class EpollTransportFactory : IConnectionListenerFactory
                 var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 watch.Loop.Post(() =>
                 {
-                    watch.Loop.Forget((int)_socket.Handle, watch.Handle);
+                    // Read on the loop: a pause may have replaced the handle, or left none.
+                    var handle = _watches[watch.Loop.Index].Handle;
+                    if (handle.IsAllocated)
+                        watch.Loop.Forget((int)_socket.Handle, handle);
                     done.SetResult();
                 });
                 return done.Task;
