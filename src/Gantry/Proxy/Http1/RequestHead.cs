@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.IO.Pipelines;
 using System.Text;
 using Microsoft.Extensions.Primitives;
@@ -14,30 +15,38 @@ namespace Gantry.Proxy.Http1;
 /// </summary>
 internal sealed class RequestHead
 {
-    /// <summary>
-    /// Headers that belong to one connection, never forwarded (RFC 9110 section 7.6.1), plus the ones
-    /// written here: Host first, the framing headers from the body actually sent. Expect is dropped: Kestrel
-    /// has already answered the client's 100-continue by the time the body is read, and an upstream waiting
-    /// for its own 100 to be awaited would only add a round trip.
-    /// </summary>
-    private static readonly HashSet<string> NotForwarded = new(StringComparer.OrdinalIgnoreCase)
+    [Flags]
+    private enum FieldKind
     {
-        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Trailer",
-    };
+        Other = 0,
+        /// <summary>
+        /// Belongs to one connection, never forwarded (RFC 9110 section 7.6.1), or written here: Host first, the
+        /// framing headers from the body actually sent. Expect is dropped: Kestrel has already answered the
+        /// client's 100-continue by the time the body is read, and an upstream waiting for its own 100 to be
+        /// awaited would only add a round trip.
+        /// </summary>
+        NotForwarded = 1,
+        /// <summary>One YARP's forwarder never copies, either way (its RequestUtilities list), beside HTTP/2 pseudo-headers.</summary>
+        NotCopied = 2,
+        /// <summary>One HttpClient keeps with a message's content, written after the others.</summary>
+        Content = 4,
+    }
 
-    /// <summary>The headers YARP's forwarder never copies, either way (its RequestUtilities list), beside HTTP/2 pseudo-headers.</summary>
-    private static readonly HashSet<string> NotCopied = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>What each special field name is, looked up once per field on the hot path (other names are <see cref="FieldKind.Other"/>).</summary>
+    private static readonly FrozenDictionary<string, FieldKind> Kinds = new (string[] Names, FieldKind Kind)[]
     {
-        "Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authentication-Info",
-        "Proxy-Authorization", "Proxy-Features", "Proxy-Instruction", "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", "TE", "Alt-Svc",
-    };
+        (["Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Trailer"],
+            FieldKind.NotForwarded),
+        (["Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authentication-Info",
+            "Proxy-Authorization", "Proxy-Features", "Proxy-Instruction", "Security-Scheme", "ALPN", "Close", "HTTP2-Settings", "TE", "Alt-Svc"],
+            FieldKind.NotCopied),
+        (["Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length", "Content-Location", "Content-MD5",
+            "Content-Range", "Content-Type", "Expires", "Last-Modified"], FieldKind.Content),
+    }.SelectMany(group => group.Names.Select(name => (name, group.Kind)))
+        .GroupBy(entry => entry.name, StringComparer.OrdinalIgnoreCase)
+        .ToFrozenDictionary(group => group.Key, group => group.Aggregate(FieldKind.Other, (kind, entry) => kind | entry.Kind), StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The headers HttpClient keeps with a message's content, written after the others.</summary>
-    private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length", "Content-Location", "Content-MD5",
-        "Content-Range", "Content-Type", "Expires", "Last-Modified",
-    };
+    private static FieldKind KindOf(string name) => Kinds.GetValueOrDefault(name);
 
     private readonly HttpRequest _request;
     private readonly UpstreamRequestEdits _edits;
@@ -73,23 +82,25 @@ internal sealed class RequestHead
         var hasContent = _hasBody;
         foreach (var (name, values) in _request.Headers)
         {
-            if (!Copied(name))
+            var kind = KindOf(name);
+            if (!Copied(name, kind))
                 continue;
-            if (ContentHeaders.Contains(name))
+            if ((kind & FieldKind.Content) != 0)
                 hasContent = true;
             else if (!_edits.Replaces(name))
-                WriteField(writer, name, Join(name, values, _edits.Appended(name)), named);
+                WriteField(writer, name, Join(name, values, _edits.Appended(name)), named, kind);
         }
         foreach (var (name, value, append) in _edits.Headers)
         {
             if (!append || !_request.Headers.ContainsKey(name))
-                WriteField(writer, name, value, named);
+                WriteField(writer, name, value, named, KindOf(name));
         }
         if (hasContent)
         {
             foreach (var (name, values) in _request.Headers)
             {
-                if (!Copied(name) || !ContentHeaders.Contains(name))
+                var kind = KindOf(name);
+                if (!Copied(name, kind) || (kind & FieldKind.Content) == 0)
                     continue;
                 if (name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase))
                 {
@@ -99,7 +110,7 @@ internal sealed class RequestHead
                 }
                 else
                 {
-                    WriteField(writer, name, Join(name, values, null), named);
+                    WriteField(writer, name, Join(name, values, null), named, kind);
                 }
             }
         }
@@ -112,11 +123,11 @@ internal sealed class RequestHead
     }
 
     /// <summary>Whether a header is one YARP's forwarder leaves out of what it copies, in a request or a response (hop-by-hop and proxy-only fields).</summary>
-    public static bool IsNeverCopied(string name) => NotCopied.Contains(name);
+    public static bool IsNeverCopied(string name) => (KindOf(name) & FieldKind.NotCopied) != 0;
 
     /// <summary>Whether YARP's copy would take the client's header into the message (and the framing left it there).</summary>
-    private bool Copied(string name) =>
-        !NotCopied.Contains(name) && !name.StartsWith(':')
+    private bool Copied(string name, FieldKind kind) =>
+        (kind & FieldKind.NotCopied) == 0 && !name.StartsWith(':')
         && !_edits.Drops(name);
 
     /// <summary>A header's values as one field, as YARP and HttpClient join them (cookies with '; ', User-Agent's products with a space), with an appended value last.</summary>
@@ -136,12 +147,12 @@ internal sealed class RequestHead
     public static void WriteFields(PipeWriter writer, IHeaderDictionary fields)
     {
         foreach (var (name, values) in fields)
-            WriteField(writer, name, values.ToString(), named: null);
+            WriteField(writer, name, values.ToString(), named: null, KindOf(name));
     }
 
-    private static void WriteField(PipeWriter writer, string name, string value, HashSet<string>? named)
+    private static void WriteField(PipeWriter writer, string name, string value, HashSet<string>? named, FieldKind kind)
     {
-        if (NotForwarded.Contains(name) || named?.Contains(name) == true)
+        if ((kind & FieldKind.NotForwarded) != 0 || named?.Contains(name) == true)
             return;
         WriteLatin1(writer, name);
         writer.Write(": "u8);
