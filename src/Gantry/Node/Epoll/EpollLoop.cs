@@ -51,9 +51,6 @@ internal sealed unsafe class EpollLoop
     /// <summary>Whether the calling code runs on a loop's thread.</summary>
     public static bool OnLoopThread => _current is not null;
 
-    /// <summary>The calling thread's loop, if it is one.</summary>
-    public static EpollLoop? Current => _current;
-
     /// <summary>This loop's place in <see cref="All"/>.</summary>
     public int Index { get; }
 

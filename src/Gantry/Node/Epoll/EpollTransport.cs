@@ -47,16 +47,18 @@ internal sealed class EpollTransportFactory : IConnectionListenerFactory
     {
         private readonly Socket _socket;
         private readonly Channel<ConnectionContext> _accepted = Channel.CreateUnbounded<ConnectionContext>();
-        private readonly (EpollLoop Loop, GCHandle Handle)[] _watches;
+        // Each loop's watch of the listening socket, by loop index; unallocated while a loop pauses accepting.
+        private readonly GCHandle[] _watches;
         private int _unbound;
 
         public Listener(Socket socket)
         {
             _socket = socket;
             EndPoint = socket.LocalEndPoint!;
-            _watches = EpollLoop.All.Select(loop =>
-                (loop, loop.Watch((int)socket.Handle, Native.EPOLLIN | Native.EPOLLEXCLUSIVE, new Acceptor(this, loop)))).ToArray();
+            _watches = EpollLoop.All.Select(Watch).ToArray();
         }
+
+        private GCHandle Watch(EpollLoop loop) => loop.Watch((int)_socket.Handle, Native.EPOLLIN | Native.EPOLLEXCLUSIVE, new Acceptor(this, loop));
 
         public EndPoint EndPoint { get; }
 
@@ -114,17 +116,17 @@ internal sealed class EpollTransportFactory : IConnectionListenerFactory
         /// </summary>
         private void PauseAccepting(EpollLoop loop, int errno)
         {
-            var (_, handle) = _watches[loop.Index];
+            var handle = _watches[loop.Index];
             if (!handle.IsAllocated)
                 return;
             loop.Forget((int)_socket.Handle, handle);
-            _watches[loop.Index] = (loop, default);
+            _watches[loop.Index] = default;
             EpollLoop.Unhandled?.Invoke(new IOException(
                 $"accepting a connection on {EndPoint} failed (errno {errno}, out of file descriptors or memory); this event loop stops accepting for 0.5 s"));
             _ = Task.Delay(500).ContinueWith(_ => loop.Post(() =>
             {
                 if (Volatile.Read(ref _unbound) == 0)
-                    _watches[loop.Index] = (loop, loop.Watch((int)_socket.Handle, Native.EPOLLIN | Native.EPOLLEXCLUSIVE, new Acceptor(this, loop)));
+                    _watches[loop.Index] = Watch(loop);
             }), TaskScheduler.Default);
         }
 
@@ -132,15 +134,15 @@ internal sealed class EpollTransportFactory : IConnectionListenerFactory
         {
             if (Interlocked.Exchange(ref _unbound, 1) == 1)
                 return;
-            var forgotten = _watches.Select(watch =>
+            var forgotten = EpollLoop.All.Select(loop =>
             {
                 var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                watch.Loop.Post(() =>
+                loop.Post(() =>
                 {
                     // Read on the loop: a pause may have replaced the handle, or left none.
-                    var handle = _watches[watch.Loop.Index].Handle;
+                    var handle = _watches[loop.Index];
                     if (handle.IsAllocated)
-                        watch.Loop.Forget((int)_socket.Handle, handle);
+                        loop.Forget((int)_socket.Handle, handle);
                     done.SetResult();
                 });
                 return done.Task;
